@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dispatch.h - one host request in, one reply out: pools, auto pool, IP ops. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvp-proto.h"
+#include "osinfo.h"
+#include "pool.h"
+
+struct hvkvp_ctx {
+	struct kvp_pool *pools[KVP_POOL_COUNT]; /* KVP_POOL_AUTO's file is kept but unused */
+	struct osinfo osinfo;
+	/* counters for STATUS= and tests */
+	uint64_t n_requests;
+	uint64_t n_errors;
+};
+
+/* Opens the five pool files in dir. */
+int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_root);
+void hvkvp_ctx_done(struct hvkvp_ctx *ctx);
+
+/* Handles one request in place: decodes msg, performs it, and rewrites msg
+ * as the reply (error code in the header union, data where the op has some).
+ * Returns the HV_* code written. Never fails to produce a reply. */
+uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE]);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* log.h - logging to the journal (structured) or to stderr. */
+#pragma once
+
+#include <syslog.h>
+
+#include "util.h"
+
+/* Where log lines go. AUTO picks the journal when stderr is connected to it
+ * (JOURNAL_STREAM), else stderr. */
+enum log_target {
+	LOG_TARGET_AUTO,
+	LOG_TARGET_STDERR,
+	LOG_TARGET_JOURNAL,
+};
+
+void log_setup(const char *ident, enum log_target target);
+void log_set_max_level(int level);
+int log_get_max_level(void);
+
+/* Emits one line. `fields` is NULL or a NULL-terminated array of extra
+ * "KEY=value" journal fields (ignored on stderr). A non-zero error is logged
+ * as ERRNO= and the return value is -|error| (or 0 when error is 0), so that
+ * callers can `return log_error_errno(r, ...)`. */
+int log_full(int level, int error, const char *const *fields, const char *fmt, ...)
+	_printf_(4, 5);
+
+#define log_debug(...) log_full(LOG_DEBUG, 0, NULL, __VA_ARGS__)
+#define log_info(...) log_full(LOG_INFO, 0, NULL, __VA_ARGS__)
+#define log_notice(...) log_full(LOG_NOTICE, 0, NULL, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_WARNING, 0, NULL, __VA_ARGS__)
+#define log_error(...) log_full(LOG_ERR, 0, NULL, __VA_ARGS__)
+#define log_debug_errno(e, ...) log_full(LOG_DEBUG, (e), NULL, __VA_ARGS__)
+#define log_info_errno(e, ...) log_full(LOG_INFO, (e), NULL, __VA_ARGS__)
+#define log_warning_errno(e, ...) log_full(LOG_WARNING, (e), NULL, __VA_ARGS__)
+#define log_error_errno(e, ...) log_full(LOG_ERR, (e), NULL, __VA_ARGS__)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* osinfo.h - the auto pool (KVP_POOL_AUTO): ten intrinsic keys in upstream order. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OSINFO_KEY_COUNT 10
+
+struct osinfo {
+	char fqdn[256];
+	char ic_version[128]; /* from the driver's registration reply */
+	char os_build[128];   /* uname -r */
+	char os_name[256];
+	char os_major[64];
+	char os_minor[64];
+	char os_version[128]; /* uname -r up to the first '-' */
+	char arch[64];	      /* uname -m */
+};
+
+/* Reads uname and os-release (from <root>/etc/os-release, then
+ * <root>/usr/lib/os-release; root NULL means "/"), and sets the FQDN to the
+ * plain host name. Never blocks on the network. */
+void osinfo_init(struct osinfo *o, const char *root);
+
+/* Upstream's legacy fallbacks when there is no os-release: first lines of
+ * SuSE-release / redhat-release. Exposed for tests. Pure. */
+void osinfo_parse_os_release(struct osinfo *o, const char *text);
+
+/* Once the asynchronous canonical-name lookup finishes. */
+void osinfo_set_fqdn(struct osinfo *o, const char *fqdn);
+void osinfo_set_ic_version(struct osinfo *o, const char *version);
+
+/* Key name of an index 0..9 (NULL past the end). */
+const char *osinfo_key_name(uint32_t index);
+
+/* Key and value of index 0..9; -ENOENT past the end. The address keys (2, 3)
+ * are read live from the interfaces. */
+int osinfo_enumerate(const struct osinfo *o, uint32_t index, char *key, size_t key_size,
+		     char *value, size_t value_size);
+
+/* ';'-separated list of non-loopback addresses of one family (AF_INET or
+ * AF_INET6), all interfaces, as upstream reports them. */
+int osinfo_addresses(int family, char *buf, size_t size);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* pool.h - the KVP pool files (/var/lib/hyperv/.kvp_pool_N), upstream-compatible. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvp-proto.h"
+
+/*
+ * One pool file: a flat array of 2560-byte records (key[512], value[2048],
+ * NUL-padded), no header, exactly as upstream hv_kvp_daemon writes it.
+ *
+ * Semantics follow upstream: keys match exactly; SET modifies the first
+ * matching record or appends; DELETE removes it keeping the order of the
+ * others; ENUMERATE returns record[index].
+ *
+ * Other programs edit these files (cloud-init appends to pool 1 under
+ * flock(); admin tools follow Microsoft's fcntl() samples). Every operation
+ * takes both kinds of lock and notices outside changes with fstat() (inode,
+ * size, mtime, ctime) instead of re-reading the file each time.
+ *
+ * All functions return 0 or a negative errno: -ENOENT for a missing key or
+ * an index past the end, -ENAMETOOLONG / -EMSGSIZE for a key / value that
+ * does not fit a record, -EINVAL for an empty key, I/O errors as they come.
+ */
+
+#define KVP_POOL_FILE_PREFIX ".kvp_pool_"
+#define KVP_POOL_DEFAULT_DIR "/var/lib/hyperv"
+
+struct kvp_pool;
+
+/* Opens (creating 0644 if needed) <dir>/.kvp_pool_<index>; creates dir 0755
+ * if missing. */
+int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret);
+struct kvp_pool *kvp_pool_free(struct kvp_pool *p);
+static inline void kvp_pool_freep(struct kvp_pool **p)
+{
+	kvp_pool_free(*p);
+}
+
+/* value_out gets the NUL-terminated value (value_size >= 2048 always fits). */
+int kvp_pool_get(struct kvp_pool *p, const char *key, char *value_out, size_t value_size);
+int kvp_pool_set(struct kvp_pool *p, const char *key, const char *value);
+int kvp_pool_delete(struct kvp_pool *p, const char *key);
+int kvp_pool_enumerate(struct kvp_pool *p, uint32_t index, char *key_out, size_t key_size,
+		       char *value_out, size_t value_size);
+/* Number of records after bringing the cache up to date. */
+int kvp_pool_count(struct kvp_pool *p, size_t *ret);
+const char *kvp_pool_path(const struct kvp_pool *p);
+
+/* ---- pure parsing, shared with the fuzzer ---- */
+
+/* Called once per record, in file order. key/value are NUL-terminated
+ * (a field with no NUL is cut at its last byte and reported with
+ * `truncated` = true); key_len/value_len are their strlen()s. Returning a
+ * negative value stops the walk and is returned by kvp_pool_parse(). */
+typedef int (*kvp_pool_record_cb)(const char *key, size_t key_len, const char *value,
+				  size_t value_len, bool truncated, void *userdata);
+
+/* Walks buf[0..len). A trailing partial record (len not a multiple of 2560,
+ * e.g. a writer killed mid-append) is ignored and reported through
+ * *ret_trailing (may be NULL). */
+int kvp_pool_parse(const void *buf, size_t len, kvp_pool_record_cb cb, void *userdata,
+		   size_t *ret_trailing);
+
+/* Writes one record image (2560 bytes, NUL-padded) for key/value. */
+int kvp_pool_record_format(void *record, const char *key, const char *value);

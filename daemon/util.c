@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* util.c - string, UTF-8 and time helpers. */
+#include <limits.h>
+#include <time.h>
+
+#include "util.h"
+
+int strscpy(char *dst, size_t dst_size, const char *src)
+{
+	size_t n;
+
+	if (dst_size == 0)
+		return -ENOBUFS;
+	n = strnlen(src, dst_size);
+	if (n >= dst_size) {
+		memcpy(dst, src, dst_size - 1);
+		dst[dst_size - 1] = '\0';
+		return -ENOBUFS;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* Returns the length of the sequence starting at s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	uint32_t cp;
+	size_t n, i;
+
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if (c < 0xc2)
+		return 0; /* continuation byte or overlong 2-byte lead */
+	if (c < 0xe0) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c < 0xf0) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c < 0xf5) {
+		n = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (avail < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
+		return 0; /* overlong */
+	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool utf8_valid(const char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+size_t utf8_truncate(const char *s, size_t len, size_t max)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
+		if (n == 0)
+			n = 1; /* keep invalid bytes as single units */
+		if (i + n > max)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+static uint64_t clock_usec(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t now_usec(void)
+{
+	return clock_usec(CLOCK_MONOTONIC);
+}
+
+uint64_t realtime_usec(void)
+{
+	return clock_usec(CLOCK_REALTIME);
+}
+
+int parse_uint(const char *s, unsigned long max, unsigned long *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (isempty(s) || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int loop_write(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* util.h - small helpers shared by every part of hvkvpd: cleanup, strings, time. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define _pure_ __attribute__((pure))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Hand ownership over: returns the pointer and clears the variable. */
+#define TAKE_PTR(p)                                                            \
+	({                                                                     \
+		__typeof__(p) _p_ = (p);                                       \
+		(p) = NULL;                                                    \
+		_p_;                                                           \
+	})
+#define TAKE_FD(fd)                                                            \
+	({                                                                     \
+		int _fd_ = (fd);                                               \
+		(fd) = -1;                                                     \
+		_fd_;                                                          \
+	})
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline int safe_close(int fd)
+{
+	if (fd >= 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return -1;
+}
+static inline void closep(int *fd)
+{
+	safe_close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return streq(a, b);
+}
+static inline bool isempty(const char *s)
+{
+	return !s || !*s;
+}
+
+/* Negative errno of the last libc failure, never 0. */
+static inline int negative_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+/* Copy at most dst_size-1 bytes and always terminate; returns -ENOBUFS when
+ * the source did not fit (the copy is then truncated but terminated). */
+int strscpy(char *dst, size_t dst_size, const char *src);
+
+/* True when buf[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF) and holds no NUL byte. */
+bool utf8_valid(const char *buf, size_t len);
+
+/* Length of the longest prefix of s (at most max bytes) that ends on a UTF-8
+ * character boundary. */
+size_t utf8_truncate(const char *s, size_t len, size_t max);
+
+/* CLOCK_MONOTONIC / CLOCK_REALTIME in microseconds. */
+uint64_t now_usec(void);
+uint64_t realtime_usec(void);
+
+/* Parse an unsigned decimal integer that must fill the whole string. */
+int parse_uint(const char *s, unsigned long max, unsigned long *ret);
+
+/* Write all of buf to fd, retrying on EINTR and short writes. */
+int loop_write(int fd, const void *buf, size_t len);

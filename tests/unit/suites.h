@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* suites.h - one check suite per module; runner.c runs them all. */
+#pragma once
+
+#include <check.h>
+
+Suite *kvp_msg_suite(void);
+Suite *hv_error_suite(void);
+Suite *pool_suite(void);
+Suite *osinfo_suite(void);
+Suite *dispatch_suite(void);
