@@ -13,6 +13,8 @@ int main(void)
 	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, osinfo_suite());
 	srunner_add_suite(sr, dispatch_suite());
+	srunner_add_suite(sr, failover_suite());
+	srunner_add_suite(sr, adapter_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -9,3 +9,5 @@ Suite *hv_error_suite(void);
 Suite *pool_suite(void);
 Suite *osinfo_suite(void);
 Suite *dispatch_suite(void);
+Suite *failover_suite(void);
+Suite *adapter_suite(void);
