@@ -65,7 +65,7 @@ struct kvp_request {
  *                disagreeing with the NUL terminator, missing NUL
  *   -EILSEQ      a string is not valid UTF-8
  * If ret_reason is not NULL it receives a static English sentence naming the
- * field that was rejected (e.g. "key_size 0 is out of range 1..512"), or NULL
+ * field that was rejected (e.g. "key_size 0 out of range 2..512"), or NULL
  * on success. The reason buffer is static and overwritten by the next call.
  *
  * In handshake mode (registration reply from the driver) the caller passes
@@ -89,7 +89,8 @@ void kvp_msg_set_error(void *buf, uint32_t hv_code);
 uint32_t kvp_msg_get_error(const void *buf);
 
 /* Fill key/value (and key_size/value_size = strlen + 1, value_type REG_SZ)
- * of a GET (kvp_get area) or ENUMERATE (kvp_enum_data area) reply. Strings
+ * of a GET or ENUMERATE reply. Both use the kvp_enum_data area, because that
+ * is where the driver reads the value of either answer from. Strings
  * longer than the wire fields are rejected with -ENAMETOOLONG / -EMSGSIZE. */
 int kvp_msg_encode_get_reply(void *buf, const char *key, const char *value);
 int kvp_msg_encode_enumerate_reply(void *buf, const char *key, const char *value);
@@ -122,7 +123,8 @@ struct kvp_reply {
 };
 
 /* Interpret a daemon reply to a request of operation `op` (the emulator
- * remembers the op, as the kernel does). Strings are copied bounded and
+ * remembers the op, as the kernel does), reading the fields where the driver
+ * reads them (GET and ENUMERATE: the kvp_enum_data area). Strings are copied bounded and
  * always terminated; no validation beyond that (it is the daemon's output).
  * Returns -EBADMSG if len != KVP_MSG_SIZE. */
 int kvp_msg_decode_reply(const void *buf, size_t len, uint8_t op, struct kvp_reply *ret);
