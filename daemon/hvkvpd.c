@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hvkvpd.c - the daemon: owns the KVP device, one sd-event loop, one reply per request. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/inotify.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "dispatch.h"
+#include "kvp-device.h"
+#include "kvp-msg.h"
+#include "log.h"
+#include "util.h"
+
+#define BACKOFF_MIN_USEC (100 * 1000ULL)
+#define BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
+
+enum device_state {
+	DEVICE_WAITING,	    /* not open: missing, busy, or backing off after an error */
+	DEVICE_REGISTERING, /* REGISTER1 written, waiting for the driver's reply */
+	DEVICE_READY,	    /* serving host requests */
+};
+
+struct daemon {
+	sd_event *event;
+	const char *device_path;
+	const char *pool_dir;
+	struct hvkvp_ctx ctx;
+
+	enum device_state state;
+	int fd;
+	sd_event_source *io;
+	sd_event_source *retry;
+	sd_event_source *watch;
+	int inotify_fd;
+	uint64_t backoff_usec;
+	bool ready_sent;
+	unsigned registrations;
+	uint8_t msg[KVP_MSG_SIZE];
+};
+
+static void set_status(const char *fmt, ...) _printf_(1, 2);
+static void set_status(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sd_notifyf(0, "STATUS=%s", buf);
+}
+
+static void device_open(struct daemon *d);
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	device_open(userdata);
+	return 0;
+}
+
+static void schedule_retry(struct daemon *d, uint64_t delay)
+{
+	int r;
+
+	d->retry = sd_event_source_disable_unref(d->retry);
+	r = sd_event_add_time_relative(d->event, &d->retry, CLOCK_MONOTONIC, delay, 10 * 1000,
+				       on_retry, d);
+	if (r < 0) {
+		log_error_errno(r, "cannot arm the retry timer");
+		sd_event_exit(d->event, r);
+	}
+}
+
+static void unwatch(struct daemon *d)
+{
+	d->watch = sd_event_source_disable_unref(d->watch);
+	d->inotify_fd = safe_close(d->inotify_fd);
+}
+
+static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	/* any change on the way to the device path is worth one more open() */
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	unwatch(d);
+	device_open(d);
+	return 0;
+}
+
+/* Watches the nearest existing ancestor of the device path so that the open
+ * is retried as soon as udev creates the node. Mounts (the emulator) make no
+ * inotify event, so the slow retry timer stays armed as well. */
+static void watch_for_device(struct daemon *d)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (d->watch)
+		return;
+	if (strscpy(dir, sizeof(dir), d->device_path) < 0)
+		return;
+	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->inotify_fd < 0)
+		return;
+	while ((slash = strrchr(dir, '/'))) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (inotify_add_watch(d->inotify_fd, dir,
+				      IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR) >= 0)
+			break;
+		if (slash == dir)
+			break;
+	}
+	if (sd_event_add_io(d->event, &d->watch, d->inotify_fd, EPOLLIN, on_watch, d) < 0)
+		d->inotify_fd = safe_close(d->inotify_fd);
+}
+
+/* Drops the device and tries again later: the driver resets its state on
+ * close, so close + open + REGISTER1 recovers from every error (hibernation,
+ * a reply after the deadline, a short read). */
+static void device_reset(struct daemon *d, int error, const char *why)
+{
+	log_full(LOG_WARNING, error, NULL, "%s; reopening %s in %llu ms", why, d->device_path,
+		 (unsigned long long)(d->backoff_usec / 1000));
+	d->io = sd_event_source_disable_unref(d->io);
+	d->fd = safe_close(d->fd);
+	d->state = DEVICE_WAITING;
+	set_status("reconnecting to %s: %s", d->device_path, why);
+	schedule_retry(d, d->backoff_usec);
+	d->backoff_usec = MIN(d->backoff_usec * 2, BACKOFF_MAX_USEC);
+}
+
+static void handle_registration(struct daemon *d)
+{
+	struct kvp_request req;
+	const char *reason = NULL;
+	int r;
+
+	r = kvp_msg_decode(d->msg, KVP_MSG_SIZE, true, &req, &reason);
+	if (r < 0 || req.op != KVP_OP_REGISTER1) {
+		device_reset(d, r, r < 0 ? reason : "driver accepted only the legacy protocol");
+		return;
+	}
+	osinfo_set_ic_version(&d->ctx.osinfo, req.reg.version);
+	d->state = DEVICE_READY;
+	d->backoff_usec = BACKOFF_MIN_USEC;
+	d->registrations++;
+	log_info("registered with the KVP driver on %s (driver version %s)", d->device_path,
+		 req.reg.version);
+	if (!d->ready_sent) {
+		sd_notify(0, "READY=1");
+		d->ready_sent = true;
+	}
+	set_status("serving host requests on %s (driver %s)", d->device_path, req.reg.version);
+}
+
+static int on_device(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+	int r;
+
+	if ((revents & (EPOLLERR | EPOLLHUP)) && !(revents & EPOLLIN)) {
+		device_reset(d, 0, "the device reported an error");
+		return 0;
+	}
+	r = kvp_device_read(fd, d->msg);
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0) {
+		device_reset(d, r, "read from the KVP device failed");
+		return 0;
+	}
+	if (d->state == DEVICE_REGISTERING) {
+		handle_registration(d);
+		return 0;
+	}
+
+	hvkvp_dispatch(&d->ctx, d->msg);
+	r = kvp_device_write(fd, d->msg);
+	if (r < 0)
+		device_reset(d, r, "writing the reply failed (after the driver's deadline, or after hibernation?)");
+	return 0;
+}
+
+static void device_open(struct daemon *d)
+{
+	int r;
+
+	d->retry = sd_event_source_disable_unref(d->retry);
+	r = kvp_device_open(d->device_path, &d->fd);
+	if (r == -ENOENT || r == -ENXIO || r == -ENODEV) {
+		if (d->state != DEVICE_WAITING || !d->watch)
+			log_info("waiting for %s to appear", d->device_path);
+		set_status("waiting for %s", d->device_path);
+		watch_for_device(d);
+		schedule_retry(d, 2 * 1000 * 1000ULL);
+		return;
+	}
+	if (r < 0) {
+		device_reset(d, r,
+			     r == -EBUSY ? "the KVP device is held by another daemon (hv_kvp_daemon?)"
+					 : "cannot open the KVP device");
+		return;
+	}
+	unwatch(d);
+
+	r = sd_event_add_io(d->event, &d->io, d->fd, EPOLLIN, on_device, d);
+	if (r < 0) {
+		device_reset(d, r, "cannot watch the KVP device");
+		return;
+	}
+	r = kvp_device_register(d->fd);
+	if (r < 0) {
+		device_reset(d, r, "registration with the KVP driver failed");
+		return;
+	}
+	d->state = DEVICE_REGISTERING;
+	set_status("registering with the KVP driver on %s", d->device_path);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	log_info("received %s, stopping", strsignal((int)si->ssi_signo));
+	sd_event_exit(d->event, 0);
+	return 0;
+}
+
+static void help(void)
+{
+	printf("Usage: hvkvpd [OPTIONS]\n"
+	       "\n"
+	       "Hyper-V KVP daemon: serves the host's key-value pools, OS information and\n"
+	       "guest IP queries over " KVP_DEVICE_DEFAULT_PATH ".\n"
+	       "Runs in the foreground, as systemd expects.\n"
+	       "\n"
+	       "  -D, --device=PATH      KVP device (default " KVP_DEVICE_DEFAULT_PATH ")\n"
+	       "  -p, --pool-dir=DIR     directory of the .kvp_pool_N files\n"
+	       "                         (default " KVP_POOL_DEFAULT_DIR ")\n"
+	       "  -d, --debug            log every request\n"
+	       "      --log-target=T     auto, stderr or journal (default auto)\n"
+	       "  -h, --help             show this help\n"
+	       "  -V, --version          show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "device", required_argument, NULL, 'D' },
+		{ "pool-dir", required_argument, NULL, 'p' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "log-target", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	struct daemon d = {
+		.device_path = KVP_DEVICE_DEFAULT_PATH,
+		.pool_dir = KVP_POOL_DEFAULT_DIR,
+		.fd = -1,
+		.inotify_fd = -1,
+		.backoff_usec = BACKOFF_MIN_USEC,
+	};
+	enum log_target target = LOG_TARGET_AUTO;
+	sigset_t mask;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "D:p:dhV", options, NULL)) >= 0) {
+		switch (c) {
+		case 'D':
+			d.device_path = optarg;
+			break;
+		case 'p':
+			d.pool_dir = optarg;
+			break;
+		case 'd':
+			log_set_max_level(LOG_DEBUG);
+			break;
+		case 'L':
+			if (streq(optarg, "stderr"))
+				target = LOG_TARGET_STDERR;
+			else if (streq(optarg, "journal"))
+				target = LOG_TARGET_JOURNAL;
+			else if (streq(optarg, "auto"))
+				target = LOG_TARGET_AUTO;
+			else {
+				fprintf(stderr, "hvkvpd: --log-target: '%s' is not auto, stderr or journal\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			help();
+			return 0;
+		case 'V':
+			printf("hvkvpd " PKG_VERSION "\n");
+			return 0;
+		default:
+			fprintf(stderr, "Try 'hvkvpd --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hvkvpd: unexpected argument '%s'\nTry 'hvkvpd --help'.\n", argv[optind]);
+		return 2;
+	}
+	log_setup("hvkvpd", target);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = sd_event_default(&d.event);
+	if (r < 0) {
+		log_error_errno(r, "cannot create the event loop");
+		return 1;
+	}
+	if (sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d) < 0 ||
+	    sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d) < 0) {
+		log_error("cannot handle SIGTERM/SIGINT");
+		return 1;
+	}
+	/* WATCHDOG=1 from the loop itself, so a stuck loop is noticed */
+	sd_event_set_watchdog(d.event, true);
+
+	r = hvkvp_ctx_init(&d.ctx, d.pool_dir, NULL);
+	if (r < 0) {
+		sd_notifyf(0, "STATUS=cannot open the pools in %s\nERRNO=%d", d.pool_dir, -r);
+		sd_event_unref(d.event);
+		return 1;
+	}
+	if (osinfo_lookup_fqdn_async(&d.ctx.osinfo, d.event) < 0)
+		log_debug("canonical host name lookup not started; reporting '%s'",
+			  d.ctx.osinfo.fqdn);
+
+	log_info("hvkvpd " PKG_VERSION " starting (device %s, pools in %s)", d.device_path,
+		 d.pool_dir);
+	device_open(&d);
+
+	r = sd_event_loop(d.event);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	if (r < 0)
+		log_error_errno(r, "event loop failed");
+
+	d.io = sd_event_source_disable_unref(d.io);
+	d.retry = sd_event_source_disable_unref(d.retry);
+	unwatch(&d);
+	safe_close(d.fd);
+	hvkvp_ctx_done(&d.ctx);
+	sd_event_unref(d.event);
+	return r < 0 ? 1 : 0;
+}
