@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hvkvp-emu.c - the emulated Hyper-V host and KVP kernel device: command line and main loop. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-event.h>
+
+#include "emu-ctl.h"
+#include "emu-device.h"
+#include "emu-host.h"
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_TIMEOUT_SEC 30.0 /* HV_UTIL_TIMEOUT */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hvkvp-emu serve --mount DIR --control SOCKET [--timeout SEC]\n"
+		"                       [--version STR] [--debug]\n"
+		"       hvkvp-emu ctl --control SOCKET [--wait SEC] COMMAND [OPTIONS...]\n"
+		"       hvkvp-emu --help | --version\n"
+		"\n"
+		"An emulated Hyper-V host and KVP kernel device, so that a KVP daemon\n"
+		"(hvkvpd, or the upstream hv_kvp_daemon) runs end to end without Hyper-V.\n"
+		"\n"
+		"serve  mounts a FUSE file system at DIR whose file DIR/hv_kvp behaves like\n"
+		"       /dev/vmbus/hv_kvp (drivers/hv/hv_kvp.c + hv_utils_transport.c): one\n"
+		"       opener (EBUSY for a second), the REGISTER1/REGISTER handshake, exactly\n"
+		"       one 7432-byte message per read() (EINVAL for a smaller buffer), writes\n"
+		"       of another size rejected, poll(), one host transaction at a time with a\n"
+		"       deadline, a full reset on close. Host requests arrive on the control\n"
+		"       socket and wait until a daemon has registered. Runs until SIGTERM or\n"
+		"       SIGINT, then fails what is in flight, unmounts and removes the socket.\n"
+		"  --mount DIR       where to mount (e.g. /dev/vmbus in a private mount\n"
+		"                    namespace); must exist\n"
+		"  --control SOCKET  path of the control socket (AF_UNIX, SOCK_SEQPACKET)\n"
+		"  --timeout SEC     the driver's deadline for a daemon reply (default 30,\n"
+		"                    fractions allowed); after it the host records HV_E_FAIL\n"
+		"                    and a late reply gets EINVAL\n"
+		"  --version STR     version string of the registration reply (default \"3.1\")\n"
+		"  --debug           log every message and device operation\n"
+		"\n"
+		"ctl    plays the host: sends one command to a running emulator and prints\n"
+		"       its JSON answer (see `hvkvp-emu ctl --help`).\n"
+		"  --control SOCKET  the emulator's control socket\n"
+		"  --wait SEC        how long a request may wait for a daemon to register and\n"
+		"                    reply (default %d)\n"
+		"\n",
+		EMU_CTL_DEFAULT_WAIT_SEC);
+	emu_ctl_print_commands(f);
+	fprintf(f,
+		"\n"
+		"ctl exit status: 0 the command ran (whatever the daemon's code), 1 it could\n"
+		"not complete (no emulator, no daemon within --wait), 2 usage error.\n"
+		"serve exit status: 0 after SIGTERM/SIGINT, 1 on errors.\n");
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	log_info("signal %u received, stopping", si->ssi_signo);
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int serve_main(int argc, char **argv)
+{
+	enum { OPT_TIMEOUT = 0x100, OPT_VERSION, OPT_DEBUG };
+	static const struct option opts[] = {
+		{ "mount", required_argument, NULL, 'm' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "version", required_argument, NULL, OPT_VERSION },
+		{ "driver-version", required_argument, NULL, OPT_VERSION },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct emu_host_config cfg = {
+		.timeout_usec = (uint64_t)(DEFAULT_TIMEOUT_SEC * 1e6),
+		.version = KVP_DRIVER_VERSION,
+	};
+	const char *mount = NULL, *control = NULL;
+	struct emu_host *host = NULL;
+	struct emu_device *dev = NULL;
+	struct emu_ctl_server *ctl = NULL;
+	sd_event *event = NULL;
+	sigset_t mask;
+	double secs;
+	char *end;
+	int c, r, exit_code = 0;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+hm:c:", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'm':
+			mount = optarg;
+			break;
+		case 'c':
+			control = optarg;
+			break;
+		case OPT_TIMEOUT:
+			errno = 0;
+			secs = strtod(optarg, &end);
+			if (errno || *end || !isfinite(secs) || secs <= 0 || secs > 86400) {
+				fprintf(stderr, "hvkvp-emu: --timeout: \"%s\" is not a number of seconds in (0, 86400]\n",
+					optarg);
+				return 2;
+			}
+			cfg.timeout_usec = MAX((uint64_t)(secs * 1e6), (uint64_t)1);
+			break;
+		case OPT_VERSION:
+			if (strlen(optarg) >= HV_KVP_EXCHANGE_MAX_KEY_SIZE) {
+				fprintf(stderr, "hvkvp-emu: --version: at most %d bytes\n",
+					HV_KVP_EXCHANGE_MAX_KEY_SIZE - 1);
+				return 2;
+			}
+			cfg.version = optarg;
+			break;
+		case OPT_DEBUG:
+			cfg.debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "hvkvp-emu serve: bad option (see --help)\n");
+			return 2;
+		}
+	}
+	if (optind < argc || !mount || !control) {
+		fprintf(stderr, "hvkvp-emu serve: needs --mount DIR and --control SOCKET (see --help)\n");
+		return 2;
+	}
+	if (cfg.debug)
+		log_set_max_level(LOG_DEBUG);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = sd_event_default(&event);
+	if (r < 0) {
+		log_error_errno(r, "sd_event_default()");
+		return 1;
+	}
+	r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+	if (r < 0) {
+		log_error_errno(r, "signal handling");
+		exit_code = 1;
+		goto out;
+	}
+
+	r = emu_host_new(event, &cfg, &host);
+	if (r < 0) {
+		log_error_errno(r, "setting up the host side");
+		exit_code = 1;
+		goto out;
+	}
+	r = emu_device_new(event, mount, &emu_host_device_ops, host, cfg.debug, &dev);
+	if (r < 0) {
+		exit_code = 1;
+		goto out;
+	}
+	emu_host_attach_device(host, dev);
+	r = emu_ctl_server_new(event, control, host, &ctl);
+	if (r < 0) {
+		exit_code = 1;
+		goto out;
+	}
+	log_info("ready: deadline %.3g s, driver version \"%s\"", (double)cfg.timeout_usec / 1e6,
+		 cfg.version);
+
+	r = sd_event_loop(event);
+	if (r < 0) {
+		log_error_errno(r, "stopping");
+		exit_code = 1;
+	}
+out:
+	/* Answer everyone who waits (HV_E_FAIL), then unmount and remove the
+	 * socket: the order keeps every pointer valid while it is used. */
+	if (host)
+		emu_host_abort(host);
+	emu_ctl_server_free(ctl);
+	emu_device_free(dev);
+	emu_host_free(host);
+	sd_event_unref(event);
+	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	log_setup("hvkvp-emu", LOG_TARGET_STDERR);
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (streq(argv[1], "--version")) {
+		printf("hvkvp-emu %s\n", PKG_VERSION);
+		return 0;
+	}
+	if (streq(argv[1], "serve"))
+		return serve_main(argc - 1, argv + 1);
+	if (streq(argv[1], "ctl"))
+		return emu_ctl_client_main(argc - 1, argv + 1);
+	fprintf(stderr, "hvkvp-emu: unknown command \"%s\" (see --help)\n", argv[1]);
+	return 2;
+}

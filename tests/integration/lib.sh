@@ -1,0 +1,427 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lib.sh - shared helpers for the integration tests: sandbox, emulator, daemon, assertions.
+# shellcheck shell=bash disable=SC2034  # variables here are for the sourcing tests
+#
+# Usage, at the top of a bash test (tests run from a build tree as root):
+#
+#   set -eu
+#   . "$(dirname "$0")/lib.sh"
+#   hv_require_root
+#   hv_sandbox "$@"          # from here on: private mount + net namespace
+#   hv_start_emu             # /dev/vmbus/hv_kvp now exists (the emulator)
+#   hv_start_hvkvpd          # our daemon, registered
+#   out=$(hv_ctl set --pool 0 --key k --value v)
+#   hv_assert_json "$out" .code_name HV_S_OK
+#
+# Exit statuses follow automake: 0 pass, 77 skip (with a "SKIP: reason"
+# line), anything else fail. Everything a test starts is recorded by pid and
+# stopped by pid on exit; nothing is ever killed by name.
+#
+# Environment:
+#   top_builddir   build tree holding the binaries (default: the source tree
+#                  containing this file)
+#   top_srcdir     source tree (default: same)
+#   HV_LOG_DIR     if set, the sandbox's *.log files are copied there on exit
+#   HV_CTL_TIMEOUT upper bound in seconds for one hv_ctl call (default 300)
+#   HV_VERBOSE     if set, hv_check also shows the output of passing checks
+
+# ---- locations ----------------------------------------------------------------
+
+_hv_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${top_srcdir:=$(cd "$_hv_lib_dir/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+
+# The binaries under test.
+HV_EMU=$top_builddir/hvkvp-emu
+HV_PROBE=$top_builddir/tests/integration/kvp-probe
+HV_HVKVPD=$top_builddir/hvkvpd
+# The test script itself, for the re-exec inside the namespaces.
+HV_TEST_SCRIPT=$(readlink -f "$0")
+
+# Pids to stop on exit (hv_track_pid), the emulator's and our daemon's pid.
+HV_PIDS=()
+HV_EMU_PID=
+HVKVPD_PID=
+# Per-sandbox scratch directory (a private tmpfs), set by hv_sandbox.
+HV_TMP=${HV_TMP:-}
+# Failed hv_check count.
+HV_CHECK_FAILURES=0
+HV_CHECK_COUNT=0
+
+# ---- results ----------------------------------------------------------------------
+
+# hv_skip REASON: print "SKIP: REASON" and exit 77 (automake's skip).
+hv_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# hv_fail MSG: print "FAIL: MSG" to stderr and exit 1.
+hv_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# hv_log MSG: one progress line on stdout, prefixed with "# ".
+hv_log() {
+	echo "# $*"
+}
+
+# hv_require_root: skip unless running as root (namespaces, FUSE, mounts).
+hv_require_root() {
+	[ "$(id -u)" -eq 0 ] || hv_skip "needs root (mount/network namespaces, FUSE mounts)"
+}
+
+# hv_require_cmd CMD...: skip unless every CMD is in PATH.
+hv_require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || hv_skip "$c is not installed"
+	done
+}
+
+# ---- sandbox -----------------------------------------------------------------------
+
+# hv_fetch_debian_daemon: print the path of Debian's hyperv-daemons .deb,
+# downloading it once into $HV_CACHE_DIR (default: <build>/tests/integration/
+# cache) with `apt-get download`. Never installs it (its postinst would start
+# the service). Call it BEFORE hv_sandbox: the sandbox has no network.
+hv_fetch_debian_daemon() {
+	local cache=${HV_CACHE_DIR:-$top_builddir/tests/integration/cache} deb
+	mkdir -p "$cache" || return 1
+	deb=$(ls "$cache"/hyperv-daemons_*.deb 2>/dev/null | tail -n 1)
+	if [ -z "$deb" ]; then
+		(cd "$cache" && { apt-get download hyperv-daemons >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+			  apt-get download hyperv-daemons >/dev/null 2>&1; }; }) || return 1
+		deb=$(ls "$cache"/hyperv-daemons_*.deb 2>/dev/null | tail -n 1)
+	fi
+	[ -n "$deb" ] || return 1
+	echo "$deb"
+}
+
+# hv_sandbox "$@": run the rest of the test in a private mount + network
+# namespace. The first call re-executes the calling test script under
+# `unshare --mount --net --propagation private` (marker: HV_SANDBOXED=1), with
+# the same arguments; inside, it sets up:
+#   - HV_TMP: a fresh tmpfs work directory (logs, sockets, scratch files);
+#   - a private /dev: a tmpfs with only null, zero, full, random, urandom, tty,
+#     fuse, ptmx, net/tun (when present), pts (the host's devpts, so the
+#     caller's terminal still works), shm (tmpfs), fd/stdin/stdout/stderr
+#     links and log; then an empty /dev/vmbus for the emulator. The real /dev
+#     (devtmpfs is shared with the host even in a private mount namespace) is
+#     never written to.
+#   - a tmpfs on /var/lib with an empty /var/lib/hyperv, so no test touches the
+#     real pools; /var/lib/dpkg (read-only) and /var/lib/apt are bound back so
+#     that apt-get download and dpkg -x keep working;
+#   - loopback up;
+#   - an EXIT trap (hv_cleanup) that stops every recorded pid and unmounts.
+hv_sandbox() {
+	if [ -z "${HV_SANDBOXED:-}" ]; then
+		hv_require_cmd unshare mount umount ip
+		[ -c /dev/fuse ] || hv_skip "no /dev/fuse (FUSE not available)"
+		unshare --mount --net --propagation private true 2>/dev/null ||
+			hv_skip "cannot create mount + network namespaces here"
+		export HV_SANDBOXED=1
+		exec unshare --mount --net --propagation private -- bash "$HV_TEST_SCRIPT" "$@"
+	fi
+	_hv_sandbox_setup
+}
+
+_hv_sandbox_setup() {
+	HV_TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hvkvp-test.XXXXXX")
+	HV_TMP=$HV_TMP_DIR
+	mount -t tmpfs -o mode=0700 hvkvp-tmp "$HV_TMP" || hv_fail "cannot mount a tmpfs on $HV_TMP"
+	export HV_TMP
+	trap hv_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	_hv_private_dev
+	_hv_private_var_lib
+	ip link set lo up
+}
+
+_hv_private_dev() {
+	local old=$HV_TMP/.host-dev n
+	mkdir -p "$old"
+	mount --rbind /dev "$old" || hv_fail "cannot bind the host's /dev"
+	mount -t tmpfs -o mode=0755,nosuid hvkvp-dev /dev || hv_fail "cannot mount a tmpfs on /dev"
+	for n in null zero full random urandom tty fuse ptmx net/tun; do
+		[ -e "$old/$n" ] || continue
+		mkdir -p "/dev/$(dirname "$n")"
+		: >"/dev/$n"
+		mount --bind "$old/$n" "/dev/$n" || hv_fail "cannot bind /dev/$n"
+	done
+	mkdir -p /dev/pts /dev/shm /dev/vmbus
+	if mountpoint -q "$old/pts"; then
+		mount --bind "$old/pts" /dev/pts
+	fi
+	mount -t tmpfs -o mode=1777,nosuid,nodev hvkvp-shm /dev/shm
+	ln -s /proc/self/fd /dev/fd
+	ln -s /proc/self/fd/0 /dev/stdin
+	ln -s /proc/self/fd/1 /dev/stdout
+	ln -s /proc/self/fd/2 /dev/stderr
+	if [ -L "$old/log" ]; then
+		cp -P "$old/log" /dev/log
+	elif [ -S "$old/log" ]; then
+		: >/dev/log
+		mount --bind "$old/log" /dev/log
+	fi
+	umount -R "$old" 2>/dev/null || umount -R -l "$old"
+	rmdir "$old"
+}
+
+_hv_private_var_lib() {
+	local keep=$HV_TMP/.host-var-lib d
+	mkdir -p "$keep"
+	mount --bind /var/lib "$keep"
+	mount -t tmpfs -o mode=0755 hvkvp-var-lib /var/lib || hv_fail "cannot mount a tmpfs on /var/lib"
+	mkdir -p /var/lib/hyperv
+	for d in dpkg apt; do
+		[ -d "$keep/$d" ] || continue
+		mkdir -p "/var/lib/$d"
+		mount --bind "$keep/$d" "/var/lib/$d"
+	done
+	if [ -d /var/lib/dpkg ]; then
+		mount -o remount,bind,ro /var/lib/dpkg 2>/dev/null || true
+	fi
+	umount -l "$keep"
+	rmdir "$keep"
+}
+
+# hv_private_overlay DIR: make DIR writable inside the sandbox without
+# touching the real one: an overlay with DIR as the lower layer and the upper
+# layer in HV_TMP, so e.g. `mkdir /usr/libexec/hypervkvpd` or files written
+# under /etc vanish when the test ends. Call after hv_sandbox.
+hv_private_overlay() {
+	local dir=$1 tag
+	[ -n "$HV_TMP" ] || hv_fail "hv_private_overlay needs hv_sandbox first"
+	[ -d "$dir" ] || hv_fail "hv_private_overlay: $dir is not a directory"
+	tag=$(printf '%s' "$dir" | tr -c 'A-Za-z0-9' _)
+	mkdir -p "$HV_TMP/.overlay/$tag/upper" "$HV_TMP/.overlay/$tag/work"
+	mount -t overlay "hvkvp-overlay$tag" \
+		-o "lowerdir=$dir,upperdir=$HV_TMP/.overlay/$tag/upper,workdir=$HV_TMP/.overlay/$tag/work" \
+		"$dir" || hv_fail "cannot mount an overlay on $dir"
+}
+
+# hv_cleanup: the EXIT trap. Stops every recorded pid (newest first), shows
+# the tail of each log when the test failed, copies the logs to $HV_LOG_DIR
+# when set, unmounts and removes HV_TMP. Keeps the test's exit status.
+hv_cleanup() {
+	local rc=$? i f
+	set +e
+	trap - EXIT
+	for ((i = ${#HV_PIDS[@]} - 1; i >= 0; i--)); do
+		hv_stop "${HV_PIDS[i]}"
+	done
+	if [ -n "$HV_TMP" ] && [ -d "$HV_TMP" ]; then
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+			for f in "$HV_TMP"/*.log; do
+				[ -s "$f" ] || continue
+				echo "--- $(basename "$f") (last 40 lines)" >&2
+				tail -n 40 "$f" >&2
+			done
+		fi
+		if [ -n "${HV_LOG_DIR:-}" ]; then
+			mkdir -p "$HV_LOG_DIR" && cp "$HV_TMP"/*.log "$HV_LOG_DIR"/ 2>/dev/null
+		fi
+	fi
+	if mountpoint -q /dev/vmbus 2>/dev/null; then
+		umount /dev/vmbus 2>/dev/null || umount -l /dev/vmbus
+	fi
+	if [ -n "${HV_TMP_DIR:-}" ]; then
+		cd /
+		umount -R "$HV_TMP_DIR" 2>/dev/null || umount -R -l "$HV_TMP_DIR"
+		rmdir "$HV_TMP_DIR" 2>/dev/null
+	fi
+	exit "$rc"
+}
+
+# ---- processes ----------------------------------------------------------------------
+
+# hv_track_pid PID: have hv_cleanup stop PID when the test exits.
+hv_track_pid() {
+	HV_PIDS+=("$1")
+}
+
+# hv_alive PID: true while PID exists and is not a zombie.
+hv_alive() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	[ "${s%% *}" != Z ]
+}
+
+# hv_stop PID: SIGTERM, wait up to 10 s, then SIGKILL; reaps it when it is
+# our child and forgets it. Never signals anything but PID.
+hv_stop() {
+	local pid=$1 i keep=()
+	[ -n "$pid" ] || return 0
+	if hv_alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			hv_alive "$pid" || break
+			sleep 0.1
+		done
+		if hv_alive "$pid"; then
+			echo "# pid $pid ignored SIGTERM for 10 s, sending SIGKILL" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || true
+	for i in "${HV_PIDS[@]}"; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	HV_PIDS=("${keep[@]}")
+	return 0
+}
+
+# hv_wait PID [SECONDS]: wait (default 60 s) for PID, one of our background
+# jobs, to exit; reap and forget it and return its exit status. When it
+# overstays, stop it with hv_stop and return 124.
+hv_wait() {
+	local pid=$1 secs=${2:-60} i rc=0 keep=()
+	for ((i = 0; i < secs * 10; i++)); do
+		hv_alive "$pid" || break
+		sleep 0.1
+	done
+	if hv_alive "$pid"; then
+		echo "# pid $pid still running after ${secs}s, stopping it" >&2
+		hv_stop "$pid"
+		return 124
+	fi
+	wait "$pid" || rc=$?
+	for i in "${HV_PIDS[@]}"; do
+		[ "$i" = "$pid" ] || keep+=("$i")
+	done
+	HV_PIDS=("${keep[@]}")
+	return "$rc"
+}
+
+# hv_wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; false
+# after SECONDS.
+hv_wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# ---- the emulator --------------------------------------------------------------------
+
+# hv_ctl ARGS...: `hvkvp-emu ctl --control $HV_TMP/emu.sock ARGS...` (JSON on
+# stdout; exit 0 when the command ran, 1 when it could not, 2 usage).
+hv_ctl() {
+	timeout --kill-after=5 "${HV_CTL_TIMEOUT:-300}" \
+		"$HV_EMU" ctl --control "$HV_TMP/emu.sock" "$@"
+}
+
+# hv_start_emu [ARGS...]: start `hvkvp-emu serve --mount /dev/vmbus --control
+# $HV_TMP/emu.sock ARGS...` in the background (log: $HV_TMP/emu.log), record
+# HV_EMU_PID, and return once the control socket answers `status`.
+hv_start_emu() {
+	local i
+	[ -x "$HV_EMU" ] || hv_skip "hvkvp-emu is not built (configure found no libfuse3?)"
+	[ -n "$HV_TMP" ] || hv_fail "hv_start_emu needs hv_sandbox first"
+	"$HV_EMU" serve --mount /dev/vmbus --control "$HV_TMP/emu.sock" "$@" \
+		>>"$HV_TMP/emu.log" 2>&1 </dev/null &
+	HV_EMU_PID=$!
+	hv_track_pid "$HV_EMU_PID"
+	for ((i = 0; i < 100; i++)); do
+		if "$HV_EMU" ctl --control "$HV_TMP/emu.sock" status >/dev/null 2>&1; then
+			return 0
+		fi
+		hv_alive "$HV_EMU_PID" || hv_fail "hvkvp-emu exited at start: $(tail -n 5 "$HV_TMP/emu.log")"
+		sleep 0.1
+	done
+	hv_fail "hvkvp-emu did not answer on its control socket within 10 s"
+}
+
+# hv_stop_emu: stop the emulator started by hv_start_emu (it unmounts itself).
+hv_stop_emu() {
+	hv_stop "$HV_EMU_PID"
+	HV_EMU_PID=
+}
+
+# hv_start_hvkvpd [ARGS...]: start `hvkvpd --device /dev/vmbus/hv_kvp
+# --pool-dir /var/lib/hyperv ARGS...` in the background (stderr:
+# $HV_TMP/hvkvpd.log), record HVKVPD_PID, and wait up to 10 s until it has
+# registered with the emulator.
+hv_start_hvkvpd() {
+	[ -x "$HV_HVKVPD" ] || hv_skip "hvkvpd is not built"
+	"$HV_HVKVPD" --device /dev/vmbus/hv_kvp --pool-dir /var/lib/hyperv "$@" \
+		>>"$HV_TMP/hvkvpd.log" 2>&1 </dev/null &
+	HVKVPD_PID=$!
+	hv_track_pid "$HVKVPD_PID"
+	if ! hv_ctl --wait 10 wait-registered >/dev/null; then
+		hv_alive "$HVKVPD_PID" || hv_fail "hvkvpd exited: $(tail -n 5 "$HV_TMP/hvkvpd.log")"
+		hv_fail "hvkvpd did not register within 10 s"
+	fi
+}
+
+# ---- assertions ------------------------------------------------------------------------
+
+# hv_assert_eq WHAT EXPECTED ACTUAL: "ok - WHAT", or fail the test.
+hv_assert_eq() {
+	if [ "$2" = "$3" ]; then
+		echo "ok - $1"
+	else
+		hv_fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+# hv_json JSON FILTER: print `jq -r FILTER` of JSON (fails on bad JSON).
+hv_json() {
+	printf '%s\n' "$1" | jq -r "$2"
+}
+
+# hv_json_is JSON FILTER EXPECTED: true when `jq -r FILTER` gives EXPECTED;
+# otherwise says what it got on stderr and returns 1 (does not exit).
+hv_json_is() {
+	local got
+	got=$(hv_json "$1" "$2" 2>&1) || { echo "jq $2 failed on: $1" >&2; return 1; }
+	[ "$got" = "$3" ] && return 0
+	echo "$2: expected '$3', got '$got' in: $1" >&2
+	return 1
+}
+
+# hv_assert_json JSON FILTER EXPECTED [WHAT]: fail the test unless
+# `jq -r FILTER` of JSON is EXPECTED.
+hv_assert_json() {
+	local got
+	got=$(hv_json "$1" "$2") || hv_fail "${4:-$2}: not valid JSON: $1"
+	hv_assert_eq "${4:-$2}" "$3" "$got"
+}
+
+# hv_check NAME CMD...: run CMD as one named check without stopping the test:
+# prints "ok - NAME" or "FAIL - NAME" followed by CMD's output, and counts
+# failures for hv_checks_done.
+hv_check() {
+	local name=$1 out rc
+	shift
+	HV_CHECK_COUNT=$((HV_CHECK_COUNT + 1))
+	out=$("$@" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "ok - $name"
+		if [ -n "${HV_VERBOSE:-}" ] && [ -n "$out" ]; then
+			printf '%s\n' "$out" | sed 's/^/    | /'
+		fi
+	else
+		HV_CHECK_FAILURES=$((HV_CHECK_FAILURES + 1))
+		echo "FAIL - $name (exit $rc)"
+		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    | /'
+	fi
+	return 0
+}
+
+# hv_checks_done: summary line; exit 1 if any hv_check failed.
+hv_checks_done() {
+	if [ "$HV_CHECK_FAILURES" -ne 0 ]; then
+		hv_fail "$HV_CHECK_FAILURES of $HV_CHECK_COUNT checks failed"
+	fi
+	echo "all $HV_CHECK_COUNT checks passed"
+}
