@@ -109,7 +109,7 @@ int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 	unsigned long v;
 	char *end;
 
-	if (isempty(s) || *s == '-' || *s == '+' || *s == ' ')
+	if (isempty(s) || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(s, &end, 10);
