@@ -1,2 +1,1344 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* placeholder: being written */
+/* pool.c - the KVP pool files: upstream's byte layout, O(1) cached operations, kill-safe writes. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "pool.h"
+#include "util.h"
+
+/*
+ * How the promises are kept:
+ *  - O(1) per operation: records live in memory with a hash index; the file
+ *    is re-read only when it changed, which an inotify watch (and, as a
+ *    fallback, inode/size/timestamps) tells us.
+ *  - Kill safety: every change is either one write within one page (modify,
+ *    append: a cut append is a partial record readers ignore), two ordered
+ *    single-page writes whose intermediate state reads as the old value, a
+ *    single truncate (deleting the last record), or a complete new file
+ *    renamed over the old one (DELETE elsewhere, rare modifications).
+ *  - No lost appends: appenders and we exclude each other with flock() and
+ *    fcntl() locks; appends that still land in a file we renamed away are
+ *    copied over (see pool_rewrite()).
+ */
+
+#define KEY_FIELD HV_KVP_EXCHANGE_MAX_KEY_SIZE
+#define VALUE_FIELD HV_KVP_EXCHANGE_MAX_VALUE_SIZE
+#define REC_SIZE KVP_RECORD_SIZE
+
+/*
+ * A buffered write is copied into the page cache one page at a time and the
+ * kernel stops between two pages when a fatal signal is pending, so only a
+ * write that stays inside one page is all-or-nothing under SIGKILL. Pages
+ * are never smaller than 4 KiB; bigger pages only drop some boundaries.
+ */
+#define ATOMIC_GRAIN 4096
+_Static_assert(VALUE_FIELD <= ATOMIC_GRAIN, "a value field spans at most two pages");
+
+/* Records read or written per system call when walking the whole file. */
+#define CHUNK_RECORDS 256
+/* 10 GiB of pool is not a pool any more; refuse it instead of exhausting memory. */
+#define MAX_RECORDS (1u << 22)
+/* How long a replaced file is watched for late appends when other programs
+ * still hold it open (see orphan_adopt()). */
+#define ORPHAN_GRACE_USEC (30ULL * 1000000ULL)
+#define MAX_ORPHANS 8
+/* Without inotify, a change within this long of the last one may carry the
+ * same coarse timestamp and size as the state we cached. */
+#define RACY_NSEC (50LL * 1000000LL)
+#define WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+
+struct record {
+	char *kv;	    /* key, NUL, value, NUL */
+	unsigned char *raw; /* the original image when a field has no NUL: never matched */
+	uint16_t key_len;
+	uint16_t value_len;
+};
+
+struct record_list {
+	struct record *recs;
+	size_t n, cap;
+};
+
+/* Open addressing, linear probing; pos is the record index + 1, 0 = free. */
+struct slot {
+	uint32_t hash;
+	uint32_t pos;
+};
+
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+};
+
+/* A file we replaced by rename() while others may still append to it. */
+struct orphan {
+	int fd;
+	off_t adopted; /* everything before this offset is accounted for */
+	uint64_t since;
+};
+
+struct kvp_pool {
+	char *dir, *path, *name;
+	int fd, dir_fd, ino_fd, wd;
+	bool read_only;
+	int ro_error;
+
+	bool valid;	/* the cache mirrors the file as it was at `id` */
+	bool racy;	/* `id` cannot be trusted to reveal the next change */
+	struct file_id id;
+	struct record_list list;
+	size_t trailing; /* bytes of a partial record at the end of the file */
+
+	struct slot *slots;
+	size_t n_slots;
+
+	struct orphan orphans[MAX_ORPHANS];
+	size_t n_orphans;
+};
+
+static bool ofd_unsupported;
+
+/* ---- pure parsing -------------------------------------------------------- */
+
+int kvp_pool_parse(const void *buf, size_t len, kvp_pool_record_cb cb, void *userdata,
+		   size_t *ret_trailing)
+{
+	const unsigned char *b = buf;
+	size_t off;
+
+	if (!buf && len > 0)
+		return -EINVAL;
+	for (off = 0; len - off >= REC_SIZE; off += REC_SIZE) {
+		const char *key = (const char *)b + off;
+		const char *value = key + KEY_FIELD;
+		size_t key_len = strnlen(key, KEY_FIELD);
+		size_t value_len = strnlen(value, VALUE_FIELD);
+		char kcopy[KEY_FIELD], vcopy[VALUE_FIELD];
+		bool truncated = false;
+		int r;
+
+		if (key_len == KEY_FIELD) {
+			key_len = KEY_FIELD - 1;
+			memcpy(kcopy, key, key_len);
+			kcopy[key_len] = '\0';
+			key = kcopy;
+			truncated = true;
+		}
+		if (value_len == VALUE_FIELD) {
+			value_len = VALUE_FIELD - 1;
+			memcpy(vcopy, value, value_len);
+			vcopy[value_len] = '\0';
+			value = vcopy;
+			truncated = true;
+		}
+		if (!cb)
+			continue;
+		r = cb(key, key_len, value, value_len, truncated, userdata);
+		if (r < 0)
+			return r;
+	}
+	if (ret_trailing)
+		*ret_trailing = len - off;
+	return 0;
+}
+
+static int check_key(const char *key, size_t *ret_len)
+{
+	size_t n;
+
+	if (!key)
+		return -EINVAL;
+	n = strnlen(key, KEY_FIELD);
+	if (n == 0)
+		return -EINVAL;
+	if (n >= KEY_FIELD)
+		return -ENAMETOOLONG;
+	*ret_len = n;
+	return 0;
+}
+
+static int check_value(const char *value, size_t *ret_len)
+{
+	size_t n;
+
+	if (!value)
+		return -EINVAL;
+	n = strnlen(value, VALUE_FIELD);
+	if (n >= VALUE_FIELD)
+		return -EMSGSIZE;
+	*ret_len = n;
+	return 0;
+}
+
+/* An empty key is allowed here: it is a valid (if useless) record image, and
+ * tests and the fuzzer build such files. */
+int kvp_pool_record_format(void *record, const char *key, const char *value)
+{
+	size_t key_len, value_len;
+	int r;
+
+	if (!record || !key)
+		return -EINVAL;
+	key_len = strnlen(key, KEY_FIELD);
+	if (key_len >= KEY_FIELD)
+		return -ENAMETOOLONG;
+	r = check_value(value, &value_len);
+	if (r < 0)
+		return r;
+	memset(record, 0, REC_SIZE);
+	memcpy(record, key, key_len);
+	memcpy((char *)record + KEY_FIELD, value, value_len);
+	return 0;
+}
+
+/* ---- in-memory records and the key index --------------------------------- */
+
+static void record_done(struct record *r)
+{
+	free(r->kv);
+	free(r->raw);
+	*r = (struct record){ 0 };
+}
+
+static void list_clear(struct record_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		record_done(&l->recs[i]);
+	free(l->recs);
+	*l = (struct record_list){ 0 };
+}
+
+static int list_reserve(struct record_list *l, size_t n)
+{
+	struct record *recs;
+	size_t cap;
+
+	if (n <= l->cap)
+		return 0;
+	if (n > MAX_RECORDS)
+		return -EFBIG;
+	cap = MAX(l->cap * 2, (size_t)64);
+	while (cap < n)
+		cap *= 2;
+	recs = reallocarray(l->recs, cap, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
+	l->recs = recs;
+	l->cap = cap;
+	return 0;
+}
+
+static int record_init(struct record *rec, const char *key, size_t key_len, const char *value,
+		       size_t value_len, const void *raw)
+{
+	char *kv = malloc(key_len + value_len + 2);
+
+	if (!kv)
+		return -ENOMEM;
+	memcpy(kv, key, key_len);
+	kv[key_len] = '\0';
+	memcpy(kv + key_len + 1, value, value_len);
+	kv[key_len + 1 + value_len] = '\0';
+	*rec = (struct record){ .kv = kv, .key_len = (uint16_t)key_len,
+				.value_len = (uint16_t)value_len };
+	if (raw) {
+		rec->raw = malloc(REC_SIZE);
+		if (!rec->raw) {
+			record_done(rec);
+			return -ENOMEM;
+		}
+		memcpy(rec->raw, raw, REC_SIZE);
+	}
+	return 0;
+}
+
+static inline const char *record_value(const struct record *r)
+{
+	return r->kv + r->key_len + 1;
+}
+
+/* Collects parsed records; `base` is the buffer being parsed so that records
+ * with a field lacking its NUL keep their exact bytes. */
+struct load_ctx {
+	struct record_list *list;
+	const unsigned char *base;
+	size_t next;
+};
+
+static int load_cb(const char *key, size_t key_len, const char *value, size_t value_len,
+		   bool truncated, void *userdata)
+{
+	struct load_ctx *c = userdata;
+	const unsigned char *raw = truncated ? c->base + c->next * REC_SIZE : NULL;
+	int r;
+
+	c->next++;
+	r = list_reserve(c->list, c->list->n + 1);
+	if (r < 0)
+		return r;
+	r = record_init(&c->list->recs[c->list->n], key, key_len, value, value_len, raw);
+	if (r < 0)
+		return r;
+	c->list->n++;
+	return 0;
+}
+
+static uint32_t key_hash(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static bool record_matchable(const struct record *r)
+{
+	return !r->raw && r->key_len > 0;
+}
+
+/* Upstream compares key_size bytes including the NUL: an exact match, and
+ * the first record in file order wins. */
+static size_t index_lookup(const struct kvp_pool *p, const char *key, size_t len)
+{
+	uint32_t h = key_hash(key, len);
+	size_t mask = p->n_slots - 1;
+
+	if (p->n_slots == 0)
+		return SIZE_MAX;
+	for (size_t s = h & mask;; s = (s + 1) & mask) {
+		const struct slot *sl = &p->slots[s];
+		const struct record *r;
+
+		if (sl->pos == 0)
+			return SIZE_MAX;
+		if (sl->hash != h)
+			continue;
+		r = &p->list.recs[sl->pos - 1];
+		if (r->key_len == len && memcmp(r->kv, key, len) == 0)
+			return sl->pos - 1;
+	}
+}
+
+/* Caller guarantees a free slot (load factor <= 1/2). */
+static void index_add(struct kvp_pool *p, size_t i)
+{
+	const struct record *r = &p->list.recs[i];
+	size_t mask = p->n_slots - 1;
+	uint32_t h;
+
+	if (!record_matchable(r))
+		return;
+	h = key_hash(r->kv, r->key_len);
+	for (size_t s = h & mask;; s = (s + 1) & mask) {
+		struct slot *sl = &p->slots[s];
+
+		if (sl->pos == 0) {
+			*sl = (struct slot){ .hash = h, .pos = (uint32_t)i + 1 };
+			return;
+		}
+		if (sl->hash == h) {
+			const struct record *o = &p->list.recs[sl->pos - 1];
+
+			if (o->key_len == r->key_len && memcmp(o->kv, r->kv, r->key_len) == 0)
+				return; /* a duplicate: the earlier record stays the match */
+		}
+	}
+}
+
+static int index_rebuild(struct kvp_pool *p, size_t min_records)
+{
+	size_t want = 16;
+	struct slot *slots;
+
+	while (want < 2 * MAX(min_records, p->list.n) + 1)
+		want *= 2;
+	slots = calloc(want, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	free(p->slots);
+	p->slots = slots;
+	p->n_slots = want;
+	for (size_t i = 0; i < p->list.n; i++)
+		index_add(p, i);
+	return 0;
+}
+
+static int index_reserve(struct kvp_pool *p, size_t records)
+{
+	if (2 * records + 1 <= p->n_slots)
+		return 0;
+	return index_rebuild(p, records * 2);
+}
+
+/* Drops the slot of record i (which must be the last record, so that no later
+ * duplicate of its key can be waiting to take over). Backward-shift deletion
+ * keeps every probe chain intact without tombstones. (The last record was
+ * indexed last, so in practice nothing needs shifting; the general form
+ * costs nothing and stays right if that ever changes.) */
+static void index_remove_last(struct kvp_pool *p, size_t i)
+{
+	const struct record *r = &p->list.recs[i];
+	size_t mask = p->n_slots - 1, s, j;
+
+	if (!record_matchable(r) || p->n_slots == 0)
+		return;
+	for (s = key_hash(r->kv, r->key_len) & mask;; s = (s + 1) & mask) {
+		if (p->slots[s].pos == 0)
+			return; /* an earlier duplicate holds the key */
+		if (p->slots[s].pos == i + 1)
+			break;
+	}
+	for (j = (s + 1) & mask; p->slots[j].pos != 0; j = (j + 1) & mask) {
+		size_t home = p->slots[j].hash & mask;
+
+		/* Move j into the hole unless its home lies cyclically in (s, j]. */
+		if ((j > s && (home <= s || home > j)) || (j < s && home <= s && home > j)) {
+			p->slots[s] = p->slots[j];
+			s = j;
+		}
+	}
+	p->slots[s] = (struct slot){ 0 };
+}
+
+/* ---- file helpers --------------------------------------------------------- */
+
+static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *b = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, b, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			return -EIO;
+		b += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Returns the number of bytes read; fewer than len only at end of file. */
+static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	char *b = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, b + done, len - done, off + (off_t)done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Both lock kinds, because the two families of other writers each honour
+ * only one: cloud-init uses flock(), upstream and Microsoft's samples use
+ * fcntl() record locks. Open file description locks conflict with the
+ * latter and, unlike classic POSIX locks, are not dropped when this process
+ * closes some other descriptor of the same file. flock() always comes first
+ * so that two of our own processes can never wait on each other crosswise. */
+static int lock_fd(int fd, bool exclusive)
+{
+	struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET };
+	int r;
+
+	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+		if (errno != EINTR)
+			return negative_errno();
+	for (;;) {
+		if (fcntl(fd, ofd_unsupported ? F_SETLKW : F_OFD_SETLKW, &fl) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINVAL && !ofd_unsupported) {
+			ofd_unsupported = true; /* kernel older than 3.15 */
+			continue;
+		}
+		r = negative_errno();
+		(void)flock(fd, LOCK_UN);
+		return r;
+	}
+}
+
+static void unlock_fd(int fd)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	(void)fcntl(fd, ofd_unsupported ? F_SETLK : F_OFD_SETLK, &fl);
+	(void)flock(fd, LOCK_UN);
+}
+
+static void file_id_from_stat(struct file_id *id, const struct stat *st)
+{
+	*id = (struct file_id){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+				.mtim = st->st_mtim, .ctim = st->st_ctim };
+}
+
+static bool file_id_matches(const struct file_id *id, const struct stat *st)
+{
+	return id->dev == st->st_dev && id->ino == st->st_ino && id->size == st->st_size &&
+	       id->mtim.tv_sec == st->st_mtim.tv_sec && id->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       id->ctim.tv_sec == st->st_ctim.tv_sec && id->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* ---- change detection ------------------------------------------------------ */
+
+/*
+ * Size and timestamps alone miss a same-size rewrite by another process
+ * within one clock tick (file times are jiffy-coarse before Linux 6.13), so
+ * an inotify watch on the inode reports every outside modification. Our own
+ * writes are drained right after we make them, still under the lock.
+ */
+static void watch_fd(struct kvp_pool *p)
+{
+	char proc[64];
+
+	if (p->ino_fd < 0)
+		return;
+	if (p->wd >= 0)
+		(void)inotify_rm_watch(p->ino_fd, p->wd);
+	/* Through /proc the watch lands on the very inode we hold. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->fd);
+	p->wd = inotify_add_watch(p->ino_fd, proc, WATCH_MASK);
+	if (p->wd < 0)
+		p->wd = inotify_add_watch(p->ino_fd, p->path, WATCH_MASK);
+	if (p->wd < 0)
+		log_debug_errno(errno, "%s: no inotify watch, relying on timestamps", p->path);
+}
+
+/* True when something other than us touched the file since the last drain. */
+static bool watch_drain(struct kvp_pool *p)
+{
+	char buf[4096];
+	bool changed = false;
+
+	if (p->ino_fd < 0)
+		return false;
+	for (;;) {
+		ssize_t n = read(p->ino_fd, buf, sizeof(buf));
+		size_t off = 0;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				changed = true;
+			break;
+		}
+		while (off + sizeof(struct inotify_event) <= (size_t)n) {
+			struct inotify_event ev;
+
+			memcpy(&ev, buf + off, sizeof(ev));
+			if (ev.mask & IN_Q_OVERFLOW)
+				changed = true;
+			else if (ev.wd == p->wd && p->wd >= 0) {
+				changed = true;
+				if (ev.mask & IN_IGNORED)
+					p->wd = -1;
+			}
+			off += sizeof(ev) + ev.len;
+		}
+	}
+	return changed;
+}
+
+static void set_id(struct kvp_pool *p, const struct stat *st)
+{
+	struct timespec now;
+
+	file_id_from_stat(&p->id, st);
+	p->racy = false;
+	if (p->wd >= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	p->racy = (now.tv_sec - st->st_ctim.tv_sec) * 1000000000LL +
+			  (now.tv_nsec - st->st_ctim.tv_nsec) <
+		  RACY_NSEC;
+}
+
+/* After each of our own writes, still under the exclusive lock. */
+static int pool_wrote(struct kvp_pool *p)
+{
+	struct stat st;
+
+	(void)watch_drain(p);
+	if (fstat(p->fd, &st) < 0) {
+		p->valid = false;
+		return negative_errno();
+	}
+	set_id(p, &st);
+	return 0;
+}
+
+static int pool_reload(struct kvp_pool *p, const struct stat *st)
+{
+	_cleanup_free_ unsigned char *buf = NULL;
+	struct record_list list = { 0 };
+	size_t size = (size_t)st->st_size, off = 0, trailing = 0;
+	int r = 0;
+
+	p->valid = false;
+	if (size / REC_SIZE > MAX_RECORDS)
+		return log_warning_errno(-EFBIG, "%s: %zu bytes is too large for a pool", p->path,
+					 size);
+	buf = malloc(MAX(MIN(size, (size_t)CHUNK_RECORDS * REC_SIZE), (size_t)1));
+	if (!buf)
+		return -ENOMEM;
+	while (off < size) {
+		size_t want = MIN((size_t)CHUNK_RECORDS * REC_SIZE, size - off);
+		struct load_ctx c = { .list = &list, .base = buf };
+		ssize_t got = pread_full(p->fd, buf, want, (off_t)off);
+
+		if (got < 0) {
+			r = log_warning_errno((int)got, "%s: cannot read", p->path);
+			goto fail;
+		}
+		r = kvp_pool_parse(buf, (size_t)got, load_cb, &c, &trailing);
+		if (r < 0)
+			goto fail;
+		off += (size_t)got;
+		if ((size_t)got < want)
+			break; /* shrank under us: the next operation notices the size */
+	}
+	r = list_reserve(&list, list.n + 1); /* room for one append without failing */
+	if (r < 0)
+		goto fail;
+	list_clear(&p->list);
+	p->list = list;
+	p->trailing = trailing;
+	r = index_rebuild(p, p->list.n + 1);
+	if (r < 0)
+		return r;
+	set_id(p, st);
+	p->valid = true;
+	log_debug("%s: loaded %zu record(s)%s", p->path, p->list.n,
+		  trailing ? " and a partial one" : "");
+	return 0;
+fail:
+	list_clear(&list);
+	return r;
+}
+
+/* ---- opening, locking, syncing ------------------------------------------- */
+
+static int pool_open_file(struct kvp_pool *p)
+{
+	int fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	p->read_only = false;
+	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+		/* Reading works without write permission (hvkvpctl as a user). */
+		p->ro_error = errno;
+		fd = open(p->path, O_RDONLY | O_CLOEXEC);
+		p->read_only = fd >= 0;
+	}
+	if (fd < 0)
+		return negative_errno();
+	p->fd = fd;
+	p->valid = false;
+	return 0;
+}
+
+static void pool_end(struct kvp_pool *p)
+{
+	if (p->fd >= 0)
+		unlock_fd(p->fd);
+}
+
+static void orphans_adopt(struct kvp_pool *p, bool final);
+
+/*
+ * Locks the pool and brings the cache up to date. The name may have been
+ * pointed at a new file (another writer's rename) or removed while we were
+ * waiting: then the lock we hold protects nothing, so follow the name.
+ */
+static int pool_begin(struct kvp_pool *p, bool exclusive)
+{
+	bool reload = false, reopened = false;
+	struct stat st_fd, st_path;
+	int r;
+
+	if (p->n_orphans > 0)
+		exclusive = true; /* adopting appends to the live file */
+	for (unsigned tries = 0;; tries++) {
+		if (p->fd < 0) {
+			r = pool_open_file(p);
+			if (r < 0)
+				return r;
+			reopened = true;
+		}
+		r = lock_fd(p->fd, exclusive && !p->read_only);
+		if (r < 0)
+			return r;
+		if (fstat(p->fd, &st_fd) < 0) {
+			r = negative_errno();
+			unlock_fd(p->fd);
+			return r;
+		}
+		if (stat(p->path, &st_path) == 0 && st_path.st_dev == st_fd.st_dev &&
+		    st_path.st_ino == st_fd.st_ino)
+			break;
+		unlock_fd(p->fd);
+		p->fd = safe_close(p->fd);
+		if (tries >= 100)
+			return -ESTALE;
+	}
+	if (reopened || (p->wd < 0 && p->ino_fd >= 0)) {
+		/* A fresh watch may have missed changes; a failing one must not
+		 * turn every operation into a reload (timestamps take over). */
+		watch_fd(p);
+		if (reopened || p->wd >= 0)
+			reload = true;
+	}
+	if (watch_drain(p) || p->racy || !p->valid || !file_id_matches(&p->id, &st_fd))
+		reload = true;
+	if (reload) {
+		r = pool_reload(p, &st_fd);
+		if (r < 0) {
+			pool_end(p);
+			return r;
+		}
+	}
+	if (p->n_orphans > 0)
+		orphans_adopt(p, false);
+	return 0;
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+
+/* A partial record at the end is a writer killed mid-append. Records
+ * appended after it would be misaligned, so cut it before writing. */
+static int drop_trailing(struct kvp_pool *p)
+{
+	if (p->trailing == 0)
+		return 0;
+	if (ftruncate(p->fd, (off_t)(p->list.n * REC_SIZE)) < 0) {
+		p->valid = false;
+		return log_warning_errno(errno, "%s: cannot drop a partial record", p->path);
+	}
+	log_debug("%s: dropped a partial record of %zu bytes", p->path, p->trailing);
+	p->trailing = 0;
+	return pool_wrote(p);
+}
+
+static void record_image(const struct record *r, unsigned char *img)
+{
+	if (r->raw)
+		memcpy(img, r->raw, REC_SIZE);
+	else
+		(void)kvp_pool_record_format(img, r->kv, record_value(r));
+}
+
+/*
+ * Appending is one write at the end: a kill mid-way leaves a partial record
+ * that every reader ignores, i.e. the old pool.
+ */
+static int record_append(struct kvp_pool *p, const char *key, size_t key_len, const char *value,
+			 size_t value_len)
+{
+	unsigned char img[REC_SIZE];
+	off_t off = (off_t)(p->list.n * REC_SIZE);
+	struct record rec;
+	int r;
+
+	r = list_reserve(&p->list, p->list.n + 1);
+	if (r >= 0)
+		r = index_reserve(p, p->list.n + 1);
+	if (r >= 0)
+		r = record_init(&rec, key, key_len, value, value_len, NULL);
+	if (r < 0)
+		return r;
+	(void)kvp_pool_record_format(img, key, value);
+	r = pwrite_full(p->fd, img, REC_SIZE, off);
+	if (r < 0) {
+		(void)ftruncate(p->fd, off);
+		record_done(&rec);
+		p->valid = false;
+		return log_warning_errno(r, "%s: cannot append a record", p->path);
+	}
+	p->list.recs[p->list.n++] = rec;
+	index_add(p, p->list.n - 1);
+	return pool_wrote(p);
+}
+
+static int pool_rewrite(struct kvp_pool *p, size_t skip, size_t modify, const char *value,
+			size_t value_len);
+
+/*
+ * Modifying in place keeps the record's position, as upstream does. Only the
+ * bytes that differ from the old value (and the new terminator) are written.
+ * When they straddle a page boundary, the two single-page writes are ordered
+ * so that a reader (who stops at the first NUL) sees the old value until the
+ * second write and the new one after it: that works whenever the old or the
+ * new value ends before the boundary. Otherwise the whole pool is rewritten
+ * and renamed into place.
+ */
+static int record_modify(struct kvp_pool *p, size_t i, const char *value, size_t value_len)
+{
+	struct record *rec = &p->list.recs[i];
+	const char *old = record_value(rec);
+	unsigned char o[VALUE_FIELD] = { 0 }, n[VALUE_FIELD] = { 0 };
+	off_t base = (off_t)(i * REC_SIZE + KEY_FIELD);
+	size_t d0, d1, b;
+	char *kv;
+	int r;
+
+	if (rec->value_len == value_len && memcmp(old, value, value_len) == 0)
+		return 0;
+	memcpy(o, old, rec->value_len);
+	memcpy(n, value, value_len);
+	for (d0 = 0; o[d0] == n[d0]; d0++)
+		;
+	/* Past the longer value both images are zeros. */
+	for (d1 = MAX(rec->value_len, value_len); o[d1] == n[d1]; d1--)
+		;
+	/* The file may hold left-overs after the old NUL (upstream leaves
+	 * them), so a longer value must bring its own terminator. */
+	if (value_len > rec->value_len)
+		d1 = MAX(d1, value_len);
+	if ((base + (off_t)d0) / ATOMIC_GRAIN == (base + (off_t)d1) / ATOMIC_GRAIN)
+		b = SIZE_MAX;
+	else
+		b = (size_t)(((base + (off_t)d0) / ATOMIC_GRAIN + 1) * ATOMIC_GRAIN - base);
+	if (b != SIZE_MAX && rec->value_len >= b && value_len >= b)
+		return pool_rewrite(p, SIZE_MAX, i, value, value_len);
+
+	kv = malloc(rec->key_len + value_len + 2);
+	if (!kv)
+		return -ENOMEM;
+	if (b == SIZE_MAX)
+		r = pwrite_full(p->fd, n + d0, d1 - d0 + 1, base + (off_t)d0);
+	else if (rec->value_len < b) {
+		/* The old value ends before the boundary: its tail is invisible. */
+		r = pwrite_full(p->fd, n + b, d1 + 1 - b, base + (off_t)b);
+		if (r >= 0)
+			r = pwrite_full(p->fd, n + d0, b - d0, base + (off_t)d0);
+	} else {
+		/* The new value ends before the boundary: write it whole first. */
+		r = pwrite_full(p->fd, n + d0, b - d0, base + (off_t)d0);
+		if (r >= 0)
+			r = pwrite_full(p->fd, n + b, d1 + 1 - b, base + (off_t)b);
+	}
+	if (r < 0) {
+		free(kv);
+		p->valid = false;
+		return log_warning_errno(r, "%s: cannot rewrite record %zu", p->path, i);
+	}
+	memcpy(kv, rec->kv, rec->key_len + 1u);
+	memcpy(kv + rec->key_len + 1, value, value_len + 1);
+	free(rec->kv);
+	rec->kv = kv;
+	rec->value_len = (uint16_t)value_len;
+	return pool_wrote(p);
+}
+
+static void orphan_close(struct kvp_pool *p, size_t k)
+{
+	safe_close(p->orphans[k].fd);
+	memmove(&p->orphans[k], &p->orphans[k + 1], (p->n_orphans - k - 1) * sizeof(p->orphans[0]));
+	p->n_orphans--;
+}
+
+static int orphan_adopt(struct kvp_pool *p, size_t k, bool final);
+
+/*
+ * Rewrites the whole pool into a temporary file and renames it over the old
+ * one: a kill leaves either file complete. Used by DELETE (records shift, as
+ * upstream does) and by the rare in-place modification that cannot be made
+ * atomic.
+ *
+ * The price of rename(): a writer that opened the old file before the rename
+ * and appends after we unlock (cloud-init waiting in flock()) writes into a
+ * file that no longer has a name. The old descriptor is therefore kept as an
+ * "orphan" and records that show up in it are copied into the live file by
+ * the next operations, until no other process has it open any more.
+ */
+static int pool_rewrite(struct kvp_pool *p, size_t skip, size_t modify, const char *value,
+			size_t value_len)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_free_ unsigned char *buf = NULL;
+	_cleanup_close_ int tfd = -1;
+	char *kv = NULL;
+	size_t out = 0, fill = 0;
+	struct stat st;
+	int r;
+
+	if (modify != SIZE_MAX) {
+		const struct record *rec = &p->list.recs[modify];
+
+		kv = malloc(rec->key_len + value_len + 2);
+		if (!kv)
+			return -ENOMEM;
+		memcpy(kv, rec->kv, rec->key_len + 1u);
+		memcpy(kv + rec->key_len + 1, value, value_len + 1);
+	}
+	if (p->n_orphans == MAX_ORPHANS) {
+		(void)orphan_adopt(p, 0, true);
+		if (p->n_orphans == MAX_ORPHANS)
+			orphan_close(p, 0);
+	}
+	if (asprintf(&tmp, "%s.XXXXXX", p->path) < 0) {
+		tmp = NULL;
+		free(kv);
+		return -ENOMEM;
+	}
+	buf = malloc(MAX(MIN(p->list.n, (size_t)CHUNK_RECORDS), (size_t)1) * REC_SIZE);
+	if (!buf) {
+		free(kv);
+		return -ENOMEM;
+	}
+	if (fstat(p->fd, &st) < 0) {
+		free(kv);
+		return negative_errno();
+	}
+	tfd = mkostemp(tmp, O_CLOEXEC);
+	if (tfd < 0) {
+		free(kv);
+		return log_warning_errno(errno, "%s: cannot create a temporary file", p->path);
+	}
+	/* Keep what an administrator set on the file. */
+	if (fchmod(tfd, st.st_mode & 07777) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	if ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    fchown(tfd, st.st_uid, st.st_gid) < 0)
+		log_debug_errno(errno, "%s: cannot keep the file's owner", p->path);
+
+	for (size_t i = 0; i < p->list.n; i++) {
+		if (i == skip)
+			continue;
+		if (i == modify)
+			(void)kvp_pool_record_format(buf + fill * REC_SIZE, p->list.recs[i].kv,
+						     value);
+		else
+			record_image(&p->list.recs[i], buf + fill * REC_SIZE);
+		if (++fill == CHUNK_RECORDS) {
+			r = pwrite_full(tfd, buf, fill * REC_SIZE, (off_t)(out * REC_SIZE));
+			if (r < 0)
+				goto fail;
+			out += fill;
+			fill = 0;
+		}
+	}
+	r = pwrite_full(tfd, buf, fill * REC_SIZE, (off_t)(out * REC_SIZE));
+	if (r < 0)
+		goto fail;
+	if (fsync(tfd) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	/* Nobody knows the new file yet; holding its locks before it gets the
+	 * name means nobody can change it before we have recorded its state. */
+	r = lock_fd(tfd, true);
+	if (r < 0)
+		goto fail;
+	if (fstat(p->fd, &st) < 0 || rename(tmp, p->path) < 0) {
+		r = negative_errno();
+		unlock_fd(tfd);
+		goto fail;
+	}
+	if (p->dir_fd >= 0 && fsync(p->dir_fd) < 0)
+		log_warning_errno(errno, "%s: cannot sync the directory", p->dir);
+
+	/* Committed. Only now let waiters on the old file go. */
+	unlock_fd(p->fd);
+	p->orphans[p->n_orphans++] = (struct orphan){ .fd = p->fd, .adopted = st.st_size,
+						      .since = now_usec() };
+	p->fd = TAKE_FD(tfd);
+	watch_fd(p);
+
+	if (modify != SIZE_MAX) {
+		free(p->list.recs[modify].kv);
+		p->list.recs[modify].kv = kv;
+		p->list.recs[modify].value_len = (uint16_t)value_len;
+	}
+	if (skip != SIZE_MAX) {
+		record_done(&p->list.recs[skip]);
+		memmove(&p->list.recs[skip], &p->list.recs[skip + 1],
+			(p->list.n - skip - 1) * sizeof(p->list.recs[0]));
+		p->list.n--;
+		if (index_rebuild(p, p->list.n + 1) < 0)
+			p->valid = false; /* the file is right; reload it next time */
+	}
+	p->trailing = 0;
+	return pool_wrote(p);
+
+fail:
+	free(kv);
+	(void)unlink(tmp);
+	return log_warning_errno(r, "%s: cannot rewrite the pool", p->path);
+}
+
+/* Copies complete records that appeared in orphan k since we last looked
+ * into the live file (raw, as the writer meant to append them). */
+static int orphan_copy(struct kvp_pool *p, struct orphan *o, off_t size)
+{
+	_cleanup_free_ unsigned char *buf = NULL;
+	bool wrote = false;
+	int r = 0;
+
+	while (size - o->adopted >= REC_SIZE) {
+		size_t want = MIN((size_t)(size - o->adopted) / REC_SIZE, (size_t)CHUNK_RECORDS);
+		struct record_list add = { 0 };
+		struct load_ctx c = { .list = &add };
+		ssize_t got;
+		size_t n;
+
+		if (!buf) {
+			buf = malloc(want * REC_SIZE);
+			if (!buf)
+				return -ENOMEM;
+		}
+		c.base = buf;
+		got = pread_full(o->fd, buf, want * REC_SIZE, o->adopted);
+		if (got < 0)
+			return log_warning_errno((int)got, "%s: cannot read a replaced file",
+						 p->path);
+		n = (size_t)got / REC_SIZE;
+		if (n == 0)
+			break;
+		r = drop_trailing(p);
+		if (r >= 0)
+			r = kvp_pool_parse(buf, n * REC_SIZE, load_cb, &c, NULL);
+		if (r >= 0)
+			r = list_reserve(&p->list, p->list.n + add.n + 1);
+		if (r >= 0)
+			r = index_reserve(p, p->list.n + add.n + 1);
+		if (r >= 0)
+			r = pwrite_full(p->fd, buf, n * REC_SIZE, (off_t)(p->list.n * REC_SIZE));
+		if (r < 0) {
+			list_clear(&add);
+			p->valid = false;
+			break;
+		}
+		wrote = true;
+		for (size_t i = 0; i < add.n; i++) {
+			p->list.recs[p->list.n++] = add.recs[i];
+			index_add(p, p->list.n - 1);
+		}
+		free(add.recs);
+		o->adopted += (off_t)(n * REC_SIZE);
+		log_debug("%s: took over %zu record(s) appended to the replaced file", p->path, n);
+	}
+	if (wrote) {
+		int q = pool_wrote(p);
+
+		if (r >= 0)
+			r = q;
+	}
+	return r;
+}
+
+/*
+ * Called with the live file locked exclusively. A write lease is granted
+ * only when no other open file description refers to the inode, and the
+ * inode has no name any more, so nobody can open it again: once we get the
+ * lease, what is in the file is all there will ever be. Without the lease
+ * somebody still holds it open; copy what is complete (under its flock, so
+ * a batch is not split) and look again next time. `final` (on free, or to
+ * make room) gives up after a short wait instead.
+ */
+static int orphan_adopt(struct kvp_pool *p, size_t k, bool final)
+{
+	struct orphan *o = &p->orphans[k];
+	bool alone = false, locked = false;
+	struct stat st;
+	int r;
+
+	if (fcntl(o->fd, F_SETLEASE, F_WRLCK) == 0) {
+		alone = true;
+		(void)fcntl(o->fd, F_SETLEASE, F_UNLCK);
+	} else {
+		for (unsigned tries = 0;; tries++) {
+			if (flock(o->fd, LOCK_EX | LOCK_NB) == 0) {
+				locked = true;
+				break;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno != EWOULDBLOCK || !final || tries >= 40)
+				break;
+			nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+		}
+		if (!locked && !final)
+			return 0; /* a writer is at it right now */
+	}
+	if (fstat(o->fd, &st) < 0)
+		r = negative_errno();
+	else
+		r = orphan_copy(p, o, st.st_size);
+	if (locked)
+		(void)flock(o->fd, LOCK_UN);
+	if (alone || final || (locked && now_usec() - o->since > ORPHAN_GRACE_USEC))
+		orphan_close(p, k);
+	return r;
+}
+
+static void orphans_adopt(struct kvp_pool *p, bool final)
+{
+	for (size_t k = p->n_orphans; k > 0; k--)
+		(void)orphan_adopt(p, k - 1, final);
+}
+
+/* Under the exclusive lock on the current file no other process of ours is
+ * between mkostemp() and rename(), so leftovers are from killed writers. */
+static void remove_stale_temps(struct kvp_pool *p)
+{
+	size_t plen = strlen(p->name);
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (p->dir_fd < 0)
+		return;
+	fd = openat(p->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		safe_close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != plen + 7 || strncmp(de->d_name, p->name, plen) != 0 ||
+		    de->d_name[plen] != '.')
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_debug("%s: removed %s left by a killed writer", p->dir, de->d_name);
+	}
+	closedir(d);
+}
+
+/* ---- the API ------------------------------------------------------------------ */
+
+struct kvp_pool *kvp_pool_free(struct kvp_pool *p)
+{
+	if (!p)
+		return NULL;
+	if (p->n_orphans > 0 && pool_begin(p, true) >= 0) {
+		orphans_adopt(p, true);
+		pool_end(p);
+	}
+	while (p->n_orphans > 0)
+		orphan_close(p, p->n_orphans - 1);
+	safe_close(p->fd);
+	safe_close(p->ino_fd);
+	safe_close(p->dir_fd);
+	list_clear(&p->list);
+	free(p->slots);
+	free(p->dir);
+	free(p->path);
+	free(p->name);
+	free(p);
+	return NULL;
+}
+
+int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
+{
+	_cleanup_(kvp_pool_freep) struct kvp_pool *p = NULL;
+	int r;
+
+	if (!ret || index >= KVP_POOL_COUNT)
+		return -EINVAL;
+	if (isempty(dir))
+		dir = KVP_POOL_DEFAULT_DIR;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return negative_errno();
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->fd = p->dir_fd = p->ino_fd = p->wd = -1;
+	p->dir = strdup(dir);
+	if (!p->dir || asprintf(&p->name, KVP_POOL_FILE_PREFIX "%u", index) < 0) {
+		p->name = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&p->path, "%s/%s", dir, p->name) < 0) {
+		p->path = NULL;
+		return -ENOMEM;
+	}
+	p->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->dir_fd < 0)
+		return negative_errno();
+	p->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (p->ino_fd < 0)
+		log_debug_errno(errno, "inotify unavailable, relying on timestamps");
+
+	r = pool_open_file(p);
+	if (r < 0)
+		return r;
+	r = pool_begin(p, !p->read_only);
+	if (r < 0)
+		return r;
+	if (!p->read_only)
+		remove_stale_temps(p);
+	pool_end(p);
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+const char *kvp_pool_path(const struct kvp_pool *p)
+{
+	return p ? p->path : NULL;
+}
+
+static int copy_out(char *dst, size_t size, const char *src)
+{
+	if (!dst || size == 0)
+		return -ENOBUFS;
+	return strscpy(dst, size, src);
+}
+
+int kvp_pool_get(struct kvp_pool *p, const char *key, char *value_out, size_t value_size)
+{
+	size_t key_len, i;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = check_key(key, &key_len);
+	if (r < 0)
+		return r;
+	r = pool_begin(p, false);
+	if (r < 0)
+		return r;
+	i = index_lookup(p, key, key_len);
+	if (i == SIZE_MAX)
+		r = -ENOENT;
+	else
+		r = copy_out(value_out, value_size, record_value(&p->list.recs[i]));
+	pool_end(p);
+	return r;
+}
+
+int kvp_pool_set(struct kvp_pool *p, const char *key, const char *value)
+{
+	size_t key_len, value_len, i;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = check_key(key, &key_len);
+	if (r < 0)
+		return r;
+	r = check_value(value, &value_len);
+	if (r < 0)
+		return r;
+	if (p->read_only)
+		return -p->ro_error;
+	r = pool_begin(p, true);
+	if (r < 0)
+		return r;
+	r = drop_trailing(p);
+	if (r >= 0) {
+		i = index_lookup(p, key, key_len);
+		if (i != SIZE_MAX)
+			r = record_modify(p, i, value, value_len);
+		else
+			r = record_append(p, key, key_len, value, value_len);
+	}
+	pool_end(p);
+	return r;
+}
+
+int kvp_pool_delete(struct kvp_pool *p, const char *key)
+{
+	size_t key_len, i;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = check_key(key, &key_len);
+	if (r < 0)
+		return r;
+	if (p->read_only)
+		return -p->ro_error;
+	r = pool_begin(p, true);
+	if (r < 0)
+		return r;
+	i = index_lookup(p, key, key_len);
+	if (i == SIZE_MAX)
+		r = -ENOENT;
+	else if (i + 1 == p->list.n) {
+		/* The last record goes with one truncate: atomic, and the
+		 * file (and anyone appending to it) stays the same. */
+		if (ftruncate(p->fd, (off_t)(i * REC_SIZE)) < 0) {
+			r = log_warning_errno(errno, "%s: cannot truncate", p->path);
+			p->valid = false;
+		} else {
+			index_remove_last(p, i);
+			record_done(&p->list.recs[i]);
+			p->list.n--;
+			p->trailing = 0;
+			r = pool_wrote(p);
+		}
+	} else
+		r = pool_rewrite(p, i, SIZE_MAX, NULL, 0);
+	pool_end(p);
+	return r;
+}
+
+int kvp_pool_enumerate(struct kvp_pool *p, uint32_t index, char *key_out, size_t key_size,
+		       char *value_out, size_t value_size)
+{
+	const struct record *rec;
+	int r, q;
+
+	if (!p || !key_out || !value_out)
+		return -EINVAL;
+	r = pool_begin(p, false);
+	if (r < 0)
+		return r;
+	if (index >= p->list.n)
+		r = -ENOENT;
+	else {
+		rec = &p->list.recs[index];
+		r = copy_out(key_out, key_size, rec->kv);
+		q = copy_out(value_out, value_size, record_value(rec));
+		if (r >= 0)
+			r = q;
+	}
+	pool_end(p);
+	return r;
+}
+
+int kvp_pool_count(struct kvp_pool *p, size_t *ret)
+{
+	int r;
+
+	if (!p || !ret)
+		return -EINVAL;
+	r = pool_begin(p, false);
+	if (r < 0)
+		return r;
+	*ret = p->list.n;
+	pool_end(p);
+	return 0;
+}

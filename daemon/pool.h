@@ -18,12 +18,24 @@
  *
  * Other programs edit these files (cloud-init appends to pool 1 under
  * flock(); admin tools follow Microsoft's fcntl() samples). Every operation
- * takes both kinds of lock and notices outside changes with fstat() (inode,
- * size, mtime, ctime) instead of re-reading the file each time.
+ * takes both kinds of lock (flock, then an OFD fcntl lock) and notices
+ * outside changes with inotify on the file, with fstat() (inode, size, mtime,
+ * ctime) as the fallback, instead of re-reading the file each time.
+ *
+ * Writes survive a kill at any instant: a modify writes only the bytes that
+ * differ, page by page, in an order readers cannot tell apart from the old
+ * or the new value; an append is one write (a torn tail record is ignored);
+ * a delete rewrites a temp file and renames it, and picks up records that a
+ * writer appended to the old file after the rename.
+ *
+ * A pool that cannot be opened for writing is opened read-only (SET and
+ * DELETE then fail with that error).
  *
  * All functions return 0 or a negative errno: -ENOENT for a missing key or
  * an index past the end, -ENAMETOOLONG / -EMSGSIZE for a key / value that
- * does not fit a record, -EINVAL for an empty key, I/O errors as they come.
+ * does not fit a record, -EINVAL for an empty key, -ENOBUFS when an output
+ * buffer is too small (a terminated prefix is written), I/O errors as they
+ * come.
  */
 
 #define KVP_POOL_FILE_PREFIX ".kvp_pool_"
