@@ -115,6 +115,7 @@ hv_fetch_debian_daemon() {
 #   - a tmpfs on /var/lib with an empty /var/lib/hyperv, so no test touches the
 #     real pools; /var/lib/dpkg (read-only) and /var/lib/apt are bound back so
 #     that apt-get download and dpkg -x keep working;
+#   - a read-only sysfs of the new network namespace on /sys;
 #   - loopback up;
 #   - an EXIT trap (hv_cleanup) that stops every recorded pid and unmounts.
 hv_sandbox() {
@@ -139,6 +140,9 @@ _hv_sandbox_setup() {
 	trap 'exit 143' TERM
 	_hv_private_dev
 	_hv_private_var_lib
+	# a sysfs of this network namespace, so /sys/class/net shows its links;
+	# read-only, as NetworkManager needs to manage links without udev
+	mount -t sysfs -o ro hvkvp-sysfs /sys || hv_fail "cannot mount a private sysfs"
 	ip link set lo up
 }
 
