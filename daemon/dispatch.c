@@ -7,7 +7,8 @@
 #include "kvp-msg.h"
 #include "log.h"
 
-int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_root)
+int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_root,
+		   const struct ipconfig_options *ipo)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	for (unsigned i = 0; i < KVP_POOL_COUNT; i++) {
@@ -18,13 +19,43 @@ int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_r
 		}
 	}
 	osinfo_init(&ctx->osinfo, os_root);
+	if (ipo) {
+		int r = ipconfig_new(ipo, ctx->pools[KVP_POOL_GUEST], &ctx->ipconfig);
+		if (r < 0) {
+			hvkvp_ctx_done(ctx);
+			return r;
+		}
+	}
 	return 0;
 }
 
 void hvkvp_ctx_done(struct hvkvp_ctx *ctx)
 {
+	ctx->ipconfig = ipconfig_free(ctx->ipconfig);
 	for (unsigned i = 0; i < KVP_POOL_COUNT; i++)
 		ctx->pools[i] = kvp_pool_free(ctx->pools[i]);
+}
+
+static int handle_ip(struct hvkvp_ctx *ctx, const struct kvp_request *req, uint8_t *msg)
+{
+	struct kvp_ip_fields out;
+	int r;
+
+	if (!ctx->ipconfig) {
+		log_notice("%s for adapter '%s' is not supported without the failover machinery; answering %s",
+			   kvp_op_to_string(req->op), req->ip.adapter_id,
+			   hv_error_to_string(HV_ERROR_NOT_SUPPORTED));
+		return -EOPNOTSUPP;
+	}
+	if (req->op == KVP_OP_SET_IP_INFO) {
+		r = ipconfig_set(ctx->ipconfig, &req->ip, ctx->status, sizeof(ctx->status));
+		ctx->status_changed = true;
+		return r;
+	}
+	r = ipconfig_get(ctx->ipconfig, &req->ip, &out);
+	if (r < 0)
+		return r;
+	return kvp_msg_encode_ip_reply(msg, &out);
 }
 
 /* Journal fields naming the request; the strings live in `buf`. */
@@ -134,11 +165,8 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 		break;
 	case KVP_OP_GET_IP_INFO:
 	case KVP_OP_SET_IP_INFO:
-		r = -EOPNOTSUPP;
 		strscpy(key, sizeof(key), req.ip.adapter_id);
-		log_notice("%s for adapter '%s' is not supported by this version; answering %s",
-			   kvp_op_to_string(req.op), req.ip.adapter_id,
-			   hv_error_to_string(HV_ERROR_NOT_SUPPORTED));
+		r = handle_ip(ctx, &req, msg);
 		break;
 	default:
 		r = -EOPNOTSUPP;
@@ -152,8 +180,11 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 		log_full(LOG_DEBUG, 0, req_fields(&f, &req, key, code), "%s pool %u key '%s': %s",
 			 kvp_op_to_string(req.op), req.pool, key, hv_error_to_string(code));
 	} else if (r < 0) {
+		/* ipconfig has already said what went wrong, naming the adapter */
+		bool said = req.op == KVP_OP_SET_IP_INFO || req.op == KVP_OP_GET_IP_INFO;
+
 		ctx->n_errors++;
-		log_full(LOG_WARNING, r, req_fields(&f, &req, key, code),
+		log_full(said ? LOG_DEBUG : LOG_WARNING, r, req_fields(&f, &req, key, code),
 			 "%s pool %u key '%s' failed; answering %s", kvp_op_to_string(req.op),
 			 req.pool, key, hv_error_to_string(code));
 	} else {

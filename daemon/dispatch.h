@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ipconfig.h"
 #include "kvp-proto.h"
 #include "osinfo.h"
 #include "pool.h"
@@ -12,13 +13,19 @@
 struct hvkvp_ctx {
 	struct kvp_pool *pools[KVP_POOL_COUNT]; /* KVP_POOL_AUTO's file is kept but unused */
 	struct osinfo osinfo;
+	struct ipconfig *ipconfig; /* NULL: the IP operations answer NOT_SUPPORTED */
 	/* counters for STATUS= and tests */
 	uint64_t n_requests;
 	uint64_t n_errors;
+	/* the last failover outcome, one line; status_changed tells the loop */
+	char status[256];
+	bool status_changed;
 };
 
-/* Opens the five pool files in dir. */
-int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_root);
+/* Opens the five pool files in pool_dir; with ipo != NULL also sets up the
+ * failover machinery (netlink, backends, state directory). */
+int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_root,
+		   const struct ipconfig_options *ipo);
 void hvkvp_ctx_done(struct hvkvp_ctx *ctx);
 
 /* Handles one request in place: decodes msg, performs it, and rewrites msg

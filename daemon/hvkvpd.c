@@ -9,7 +9,9 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "backend.h"
 #include "dispatch.h"
+#include "state.h"
 #include "kvp-device.h"
 #include "kvp-msg.h"
 #include "log.h"
@@ -29,6 +31,7 @@ struct daemon {
 	const char *device_path;
 	const char *pool_dir;
 	struct hvkvp_ctx ctx;
+	struct ipconfig_options ipo;
 
 	enum device_state state;
 	int fd;
@@ -186,6 +189,10 @@ static int on_device(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 	hvkvp_dispatch(&d->ctx, d->msg);
 	r = kvp_device_write(fd, d->msg);
+	if (d->ctx.status_changed) {
+		d->ctx.status_changed = false;
+		set_status("%s", d->ctx.status);
+	}
 	if (r < 0)
 		device_reset(d, r, "writing the reply failed (after the driver's deadline, or after hibernation?)");
 	return 0;
@@ -247,6 +254,12 @@ static void help(void)
 	       "  -D, --device=PATH      KVP device (default " KVP_DEVICE_DEFAULT_PATH ")\n"
 	       "  -p, --pool-dir=DIR     directory of the .kvp_pool_N files\n"
 	       "                         (default " KVP_POOL_DEFAULT_DIR ")\n"
+	       "  -s, --state-dir=DIR    where the failover state is kept\n"
+	       "                         (default " STATE_DEFAULT_DIR ")\n"
+	       "  -b, --backend=NAME     auto, networkmanager, networkd or netlink\n"
+	       "                         (default auto: per link)\n"
+	       "      --reply-budget=SEC longest time before answering SET_IP_INFO\n"
+	       "                         (default 20, at most 28)\n"
 	       "  -d, --debug            log every request\n"
 	       "      --log-target=T     auto, stderr or journal (default auto)\n"
 	       "  -h, --help             show this help\n"
@@ -258,6 +271,9 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "device", required_argument, NULL, 'D' },
 		{ "pool-dir", required_argument, NULL, 'p' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "reply-budget", required_argument, NULL, 'R' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "log-target", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
@@ -275,8 +291,34 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "D:p:dhV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "D:p:s:b:dhV", options, NULL)) >= 0) {
+		unsigned long v;
+
 		switch (c) {
+		case 's':
+			d.ipo.state_dir = optarg;
+			break;
+		case 'b':
+			if (!backend_name_valid(optarg)) {
+				fprintf(stderr, "hvkvpd: --backend: '%s' is not auto, networkmanager, networkd or netlink\n",
+					optarg);
+				return 2;
+			}
+			if (!backend_available(optarg)) {
+				fprintf(stderr, "hvkvpd: --backend: '%s' is not built into this hvkvpd\n",
+					optarg);
+				return 2;
+			}
+			d.ipo.forced_backend = optarg;
+			break;
+		case 'R':
+			if (parse_uint(optarg, 28, &v) < 0 || v == 0) {
+				fprintf(stderr, "hvkvpd: --reply-budget: '%s' is not a number of seconds in 1..28 (the driver waits 30)\n",
+					optarg);
+				return 2;
+			}
+			d.ipo.budget_usec = v * 1000 * 1000ULL;
+			break;
 		case 'D':
 			d.device_path = optarg;
 			break;
@@ -335,11 +377,23 @@ int main(int argc, char **argv)
 	/* WATCHDOG=1 from the loop itself, so a stuck loop is noticed */
 	sd_event_set_watchdog(d.event, true);
 
-	r = hvkvp_ctx_init(&d.ctx, d.pool_dir, NULL);
+	/* test seam only: a fake sysfs tree for the adapter resolver */
+	if (streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1"))
+		d.ipo.sysfs_root = getenv("HVKVPD_TEST_SYSFS_ROOT");
+
+	r = hvkvp_ctx_init(&d.ctx, d.pool_dir, NULL, &d.ipo);
 	if (r < 0) {
-		sd_notifyf(0, "STATUS=cannot open the pools in %s\nERRNO=%d", d.pool_dir, -r);
+		sd_notifyf(0, "STATUS=cannot start: %s\nERRNO=%d", strerror(-r), -r);
 		sd_event_unref(d.event);
 		return 1;
+	}
+	/* settings applied through netlink live only in the kernel: put them
+	 * back before telling systemd we are ready */
+	{
+		char status[256] = "";
+		ipconfig_reapply(d.ctx.ipconfig, status, sizeof(status));
+		if (status[0])
+			set_status("%s", status);
 	}
 	if (osinfo_lookup_fqdn_async(&d.ctx.osinfo, d.event) < 0)
 		log_debug("canonical host name lookup not started; reporting '%s'",

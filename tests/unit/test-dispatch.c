@@ -18,7 +18,7 @@ static void setup(void)
 	strcpy(dir, "/tmp/hvkvp-dispatch-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	log_set_max_level(LOG_ERR); /* the bad-input cases log warnings by design */
-	ck_assert_int_eq(hvkvp_ctx_init(&ctx, dir, dir), 0);
+	ck_assert_int_eq(hvkvp_ctx_init(&ctx, dir, dir, NULL), 0);
 }
 
 static void teardown(void)

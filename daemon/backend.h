@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* backend.h - the small ops table every network backend implements, and the transaction around it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adapter.h"
+#include "failover.h"
+
+/*
+ * A backend owns a link (NetworkManager, systemd-networkd) or talks to the
+ * kernel directly (netlink). backend_apply() runs the same transaction for
+ * each of them:
+ *
+ *     snapshot -> apply -> verify -> persist      (success)
+ *                   \________\_________\-> rollback(snapshot)  (any failure)
+ *
+ * so that either the whole adapter configuration is in place, or the link is
+ * back as it was. Every op returns 0 or a negative errno and logs its own
+ * failure once (naming the adapter and the value), so the caller only maps
+ * the errno to the host's code.
+ */
+
+struct backend;
+
+/* What GET_IP_INFO and `hvkvpctl show` report besides addresses and routes,
+ * which every backend reads from the kernel the same way. */
+struct backend_link_info {
+	size_t n_dns;
+	struct failover_ip dns[FAILOVER_MAX_DNS];
+	bool dns_known; /* false: nobody could tell (then resolv.conf is used) */
+	bool dhcp4;
+	bool dhcp4_known;
+};
+
+/* The result of one apply, for the state file, STATUS= and the pool-1 key. */
+struct backend_result {
+	const char *backend; /* name of the backend that ran */
+	bool waiting_for_carrier;
+	char detail[256]; /* one line, e.g. "applied 2 IPv4, 1 IPv6, 2 gateways, 3 DNS" */
+};
+
+struct backend_ops {
+	const char *name;
+	/* Optional: set up b->data (sockets, bus). A failing init leaves the
+	 * backend out of the set (e.g. libnm present but unusable). */
+	int (*init)(struct backend *b);
+	void (*done)(struct backend *b);
+	/* > 0: this backend manages the link; 0: it does not; < 0: error. */
+	int (*probe)(struct backend *b, const struct adapter *a);
+	/* Captures whatever apply() may change; *ret_snapshot freed by snapshot_free. */
+	int (*snapshot)(struct backend *b, const struct adapter *a, void **ret_snapshot);
+	int (*apply)(struct backend *b, const struct adapter *a, const struct failover_settings *s,
+		     uint64_t deadline_usec, struct backend_result *res);
+	int (*verify)(struct backend *b, const struct adapter *a, const struct failover_settings *s,
+		      uint64_t deadline_usec, struct backend_result *res);
+	/* Makes the configuration survive a reboot (NULL: nothing to do here;
+	 * the daemon's own state file covers netlink links). */
+	int (*persist)(struct backend *b, const struct adapter *a, const struct failover_settings *s);
+	int (*rollback)(struct backend *b, const struct adapter *a, void *snapshot,
+			uint64_t deadline_usec);
+	void (*snapshot_free)(void *snapshot);
+	/* DNS servers and DHCP state as this backend knows them. */
+	int (*query)(struct backend *b, const struct adapter *a, struct backend_link_info *ret);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	void *data; /* the backend's own state (sockets, bus connections) */
+};
+
+#define BACKEND_MAX 4
+
+/* Every backend built in, in probing order. */
+struct backend_set {
+	size_t n;
+	struct backend backends[BACKEND_MAX];
+};
+
+/* Names accepted by the configuration: "auto", "networkmanager", "networkd",
+ * "netlink" (NULL-terminated). */
+extern const char *const backend_names[];
+bool backend_name_valid(const char *name);
+/* True if the named backend was built in ("auto" always is). */
+bool backend_available(const char *name);
+
+int backend_set_new(struct backend_set **ret);
+struct backend_set *backend_set_free(struct backend_set *set);
+
+/* The backend for one link: the forced one, or NetworkManager if it manages
+ * the link, else systemd-networkd if it does, else netlink. */
+int backend_select(struct backend_set *set, const char *forced, const struct adapter *a,
+		   struct backend **ret);
+
+/* Runs the transaction (see above). Test seam: the environment variable
+ * HVKVPD_TEST_FAIL_AT=apply|verify|persist makes that step fail with -EIO
+ * after it ran, to prove the rollback; it is honoured only when
+ * HVKVPD_TEST_SEAMS=1 is also set, and never read from a config file. */
+int backend_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
+		  uint64_t deadline_usec, struct backend_result *res);

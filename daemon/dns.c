@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dns.c - DNS servers through systemd-resolved (sd-bus) or an atomic resolv.conf rewrite. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <systemd/sd-bus.h>
+
+#include "dns.h"
+#include "log.h"
+#include "util.h"
+
+#define RESOLVE_NAME "org.freedesktop.resolve1"
+#define RESOLVE_PATH "/org/freedesktop/resolve1"
+#define RESOLVE_MANAGER "org.freedesktop.resolve1.Manager"
+
+enum dns_via { DNS_VIA_NONE, DNS_VIA_RESOLVED, DNS_VIA_FILE };
+
+struct dns_snapshot {
+	enum dns_via via;
+	int ifindex;
+	char *file_text; /* resolv.conf before our rewrite */
+	size_t n;
+	struct failover_ip servers[FAILOVER_MAX_DNS];
+};
+
+/* ---- resolv.conf text ------------------------------------------------------------ */
+
+static void block_markers(const char *ifname, char *begin, size_t bsize, char *end, size_t esize)
+{
+	snprintf(begin, bsize, "# hvkvpd %s begin", ifname);
+	snprintf(end, esize, "# hvkvpd %s end", ifname);
+}
+
+static bool line_is(const char *line, size_t len, const char *marker)
+{
+	size_t m = strlen(marker);
+
+	return len >= m && strncmp(line, marker, m) == 0 && (len == m || line[m] == ':');
+}
+
+/* Appends to a growing buffer; false on allocation failure. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static bool sb_add(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = MAX(b->cap * 2, b->len + n + 256);
+		char *p = realloc(b->s, cap);
+		if (!p)
+			return false;
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return true;
+}
+
+char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct failover_ip *servers,
+			   size_t n)
+{
+	char begin[64], end[64], line[128], ip[INET6_ADDRSTRLEN];
+	struct strbuf out = { 0 };
+	bool inside = false, ok = true;
+	const char *p = text ? text : "";
+
+	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
+	if (n > 0) {
+		snprintf(line, sizeof(line), "%s: DNS servers from the Hyper-V host, written by hvkvpd\n",
+			 begin);
+		ok = sb_add(&out, line, strlen(line));
+		for (size_t i = 0; i < n && ok; i++) {
+			snprintf(line, sizeof(line), "nameserver %s\n",
+				 failover_ip_to_string(servers[i].family, &servers[i].addr, ip,
+						       sizeof(ip)));
+			ok = sb_add(&out, line, strlen(line));
+		}
+		snprintf(line, sizeof(line), "%s\n", end);
+		ok = ok && sb_add(&out, line, strlen(line));
+	}
+	while (ok && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (line_is(p, len, begin))
+			inside = true;
+		else if (inside && line_is(p, len, end))
+			inside = false;
+		else if (!inside) {
+			ok = sb_add(&out, p, len) && sb_add(&out, "\n", 1);
+		}
+		p += len + (eol ? 1 : 0);
+	}
+	if (!ok || !out.s) {
+		if (ok)
+			return strdup("");
+		free(out.s);
+		return NULL;
+	}
+	return out.s;
+}
+
+static bool parse_nameserver(const char *line, size_t len, struct failover_ip *ret)
+{
+	char buf[INET6_ADDRSTRLEN + 16];
+	const char *p = line + strlen("nameserver");
+	size_t n;
+
+	if (len <= strlen("nameserver") || strncmp(line, "nameserver", 10) != 0 ||
+	    (*p != ' ' && *p != '\t'))
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	n = 0;
+	while (p + n < line + len && p[n] != ' ' && p[n] != '\t' && p[n] != '%' && n < sizeof(buf) - 1)
+		n++;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &ret->addr.in) == 1) {
+		ret->family = AF_INET;
+		/* 127.0.0.53 (resolved's stub) and friends say nothing about the link */
+		return (ntohl(ret->addr.in.s_addr) >> 24) != 127;
+	}
+	if (inet_pton(AF_INET6, buf, &ret->addr.in6) == 1) {
+		ret->family = AF_INET6;
+		return !IN6_IS_ADDR_LOOPBACK(&ret->addr.in6);
+	}
+	return false;
+}
+
+size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failover_ip *out,
+			     size_t max)
+{
+	char begin[64], end[64];
+	size_t n_block = 0, n_all = 0;
+	bool inside = false, have_block = false;
+	const char *p = text ? text : "";
+	struct failover_ip all[FAILOVER_MAX_DNS];
+
+	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		struct failover_ip ip;
+
+		if (line_is(p, len, begin))
+			inside = have_block = true;
+		else if (inside && line_is(p, len, end))
+			inside = false;
+		else if (parse_nameserver(p, len, &ip)) {
+			if (inside && n_block < max)
+				out[n_block++] = ip;
+			else if (!inside && n_all < ARRAY_SIZE(all))
+				all[n_all++] = ip;
+		}
+		p += len + (eol ? 1 : 0);
+	}
+	if (have_block)
+		return n_block;
+	n_all = MIN(n_all, max);
+	memcpy(out, all, n_all * sizeof(all[0]));
+	return n_all;
+}
+
+static int read_text(const char *path, bool follow, char **ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	struct strbuf b = { 0 };
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (b.len + (size_t)n > 1024 * 1024 || !sb_add(&b, buf, (size_t)n)) {
+			free(b.s);
+			return -EFBIG;
+		}
+	}
+	if (n < 0) {
+		free(b.s);
+		return negative_errno();
+	}
+	*ret = b.s ? b.s : strdup("");
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Writes path atomically: a temp file in the same directory, fsync, rename. */
+static int write_atomic(const char *path, const char *text)
+{
+	char tmp[256];
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		st.st_mode = S_IFREG | 0644, st.st_uid = 0, st.st_gid = 0;
+	snprintf(tmp, sizeof(tmp), "%s.hvkvpd-XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	r = loop_write(fd, text, strlen(text));
+	if (r == 0 && fchmod(fd, st.st_mode & 07777) < 0)
+		r = negative_errno();
+	if (r == 0 && fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM)
+		r = negative_errno();
+	if (r == 0 && fsync(fd) < 0)
+		r = negative_errno();
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = negative_errno();
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* ---- systemd-resolved ------------------------------------------------------------ */
+
+static int resolved_bus(sd_bus **ret)
+{
+	sd_bus *bus = NULL;
+	int r, has = 0;
+
+	r = sd_bus_open_system(&bus);
+	if (r < 0)
+		return r;
+	{
+		sd_bus_message *reply = NULL;
+		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+				       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
+				       RESOLVE_NAME);
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "b", &has);
+		sd_bus_message_unref(reply);
+	}
+	if (r < 0 || !has) {
+		sd_bus_flush_close_unref(bus);
+		return r < 0 ? r : -ENOENT;
+	}
+	*ret = bus;
+	return 0;
+}
+
+static int resolved_set(sd_bus *bus, int ifindex, const struct failover_ip *servers, size_t n)
+{
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	sd_bus_message *m = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, RESOLVE_NAME, RESOLVE_PATH, RESOLVE_MANAGER,
+					   "SetLinkDNS");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "i", ifindex);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(iay)");
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		r = sd_bus_message_open_container(m, 'r', "iay");
+		if (r >= 0)
+			r = sd_bus_message_append(m, "i", servers[i].family);
+		if (r >= 0)
+			r = sd_bus_message_append_array(m, 'y', &servers[i].addr,
+							servers[i].family == AF_INET ? 4 : 16);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 5 * 1000 * 1000, &err, NULL);
+	if (r < 0 && sd_bus_error_is_set(&err))
+		log_warning("systemd-resolved refused the DNS servers for link %d: %s", ifindex,
+			    err.message);
+	sd_bus_error_free(&err);
+	sd_bus_message_unref(m);
+	return r;
+}
+
+static int resolved_get(sd_bus *bus, int ifindex, struct failover_ip *out, size_t max,
+			size_t *ret_n)
+{
+	sd_bus_message *reply = NULL;
+	const char *path;
+	size_t n = 0;
+	int r;
+
+	r = sd_bus_call_method(bus, RESOLVE_NAME, RESOLVE_PATH, RESOLVE_MANAGER, "GetLink", NULL,
+			       &reply, "i", ifindex);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(reply, "o", &path);
+	if (r >= 0) {
+		char *p = strdup(path);
+		sd_bus_message_unref(reply);
+		reply = NULL;
+		if (!p)
+			return -ENOMEM;
+		r = sd_bus_get_property(bus, RESOLVE_NAME, p, "org.freedesktop.resolve1.Link", "DNS",
+					NULL, &reply, "a(iay)");
+		free(p);
+	}
+	if (r >= 0)
+		r = sd_bus_message_enter_container(reply, 'a', "(iay)");
+	while (r >= 0) {
+		const void *bytes;
+		size_t len;
+		int family;
+
+		r = sd_bus_message_enter_container(reply, 'r', "iay");
+		if (r <= 0)
+			break;
+		r = sd_bus_message_read(reply, "i", &family);
+		if (r >= 0)
+			r = sd_bus_message_read_array(reply, 'y', &bytes, &len);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+		if (r >= 0 && n < max &&
+		    ((family == AF_INET && len == 4) || (family == AF_INET6 && len == 16))) {
+			out[n].family = family;
+			memset(&out[n].addr, 0, sizeof(out[n].addr));
+			memcpy(&out[n].addr, bytes, len);
+			n++;
+		}
+	}
+	sd_bus_message_unref(reply);
+	if (r < 0)
+		return r;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- the API --------------------------------------------------------------------- */
+
+struct dns_snapshot *dns_snapshot_free(struct dns_snapshot *s)
+{
+	if (s) {
+		free(s->file_text);
+		free(s);
+	}
+	return NULL;
+}
+
+int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, size_t n,
+	    struct dns_snapshot **ret_snapshot)
+{
+	struct dns_snapshot *snap = calloc(1, sizeof(*snap));
+	sd_bus *bus = NULL;
+	struct stat st;
+	char *text = NULL, *edited;
+	int r;
+
+	if (!snap)
+		return -ENOMEM;
+	snap->ifindex = ifindex;
+
+	if (resolved_bus(&bus) == 0) {
+		snap->via = DNS_VIA_RESOLVED;
+		if (resolved_get(bus, ifindex, snap->servers, ARRAY_SIZE(snap->servers), &snap->n) < 0)
+			snap->n = 0;
+		r = resolved_set(bus, ifindex, servers, n);
+		sd_bus_flush_close_unref(bus);
+		if (r < 0) {
+			dns_snapshot_free(snap);
+			return log_warning_errno(r, "cannot set DNS servers of %s through systemd-resolved",
+						 ifname);
+		}
+		log_info("DNS servers of %s set through systemd-resolved (%zu server%s)", ifname, n,
+			 n == 1 ? "" : "s");
+		goto done;
+	}
+
+	if (lstat(DNS_RESOLV_CONF, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (n > 0)
+			log_notice("DNS servers for %s not set: systemd-resolved is not running and %s is %s",
+				   ifname, DNS_RESOLV_CONF,
+				   errno == ENOENT ? "missing" : "not a plain file (a link to a manager's file)");
+		snap->via = DNS_VIA_NONE;
+		goto done;
+	}
+	r = read_text(DNS_RESOLV_CONF, false, &text);
+	if (r < 0) {
+		dns_snapshot_free(snap);
+		return log_warning_errno(r, "cannot read %s", DNS_RESOLV_CONF);
+	}
+	edited = dns_resolv_conf_edit(text, ifname, servers, n);
+	if (!edited) {
+		free(text);
+		dns_snapshot_free(snap);
+		return -ENOMEM;
+	}
+	if (streq(edited, text)) {
+		free(edited);
+		snap->via = DNS_VIA_FILE;
+		snap->file_text = text;
+		goto done;
+	}
+	r = write_atomic(DNS_RESOLV_CONF, edited);
+	free(edited);
+	if (r < 0) {
+		free(text);
+		dns_snapshot_free(snap);
+		return log_warning_errno(r, "cannot rewrite %s", DNS_RESOLV_CONF);
+	}
+	snap->via = DNS_VIA_FILE;
+	snap->file_text = text;
+	if (n > 3)
+		log_notice("%s: %zu DNS servers written to %s; the C library uses the first 3", ifname,
+			   n, DNS_RESOLV_CONF);
+	log_info("DNS servers of %s written to %s (%zu server%s)", ifname, DNS_RESOLV_CONF, n,
+		 n == 1 ? "" : "s");
+done:
+	if (ret_snapshot)
+		*ret_snapshot = snap;
+	else
+		dns_snapshot_free(snap);
+	return 0;
+}
+
+int dns_restore(struct dns_snapshot *s)
+{
+	sd_bus *bus = NULL;
+	int r = 0;
+
+	if (!s)
+		return 0;
+	switch (s->via) {
+	case DNS_VIA_RESOLVED:
+		r = resolved_bus(&bus);
+		if (r == 0) {
+			r = resolved_set(bus, s->ifindex, s->servers, s->n);
+			sd_bus_flush_close_unref(bus);
+		}
+		break;
+	case DNS_VIA_FILE:
+		r = write_atomic(DNS_RESOLV_CONF, s->file_text);
+		break;
+	case DNS_VIA_NONE:
+		break;
+	}
+	return r;
+}
+
+int dns_get(const char *ifname, int ifindex, struct failover_ip *out, size_t max, size_t *ret_n)
+{
+	sd_bus *bus = NULL;
+	char *text = NULL;
+	int r;
+
+	if (resolved_bus(&bus) == 0) {
+		r = resolved_get(bus, ifindex, out, max, ret_n);
+		sd_bus_flush_close_unref(bus);
+		if (r >= 0)
+			return 0;
+	}
+	r = read_text(DNS_RESOLV_CONF, true, &text);
+	if (r < 0) {
+		*ret_n = 0;
+		return r == -ENOENT ? 0 : r;
+	}
+	*ret_n = dns_resolv_conf_parse(text, ifname, out, max);
+	free(text);
+	return 0;
+}

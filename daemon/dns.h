@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dns.h - per-link DNS servers where no network manager owns the link: systemd-resolved, else resolv.conf. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "failover.h"
+
+#define DNS_RESOLV_CONF "/etc/resolv.conf"
+
+struct dns_snapshot;
+
+/*
+ * Sets the DNS servers of one link:
+ *   - systemd-resolved running: SetLinkDNS over the system bus (runtime);
+ *   - else /etc/resolv.conf is a plain file: an atomic rewrite that keeps
+ *     every other line and puts our servers in a block marked with the
+ *     interface name, first (so that the resolver uses them);
+ *   - else: a log line saying why nothing was set, and success (DNS is not
+ *     worth failing an address change for).
+ * n == 0 removes what we set before. *ret_snapshot (optional) restores the
+ * previous state with dns_restore().
+ */
+int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, size_t n,
+	    struct dns_snapshot **ret_snapshot);
+int dns_restore(struct dns_snapshot *s);
+struct dns_snapshot *dns_snapshot_free(struct dns_snapshot *s);
+
+/* The link's DNS servers: resolved's per-link list, else our block in
+ * resolv.conf, else its nameserver lines; never a loopback stub. */
+int dns_get(const char *ifname, int ifindex, struct failover_ip *out, size_t max, size_t *ret_n);
+
+/* ---- pure, for tests: rewrite resolv.conf text ---- */
+
+/* Returns a malloc'ed copy of `text` with the block for ifname replaced by
+ * `servers` (removed when n == 0). */
+char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct failover_ip *servers,
+			   size_t n);
+/* nameserver lines of the block for ifname (if any block), else all
+ * non-loopback nameserver lines. */
+size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failover_ip *out,
+			     size_t max);

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ipconfig.c - one failover request from the host's strings to a committed (or rolled back) link. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "adapter.h"
+#include "backend.h"
+#include "failover.h"
+#include "hv-error.h"
+#include "ipconfig.h"
+#include "log.h"
+#include "netlink.h"
+#include "state.h"
+#include "util.h"
+
+struct ipconfig {
+	struct ipconfig_options o;
+	char state_dir[4096];
+	struct backend_set *backends;
+	struct kvp_pool *guest_pool;
+	struct nl_sock *sk;
+};
+
+int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
+		 struct ipconfig **ret)
+{
+	struct ipconfig *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->o = *o;
+	strscpy(c->state_dir, sizeof(c->state_dir), o->state_dir ? o->state_dir : STATE_DEFAULT_DIR);
+	if (!c->o.budget_usec)
+		c->o.budget_usec = IPCONFIG_DEFAULT_BUDGET_USEC;
+	c->guest_pool = guest_pool;
+	r = nlx_open(&c->sk);
+	if (r < 0) {
+		free(c);
+		return log_error_errno(r, "cannot open a netlink socket");
+	}
+	r = backend_set_new(&c->backends);
+	if (r < 0) {
+		nlx_close(c->sk);
+		free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+struct ipconfig *ipconfig_free(struct ipconfig *c)
+{
+	if (c) {
+		backend_set_free(c->backends);
+		nlx_close(c->sk);
+		free(c);
+	}
+	return NULL;
+}
+
+/* One apply at a time per machine, shared with hvkvpctl: an flock on a file
+ * in the state directory, waited for until the deadline. */
+static int take_apply_lock(struct ipconfig *c, uint64_t deadline, int *ret_fd)
+{
+	char path[4200];
+	int fd;
+
+	if (mkdir(c->state_dir, 0755) < 0 && errno != EEXIST)
+		return negative_errno();
+	snprintf(path, sizeof(path), "%s/.apply.lock", c->state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return negative_errno();
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int r = negative_errno();
+			close(fd);
+			return r;
+		}
+		if (now_usec() >= deadline) {
+			close(fd);
+			return -EBUSY;
+		}
+		usleep(20 * 1000);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static void result_key(const char *mac, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s", IPCONFIG_RESULT_KEY_PREFIX);
+
+	for (const char *p = mac; *p && n + 1 < size; p++)
+		if (*p != ':')
+			buf[n++] = (char)(*p >= 'a' && *p <= 'f' ? *p - 'a' + 'A' : *p);
+	buf[n] = '\0';
+}
+
+static void iso_time(uint64_t usec, char *buf, size_t size)
+{
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Records the outcome where an operator (state file) and the host (pool 1)
+ * can read it. Failures here are logged, never turned into a failed apply. */
+static void record(struct ipconfig *c, const struct adapter *a, const struct kvp_ip_fields *in,
+		   const char *backend, int r, const struct backend_result *res, const char *why,
+		   uint64_t received)
+{
+	struct adapter_state st = { 0 };
+	char key[64], when[32], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
+	uint32_t code = hv_error_from_errno(r);
+	int q;
+
+	strscpy(st.mac, sizeof(st.mac), a->mac);
+	strscpy(st.ifname, sizeof(st.ifname), a->ifname);
+	st.host = *in;
+	st.received_usec = received;
+	st.applied_usec = r == 0 ? realtime_usec() : 0;
+	strscpy(st.backend, sizeof(st.backend), backend ? backend : "");
+	st.result = code;
+	strscpy(st.detail, sizeof(st.detail), r == 0 ? res->detail : why);
+	st.reapply = r == 0 && backend && streq(backend, "netlink");
+	st.waiting_for_carrier = r == 0 && res->waiting_for_carrier;
+	q = state_save(c->state_dir, &st);
+	if (q < 0)
+		log_warning_errno(q, "cannot save the state of %s in %s", a->ifname, c->state_dir);
+
+	if (!c->guest_pool)
+		return;
+	result_key(a->mac, key, sizeof(key));
+	iso_time(received, when, sizeof(when));
+	snprintf(value, sizeof(value), "%s %s %s %s: %s%s", when, hv_error_to_string(code), a->ifname,
+		 backend ? backend : "-", st.detail,
+		 st.waiting_for_carrier ? " (waiting for carrier)" : "");
+	q = kvp_pool_set(c->guest_pool, key, value);
+	if (q < 0)
+		log_warning_errno(q, "cannot write the result key %s to the guest pool", key);
+}
+
+static int apply_settings(struct ipconfig *c, const struct adapter *a,
+			  const struct failover_settings *s, uint64_t deadline, struct backend **ret_b,
+			  struct backend_result *res)
+{
+	struct backend *b = NULL;
+	int r;
+
+	r = backend_select(c->backends, c->o.forced_backend, a, &b);
+	if (r < 0)
+		return r;
+	*ret_b = b;
+	log_info("%s: applying the host's settings through %s", a->ifname, b->ops->name);
+	return backend_apply(b, a, s, deadline, res);
+}
+
+int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, char *status,
+		 size_t status_size)
+{
+	uint64_t received = realtime_usec(), deadline = now_usec() + c->o.budget_usec;
+	struct failover_settings *s = NULL;
+	struct backend_result res = { 0 };
+	struct backend *b = NULL;
+	struct adapter a;
+	char err[256] = "", clock[16];
+	_cleanup_close_ int lock = -1;
+	unsigned v4 = 0, v6 = 0;
+	time_t t = time(NULL);
+	struct tm tm;
+	int r;
+
+	localtime_r(&t, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+
+	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
+	if (r == -ENODEV) {
+		log_error("SET_IP_INFO: no network adapter has the id '%s' (VMBus GUID or MAC); nothing changed",
+			  in->adapter_id);
+		if (status)
+			snprintf(status, status_size, "failover settings for unknown adapter %s ignored %s",
+				 in->adapter_id, clock);
+		return r;
+	}
+	if (r < 0) {
+		log_error_errno(r, "SET_IP_INFO: cannot resolve the adapter id '%s'", in->adapter_id);
+		return r;
+	}
+
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	r = failover_parse(in, s, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s: the host's failover settings were rejected: %s; nothing changed",
+			  a.ifname, err);
+		record(c, &a, in, NULL, r, &res, err, received);
+		if (status)
+			snprintf(status, status_size, "rejected settings for %s: %s %s", a.ifname, err,
+				 clock);
+		goto out;
+	}
+
+	r = take_apply_lock(c, deadline, &lock);
+	if (r < 0) {
+		log_error_errno(r, "%s: another apply (hvkvpctl?) holds the lock; nothing changed",
+				a.ifname);
+		snprintf(err, sizeof(err), "busy: another apply holds the lock");
+		record(c, &a, in, NULL, r, &res, err, received);
+		goto out;
+	}
+	r = apply_settings(c, &a, s, deadline, &b, &res);
+	if (r < 0)
+		snprintf(err, sizeof(err), "%s (%s)", strerror(-r), hv_error_to_string(hv_error_from_errno(r)));
+	record(c, &a, in, b ? b->ops->name : NULL, r, &res, err, received);
+
+	failover_count(s, &v4, &v6);
+	if (r == 0) {
+		log_info("%s: %s through %s%s", a.ifname, res.detail, b->ops->name,
+			 res.waiting_for_carrier ? "; no carrier yet, waiting for it" : "");
+		if (status)
+			snprintf(status, status_size, "%s %u IPv4, %u IPv6 to %s (%s)%s %s",
+				 strncmp(res.detail, "unchanged", 9) == 0 ? "unchanged:" : "applied",
+				 v4, v6, a.ifname, b->ops->name,
+				 res.waiting_for_carrier ? ", waiting for carrier" : "", clock);
+	} else if (status)
+		snprintf(status, status_size, "failed to apply failover settings to %s (%s): %s %s",
+			 a.ifname, b ? b->ops->name : "-", err, clock);
+out:
+	free(s);
+	return r;
+}
+
+/* Appends to a ';' list; false when it does not fit (the list is then cut
+ * at the previous item, never mid-address). */
+static bool list_add(char *buf, size_t size, const char *item)
+{
+	size_t len = strlen(buf), n = strlen(item);
+
+	if (len + (len ? 1 : 0) + n + 1 > size)
+		return false;
+	if (len)
+		buf[len++] = ';';
+	memcpy(buf + len, item, n + 1);
+	return true;
+}
+
+int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
+{
+	struct link_state *l = NULL;
+	struct backend_link_info info;
+	struct backend *b = NULL;
+	struct adapter a;
+	char ip[INET6_ADDRSTRLEN], mask[INET6_ADDRSTRLEN + 2];
+	int r;
+
+	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
+	if (r < 0) {
+		if (r == -ENODEV)
+			log_warning("GET_IP_INFO: no network adapter has the MAC '%s'", in->adapter_id);
+		else
+			log_warning_errno(r, "GET_IP_INFO: cannot resolve the adapter id '%s'",
+					  in->adapter_id);
+		return r;
+	}
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	r = nlx_read_link(c->sk, a.ifindex, l);
+	if (r < 0) {
+		log_warning_errno(r, "GET_IP_INFO: cannot read %s", a.ifname);
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	strscpy(out->adapter_id, sizeof(out->adapter_id), in->adapter_id);
+	for (size_t i = 0; i < l->n_addrs; i++) {
+		const struct link_addr *x = &l->addrs[i];
+
+		failover_ip_to_string(x->family, &x->addr, ip, sizeof(ip));
+		if (x->family == AF_INET) {
+			struct in_addr m = { .s_addr = htonl(x->prefixlen ? 0xffffffffu
+									<< (32 - x->prefixlen)
+								  : 0) };
+			inet_ntop(AF_INET, &m, mask, sizeof(mask));
+			out->addr_family |= ADDR_FAMILY_IPV4;
+		} else {
+			/* upstream's format for IPv6 subnets */
+			snprintf(mask, sizeof(mask), "/%u", x->prefixlen);
+			out->addr_family |= ADDR_FAMILY_IPV6;
+		}
+		if (!list_add(out->ip_addr, sizeof(out->ip_addr), ip) ||
+		    !list_add(out->sub_net, sizeof(out->sub_net), mask))
+			break;
+	}
+	/* this link's default gateways only, lowest metric first */
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < l->n_routes; i++) {
+			const struct link_route *x = &l->routes[i];
+			size_t before = 0;
+
+			if (!x->has_gateway || (pass == 0) != (x->family == AF_INET))
+				continue;
+			for (size_t j = 0; j < l->n_routes; j++)
+				if (l->routes[j].family == x->family && l->routes[j].has_gateway &&
+				    (l->routes[j].metric < x->metric ||
+				     (l->routes[j].metric == x->metric && j < i)))
+					before++;
+			(void)before;
+			list_add(out->gate_way, sizeof(out->gate_way),
+				 failover_ip_to_string(x->family, &x->gateway, ip, sizeof(ip)));
+		}
+
+	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
+	if (r == 0 && b->ops->query && b->ops->query(b, &a, &info) >= 0) {
+		for (size_t i = 0; i < info.n_dns; i++)
+			list_add(out->dns_addr, sizeof(out->dns_addr),
+				 failover_ip_to_string(info.dns[i].family, &info.dns[i].addr, ip,
+						       sizeof(ip)));
+		out->dhcp_enabled = info.dhcp4_known && info.dhcp4;
+	}
+	r = 0;
+	log_debug("GET_IP_INFO %s: %s / %s / gw %s / dns %s / dhcp %u", a.ifname, out->ip_addr,
+		  out->sub_net, out->gate_way, out->dns_addr, out->dhcp_enabled);
+out:
+	free(l);
+	return r;
+}
+
+struct reapply_ctx {
+	struct ipconfig *c;
+	unsigned done, failed;
+	char last[256];
+};
+
+static int reapply_one(const struct adapter_state *st, void *userdata)
+{
+	struct reapply_ctx *rc = userdata;
+	struct ipconfig *c = rc->c;
+	struct failover_settings *s;
+	struct backend_result res;
+	struct backend *b = NULL;
+	struct adapter a;
+	char err[256];
+	int r;
+
+	if (!st->reapply || st->result != HV_S_OK)
+		return 0;
+	r = adapter_resolve(c->o.sysfs_root, st->mac, 0, &a);
+	if (r < 0) {
+		log_info("saved failover settings for %s (%s) not re-applied: the adapter is not here",
+			 st->ifname, st->mac);
+		return 0;
+	}
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	r = failover_parse(&st->host, s, err, sizeof(err));
+	if (r < 0) {
+		log_warning("saved failover settings for %s do not parse (%s); not re-applied", a.ifname,
+			    err);
+		free(s);
+		return 0;
+	}
+	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
+	if (r == 0 && !streq(b->ops->name, "netlink")) {
+		/* a manager owns the link now and keeps its own configuration */
+		log_info("%s is managed by %s now; its saved settings are left to it", a.ifname,
+			 b->ops->name);
+		free(s);
+		return 0;
+	}
+	if (r == 0)
+		r = backend_apply(b, &a, s, now_usec() + c->o.budget_usec, &res);
+	free(s);
+	if (r < 0) {
+		rc->failed++;
+		log_error_errno(r, "re-applying the saved failover settings to %s failed", a.ifname);
+		return 0;
+	}
+	rc->done++;
+	snprintf(rc->last, sizeof(rc->last), "%s", a.ifname);
+	log_info("%s: re-applied the saved failover settings (%s)", a.ifname, res.detail);
+	return 0;
+}
+
+int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size)
+{
+	struct reapply_ctx rc = { .c = c };
+	int r = state_foreach(c->state_dir, reapply_one, &rc);
+
+	if (status && (rc.done || rc.failed))
+		snprintf(status, status_size, "re-applied saved failover settings to %u adapter%s%s",
+			 rc.done, rc.done == 1 ? "" : "s", rc.failed ? " (some failed, see the journal)" : "");
+	return r;
+}

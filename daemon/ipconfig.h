@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ipconfig.h - SET_IP_INFO and GET_IP_INFO end to end: parse, find the adapter, pick the backend, apply, record. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvp-msg.h"
+#include "pool.h"
+
+#define IPCONFIG_DEFAULT_BUDGET_USEC (20 * 1000 * 1000ULL)
+/* Key of the one-line result per adapter in the guest pool (pool 1); the
+ * MAC is appended in upper case without separators, e.g.
+ * "HvKvpdFailoverResult_00155D000001". */
+#define IPCONFIG_RESULT_KEY_PREFIX "HvKvpdFailoverResult_"
+
+struct ipconfig_options {
+	const char *sysfs_root;	    /* NULL: /sys (other values: tests only) */
+	const char *state_dir;	    /* NULL: /var/lib/hvkvpd */
+	const char *forced_backend; /* NULL or "auto": per link */
+	uint64_t budget_usec;	    /* 0: IPCONFIG_DEFAULT_BUDGET_USEC */
+};
+
+struct ipconfig;
+
+int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
+		 struct ipconfig **ret);
+struct ipconfig *ipconfig_free(struct ipconfig *c);
+
+/* SET_IP_INFO. Returns 0 or the negative errno that hv_error_from_errno()
+ * turns into the host's code (-ENODEV: no such adapter; -EINVAL: settings
+ * rejected; -EOPNOTSUPP: DHCP where nothing can do it; else HV_E_FAIL).
+ * `status` (optional) gets a one-line summary for STATUS=. */
+int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, char *status,
+		 size_t status_size);
+
+/* GET_IP_INFO for the adapter in->adapter_id (a MAC; a GUID works too). */
+int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out);
+
+/* At start-up: applies again what was applied through netlink before
+ * (nothing else keeps those settings across a reboot). */
+int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size);

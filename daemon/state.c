@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* state.c - the state files: key=value lines, escaped, written atomically; never sourced by a shell. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+#define STATE_MAX_SIZE (64 * 1024)
+
+/* Escapes bytes outside printable ASCII (and '\\') as \xNN, so a value is
+ * always one line whatever the host sent. */
+static int put_escaped(char *buf, size_t size, size_t *off, const char *key, const char *v)
+{
+	int n = snprintf(buf + *off, size - *off, "%s=", key);
+
+	if (n < 0 || (size_t)n >= size - *off)
+		return -ENOBUFS;
+	*off += (size_t)n;
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (*off + 2 > size)
+				return -ENOBUFS;
+			buf[(*off)++] = (char)c;
+		} else {
+			if (*off + 5 > size)
+				return -ENOBUFS;
+			snprintf(buf + *off, 5, "\\x%02x", c);
+			*off += 4;
+		}
+	}
+	if (*off + 2 > size)
+		return -ENOBUFS;
+	buf[(*off)++] = '\n';
+	buf[*off] = '\0';
+	return 0;
+}
+
+static int put_fmt(char *buf, size_t size, size_t *off, const char *fmt, ...) _printf_(4, 5);
+static int put_fmt(char *buf, size_t size, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, size - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *off)
+		return -ENOBUFS;
+	*off += (size_t)n;
+	return 0;
+}
+
+int state_format(const struct adapter_state *st, char *buf, size_t size)
+{
+	size_t off = 0;
+	int r;
+
+	r = put_fmt(buf, size, &off,
+		    "# hvkvpd state of one adapter: written by hvkvpd, read by hvkvpd and hvkvpctl.\n"
+		    "# Not a shell file; do not edit.\n");
+	r = r ?: put_escaped(buf, size, &off, "mac", st->mac);
+	r = r ?: put_escaped(buf, size, &off, "ifname", st->ifname);
+	r = r ?: put_escaped(buf, size, &off, "host_adapter_id", st->host.adapter_id);
+	r = r ?: put_fmt(buf, size, &off, "host_addr_family=%u\nhost_dhcp_enabled=%u\n",
+			 st->host.addr_family, st->host.dhcp_enabled);
+	r = r ?: put_escaped(buf, size, &off, "host_ip_addr", st->host.ip_addr);
+	r = r ?: put_escaped(buf, size, &off, "host_sub_net", st->host.sub_net);
+	r = r ?: put_escaped(buf, size, &off, "host_gate_way", st->host.gate_way);
+	r = r ?: put_escaped(buf, size, &off, "host_dns_addr", st->host.dns_addr);
+	r = r ?: put_fmt(buf, size, &off, "received_usec=%" PRIu64 "\napplied_usec=%" PRIu64 "\n",
+			 st->received_usec, st->applied_usec);
+	r = r ?: put_escaped(buf, size, &off, "backend", st->backend);
+	r = r ?: put_fmt(buf, size, &off, "result=0x%08" PRIx32 "\n", st->result);
+	r = r ?: put_escaped(buf, size, &off, "detail", st->detail);
+	r = r ?: put_fmt(buf, size, &off, "reapply=%d\nwaiting_for_carrier=%d\n", st->reapply,
+			 st->waiting_for_carrier);
+	return r;
+}
+
+/* Undoes put_escaped() into dst (size bytes, terminated); -EBADMSG on a bad
+ * escape, -ENOBUFS when it does not fit. */
+static int unescape(const char *v, size_t len, char *dst, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+
+		if (c == '\\') {
+			unsigned int x;
+			char hex[3];
+
+			if (i + 3 >= len + 0 && i + 3 > len)
+				return -EBADMSG;
+			if (v[i + 1] != 'x')
+				return -EBADMSG;
+			hex[0] = v[i + 2];
+			hex[1] = v[i + 3];
+			hex[2] = '\0';
+			if (sscanf(hex, "%2x", &x) != 1 || x == 0)
+				return -EBADMSG;
+			c = (char)x;
+			i += 3;
+		}
+		if (o + 1 >= size)
+			return -ENOBUFS;
+		dst[o++] = c;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+static int parse_u64(const char *v, uint64_t *ret, int base)
+{
+	char *end;
+
+	errno = 0;
+	*ret = strtoull(v, &end, base);
+	return errno || end == v || *end ? -EBADMSG : 0;
+}
+
+int state_parse(const char *text, struct adapter_state *st)
+{
+	const char *p = text;
+
+	memset(st, 0, sizeof(*st));
+	while (*p) {
+		const char *eol = strchr(p, '\n'), *eq;
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char key[32], val[KVP_IP_ADDR_BYTES * 4 + 1];
+		uint64_t u;
+		int r = 0;
+
+		if (len == 0 || p[0] == '#')
+			goto next;
+		eq = memchr(p, '=', len);
+		if (!eq || (size_t)(eq - p) >= sizeof(key) || len - (size_t)(eq - p) - 1 >= sizeof(val))
+			return -EBADMSG;
+		memcpy(key, p, (size_t)(eq - p));
+		key[eq - p] = '\0';
+		memcpy(val, eq + 1, len - (size_t)(eq - p) - 1);
+		val[len - (size_t)(eq - p) - 1] = '\0';
+
+#define STR(name, field) else if (streq(key, name)) r = unescape(val, strlen(val), field, sizeof(field))
+		if (0)
+			;
+		STR("mac", st->mac);
+		STR("ifname", st->ifname);
+		STR("host_adapter_id", st->host.adapter_id);
+		STR("host_ip_addr", st->host.ip_addr);
+		STR("host_sub_net", st->host.sub_net);
+		STR("host_gate_way", st->host.gate_way);
+		STR("host_dns_addr", st->host.dns_addr);
+		STR("backend", st->backend);
+		STR("detail", st->detail);
+#undef STR
+		else if (streq(key, "host_addr_family")) {
+			r = parse_u64(val, &u, 10);
+			st->host.addr_family = (uint8_t)u;
+			r = r ?: (u > 255 ? -EBADMSG : 0);
+		} else if (streq(key, "host_dhcp_enabled")) {
+			r = parse_u64(val, &u, 10);
+			st->host.dhcp_enabled = (uint8_t)u;
+			r = r ?: (u > 255 ? -EBADMSG : 0);
+		} else if (streq(key, "received_usec"))
+			r = parse_u64(val, &st->received_usec, 10);
+		else if (streq(key, "applied_usec"))
+			r = parse_u64(val, &st->applied_usec, 10);
+		else if (streq(key, "result")) {
+			r = parse_u64(val, &u, 16);
+			st->result = (uint32_t)u;
+			r = r ?: (u > UINT32_MAX ? -EBADMSG : 0);
+		} else if (streq(key, "reapply"))
+			st->reapply = streq(val, "1");
+		else if (streq(key, "waiting_for_carrier"))
+			st->waiting_for_carrier = streq(val, "1");
+		/* unknown keys: written by a newer version; ignore */
+		if (r < 0)
+			return -EBADMSG;
+next:
+		p += len + (eol ? 1 : 0);
+	}
+	return isempty(st->mac) ? -EBADMSG : 0;
+}
+
+static int mac_file(const char *dir, const char *mac, char *buf, size_t size)
+{
+	/* the name comes from the interface's own MAC, never from the host */
+	for (const char *c = mac; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || *c == ':'))
+			return -EINVAL;
+	if ((size_t)snprintf(buf, size, "%s/%s.state", dir, mac) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int state_save(const char *dir, const struct adapter_state *st)
+{
+	char path[4096], tmp[4200];
+	_cleanup_free_ char *text = malloc(STATE_MAX_SIZE);
+	int fd, r;
+
+	if (!text)
+		return -ENOMEM;
+	r = mac_file(dir, st->mac, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = state_format(st, text, STATE_MAX_SIZE);
+	if (r < 0)
+		return r;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return negative_errno();
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	r = loop_write(fd, text, strlen(text));
+	if (r == 0 && fchmod(fd, 0600) < 0)
+		r = negative_errno();
+	if (r == 0 && fsync(fd) < 0)
+		r = negative_errno();
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = negative_errno();
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+static int load_path(const char *path, struct adapter_state *ret)
+{
+	_cleanup_free_ char *text = malloc(STATE_MAX_SIZE);
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	ssize_t n;
+
+	if (!text)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return negative_errno();
+	while ((n = read(fd, text + len, STATE_MAX_SIZE - 1 - len)) > 0)
+		len += (size_t)n;
+	if (n < 0)
+		return negative_errno();
+	text[len] = '\0';
+	if (strlen(text) != len)
+		return -EBADMSG;
+	return state_parse(text, ret);
+}
+
+int state_load(const char *dir, const char *mac, struct adapter_state *ret)
+{
+	char path[4096];
+	int r = mac_file(dir, mac, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	return load_path(path, ret);
+}
+
+static int cmp_names(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int state_foreach(const char *dir, state_cb cb, void *userdata)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, NULL, cmp_names), r = 0;
+
+	if (n < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	for (int i = 0; i < n; i++) {
+		const char *name = list[i]->d_name;
+		size_t len = strlen(name);
+		char path[4096];
+		struct adapter_state st;
+
+		if (r >= 0 && len > 6 && streq(name + len - 6, ".state") &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path)) {
+			int q = load_path(path, &st);
+			if (q < 0)
+				log_warning_errno(q, "ignoring the unreadable state file %s", path);
+			else
+				r = cb(&st, userdata);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return r < 0 ? r : 0;
+}

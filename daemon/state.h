@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* state.h - per adapter: what the host last sent, what was applied, by which backend, when, with what result. */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvp-msg.h"
+
+#define STATE_DEFAULT_DIR "/var/lib/hvkvpd"
+
+struct adapter_state {
+	char mac[18];		  /* the file's name: <mac>.state */
+	char ifname[IF_NAMESIZE];
+	struct kvp_ip_fields host; /* exactly what the host sent (adapter_id included) */
+	uint64_t received_usec;	  /* CLOCK_REALTIME */
+	uint64_t applied_usec;	  /* 0 when nothing was applied */
+	char backend[32];
+	uint32_t result;  /* HV_* code the host got */
+	char detail[256]; /* one line */
+	bool reapply;	  /* netlink-applied: hvkvpd re-applies it at start-up */
+	bool waiting_for_carrier;
+};
+
+/* Writes <dir>/<mac>.state atomically (0600; dir created 0755). */
+int state_save(const char *dir, const struct adapter_state *st);
+/* -ENOENT when there is none; -EBADMSG for a file that does not parse. */
+int state_load(const char *dir, const char *mac, struct adapter_state *ret);
+
+/* Calls cb for each parseable state file in dir (sorted by name). */
+typedef int (*state_cb)(const struct adapter_state *st, void *userdata);
+int state_foreach(const char *dir, state_cb cb, void *userdata);
+
+/* ---- pure, for tests and the fuzzer ---- */
+int state_format(const struct adapter_state *st, char *buf, size_t size);
+int state_parse(const char *text, struct adapter_state *ret);
