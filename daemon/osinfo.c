@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/utsname.h>
 
@@ -241,54 +242,60 @@ int osinfo_enumerate(const struct osinfo *o, uint32_t index, char *key, size_t k
 
 #include <netdb.h>
 #include <signal.h>
-#include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <systemd/sd-event.h>
 
+/*
+ * The lookup runs in a forked child (no exec) that writes the canonical name
+ * to a pipe and exits. The daemon never blocks on a resolver, and never
+ * loads the resolver's threads, NSS modules and unwinder into its own
+ * memory (about 450 KiB of resident memory with getaddrinfo_a()).
+ */
 struct fqdn_lookup {
 	struct osinfo *osinfo;
-	struct gaicb cb;
-	struct addrinfo hints;
-	char host[256];
-	int efd;
 	sd_event_source *src;
+	pid_t pid;
+	int fd;
+	size_t len;
+	char buf[256];
 };
 
-/* Runs on glibc's notification thread: only wakes the loop up. */
-static void fqdn_notify(union sigval sv)
+static void fqdn_child(int fd, const char *host)
 {
-	struct fqdn_lookup *l = sv.sival_ptr;
-	uint64_t one = 1;
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_flags = AI_CANONNAME }, *res = NULL;
 
-	if (write(l->efd, &one, sizeof(one)) < 0) {
-		/* nothing to do: the FQDN stays the plain host name */
-	}
+	if (getaddrinfo(host, NULL, &hints, &res) == 0 && res && res->ai_canonname)
+		(void)loop_write(fd, res->ai_canonname, strnlen(res->ai_canonname, 255));
+	_exit(0);
 }
 
 static int fqdn_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct fqdn_lookup *l = userdata;
-	uint64_t n;
-	int r;
+	ssize_t n = read(fd, l->buf + l->len, sizeof(l->buf) - 1 - l->len);
 
-	if (read(fd, &n, sizeof(n)) < 0 && errno == EAGAIN)
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
-	r = gai_error(&l->cb);
-	if (r == 0 && l->cb.ar_result && l->cb.ar_result->ai_canonname)
-		osinfo_set_fqdn(l->osinfo, l->cb.ar_result->ai_canonname);
-	if (l->cb.ar_result)
-		freeaddrinfo(l->cb.ar_result);
+	if (n > 0) {
+		l->len += (size_t)n;
+		if (l->len < sizeof(l->buf) - 1)
+			return 0; /* more may come */
+	}
+	/* EOF (or full): the child is done */
+	l->buf[l->len] = '\0';
+	if (l->len > 0 && utf8_valid(l->buf, l->len))
+		osinfo_set_fqdn(l->osinfo, l->buf);
+	(void)waitpid(l->pid, NULL, 0);
 	sd_event_source_disable_unref(l->src);
-	close(l->efd);
+	close(l->fd);
 	free(l);
 	return 0;
 }
 
 int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e)
 {
-	struct gaicb *list[1];
-	struct sigevent sev = { 0 };
 	struct fqdn_lookup *l;
-	int r;
+	int p[2], r;
 
 	if (isempty(o->fqdn))
 		return -EINVAL;
@@ -296,32 +303,32 @@ int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e)
 	if (!l)
 		return -ENOMEM;
 	l->osinfo = o;
-	strscpy(l->host, sizeof(l->host), o->fqdn);
-	l->hints.ai_family = AF_INET;
-	l->hints.ai_flags = AI_CANONNAME;
-	l->cb.ar_name = l->host;
-	l->cb.ar_request = &l->hints;
-	l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (l->efd < 0) {
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
 		free(l);
 		return negative_errno();
 	}
-	r = sd_event_add_io(e, &l->src, l->efd, EPOLLIN, fqdn_done, l);
-	if (r < 0)
+	l->pid = fork();
+	if (l->pid < 0) {
+		r = negative_errno();
 		goto fail;
-	sev.sigev_notify = SIGEV_THREAD;
-	sev.sigev_notify_function = fqdn_notify;
-	sev.sigev_value.sival_ptr = l;
-	list[0] = &l->cb;
-	r = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev);
-	if (r != 0) {
-		r = -EAGAIN;
+	}
+	if (l->pid == 0) {
+		close(p[0]);
+		fqdn_child(p[1], o->fqdn);
+	}
+	close(p[1]);
+	p[1] = -1;
+	l->fd = p[0];
+	r = sd_event_add_io(e, &l->src, l->fd, EPOLLIN, fqdn_done, l);
+	if (r < 0) {
+		kill(l->pid, SIGKILL);
+		(void)waitpid(l->pid, NULL, 0);
 		goto fail;
 	}
 	return 0;
 fail:
-	sd_event_source_disable_unref(l->src);
-	close(l->efd);
+	safe_close(p[0]);
+	safe_close(p[1]);
 	free(l);
 	return r;
 }

@@ -43,9 +43,9 @@ int osinfo_enumerate(const struct osinfo *o, uint32_t index, char *key, size_t k
  * AF_INET6), all interfaces, as upstream reports them. */
 int osinfo_addresses(int family, char *buf, size_t size);
 
-/* Starts the canonical-name lookup of the host name in the background
- * (getaddrinfo_a); when it finishes, the loop stores the result with
- * osinfo_set_fqdn(). Until then, and if it fails, the FQDN is the plain host
- * name — the lookup never delays a reply. */
+/* Starts the canonical-name lookup of the host name in a forked child;
+ * when it answers, the loop stores the result with osinfo_set_fqdn(). Until
+ * then, and if it fails, the FQDN is the plain host name — the lookup never
+ * delays a reply. */
 typedef struct sd_event sd_event;
 int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e);
