@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* backend.c - the backend table, per-link selection, and the apply transaction. */
+#include <dlfcn.h>
 #include <stdio.h>
+#include <systemd/sd-bus.h>
 
 #include "backend.h"
 #include "log.h"
@@ -8,14 +10,182 @@
 
 extern const struct backend_ops backend_netlink_ops;
 extern const struct backend_ops backend_networkd_ops;
+
+int bus_name_has_owner(const char *name)
+{
+	sd_bus_message *reply = NULL;
+	sd_bus *bus = NULL;
+	int r, has = 0;
+
+	r = sd_bus_open_system(&bus);
+	if (r < 0)
+		return r;
+	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+			       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s", name);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "b", &has);
+	sd_bus_message_unref(reply);
+	sd_bus_flush_close_unref(bus);
+	return r < 0 ? r : has;
+}
+
+/* ---- NetworkManager: a module loaded on first use --------------------------------
+ *
+ * libnm and GLib add more than 5 MB to the daemon's resident memory, which
+ * most guests (no NetworkManager) would pay for nothing. So the backend is a
+ * module (backend-nm.so) that this proxy loads the first time it finds
+ * NetworkManager running; every op is then forwarded to it.
+ */
 #ifdef HAVE_LIBNM
-extern const struct backend_ops backend_nm_ops;
+#define NM_BUS_NAME "org.freedesktop.NetworkManager"
+#define NM_MODULE "backend-nm.so"
+
+struct nm_proxy {
+	void *dl;
+	const struct backend_ops *ops;
+	struct backend inner;
+	bool failed; /* loading failed once: do not retry on every request */
+};
+
+/* snapshot_free() gets no backend: the one module's ops, once loaded */
+static const struct backend_ops *nm_loaded_ops;
+
+static int nmp_init(struct backend *b)
+{
+	b->data = calloc(1, sizeof(struct nm_proxy));
+	return b->data ? 0 : -ENOMEM;
+}
+
+static void nmp_done(struct backend *b)
+{
+	struct nm_proxy *p = b->data;
+
+	if (!p)
+		return;
+	if (p->ops && p->ops->done)
+		p->ops->done(&p->inner);
+	/* the module stays mapped: GLib types cannot be unregistered */
+	free(p);
+	b->data = NULL;
+}
+
+static int nmp_load(struct nm_proxy *p)
+{
+	const char *dir = MODULEDIR;
+	char path[4096];
+	int r;
+
+	if (p->ops)
+		return 0;
+	if (p->failed)
+		return -ENOPKG;
+	/* test seam: the module from the build tree */
+	if (streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1") && getenv("HVKVPD_TEST_MODULE_DIR"))
+		dir = getenv("HVKVPD_TEST_MODULE_DIR");
+	snprintf(path, sizeof(path), "%s/%s", dir, NM_MODULE);
+	p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!p->dl) {
+		p->failed = true;
+		log_error("NetworkManager runs, but its backend module cannot be loaded: %s; links it manages are configured through netlink",
+			  dlerror());
+		return -ENOPKG;
+	}
+	p->ops = dlsym(p->dl, "backend_nm_ops");
+	if (!p->ops) {
+		p->failed = true;
+		log_error("%s has no backend_nm_ops", path);
+		return -ENOPKG;
+	}
+	p->inner.ops = p->ops;
+	nm_loaded_ops = p->ops;
+	if (p->ops->init) {
+		r = p->ops->init(&p->inner);
+		if (r < 0) {
+			p->ops = NULL;
+			p->failed = true;
+			return log_error_errno(r, "the NetworkManager backend cannot start");
+		}
+	}
+	log_info("NetworkManager backend loaded from %s", path);
+	return 0;
+}
+
+static int nmp_probe(struct backend *b, const struct adapter *a)
+{
+	struct nm_proxy *p = b->data;
+	int r = bus_name_has_owner(NM_BUS_NAME);
+
+	if (r <= 0)
+		return r; /* NetworkManager is not running (or no bus): not ours */
+	r = nmp_load(p);
+	if (r < 0)
+		return 0;
+	return p->ops->probe(&p->inner, a);
+}
+
+#define NMP(b) (((struct nm_proxy *)(b)->data))
+
+static int nmp_snapshot(struct backend *b, const struct adapter *a, void **ret)
+{
+	int r = nmp_load(NMP(b));
+	return r < 0 ? r : NMP(b)->ops->snapshot(&NMP(b)->inner, a, ret);
+}
+
+static int nmp_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
+		     uint64_t deadline, struct backend_result *res)
+{
+	return NMP(b)->ops->apply(&NMP(b)->inner, a, s, deadline, res);
+}
+
+static int nmp_verify(struct backend *b, const struct adapter *a, const struct failover_settings *s,
+		      uint64_t deadline, struct backend_result *res)
+{
+	return NMP(b)->ops->verify(&NMP(b)->inner, a, s, deadline, res);
+}
+
+static int nmp_persist(struct backend *b, const struct adapter *a, const struct failover_settings *s)
+{
+	const struct backend_ops *ops = NMP(b)->ops;
+	return ops->persist ? ops->persist(&NMP(b)->inner, a, s) : 0;
+}
+
+static int nmp_rollback(struct backend *b, const struct adapter *a, void *snap, uint64_t deadline)
+{
+	return NMP(b)->ops->rollback(&NMP(b)->inner, a, snap, deadline);
+}
+
+static void nmp_snapshot_free(void *snap)
+{
+	/* snapshots are only made through a loaded module: see nmp_snapshot */
+	if (snap && nm_loaded_ops)
+		nm_loaded_ops->snapshot_free(snap);
+}
+
+static int nmp_query(struct backend *b, const struct adapter *a, struct backend_link_info *ret)
+{
+	int r = nmp_load(NMP(b));
+	return r < 0 ? r : NMP(b)->ops->query(&NMP(b)->inner, a, ret);
+}
+
+static const struct backend_ops backend_nm_proxy_ops = {
+	.name = "networkmanager",
+	.init = nmp_init,
+	.done = nmp_done,
+	.probe = nmp_probe,
+	.snapshot = nmp_snapshot,
+	.apply = nmp_apply,
+	.verify = nmp_verify,
+	.persist = nmp_persist,
+	.rollback = nmp_rollback,
+	.snapshot_free = nmp_snapshot_free,
+	.query = nmp_query,
+};
 #endif
 
 /* In probing order: the first that manages the link wins. */
 static const struct backend_ops *const table[] = {
 #ifdef HAVE_LIBNM
-	&backend_nm_ops,
+	&backend_nm_proxy_ops,
 #endif
 	&backend_networkd_ops,
 	&backend_netlink_ops,
