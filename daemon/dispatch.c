@@ -48,7 +48,10 @@ static int handle_ip(struct hvkvp_ctx *ctx, const struct kvp_request *req, uint8
 		return -EOPNOTSUPP;
 	}
 	if (req->op == KVP_OP_SET_IP_INFO) {
-		r = ipconfig_set(ctx->ipconfig, &req->ip, ctx->status, sizeof(ctx->status));
+		struct ipconfig_result res;
+
+		r = ipconfig_set(ctx->ipconfig, &req->ip, &res);
+		strscpy(ctx->status, sizeof(ctx->status), res.status);
 		ctx->status_changed = true;
 		return r;
 	}

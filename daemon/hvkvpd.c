@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "backend.h"
+#include "config.h"
 #include "dispatch.h"
 #include "state.h"
 #include "kvp-device.h"
@@ -251,6 +252,7 @@ static void help(void)
 	       "guest IP queries over " KVP_DEVICE_DEFAULT_PATH ".\n"
 	       "Runs in the foreground, as systemd expects.\n"
 	       "\n"
+	       "  -c, --config=PATH      configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 	       "  -D, --device=PATH      KVP device (default " KVP_DEVICE_DEFAULT_PATH ")\n"
 	       "  -p, --pool-dir=DIR     directory of the .kvp_pool_N files\n"
 	       "                         (default " KVP_POOL_DEFAULT_DIR ")\n"
@@ -260,15 +262,20 @@ static void help(void)
 	       "                         (default auto: per link)\n"
 	       "      --reply-budget=SEC longest time before answering SET_IP_INFO\n"
 	       "                         (default 20, at most 28)\n"
-	       "  -d, --debug            log every request\n"
+	       "  -d, --debug            log every request (LogLevel=debug)\n"
 	       "      --log-target=T     auto, stderr or journal (default auto)\n"
 	       "  -h, --help             show this help\n"
-	       "  -V, --version          show the version\n");
+	       "  -V, --version          show the version\n"
+	       "\n"
+	       "Options given here override " CONFIG_DEFAULT_PATH " (see hvkvpd.conf(5)).\n"
+	       "Exit status: 0 stopped cleanly, 1 failed to start or run, 2 bad usage or\n"
+	       "a bad configuration file.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "device", required_argument, NULL, 'D' },
 		{ "pool-dir", required_argument, NULL, 'p' },
 		{ "state-dir", required_argument, NULL, 's' },
@@ -281,22 +288,39 @@ int main(int argc, char **argv)
 		{}
 	};
 	struct daemon d = {
-		.device_path = KVP_DEVICE_DEFAULT_PATH,
-		.pool_dir = KVP_POOL_DEFAULT_DIR,
 		.fd = -1,
 		.inotify_fd = -1,
 		.backoff_usec = BACKOFF_MIN_USEC,
 	};
 	enum log_target target = LOG_TARGET_AUTO;
+	const char *config_path = CONFIG_DEFAULT_PATH;
+	bool config_given = false, debug = false;
+	static struct config cfg;
+	char err[512];
 	sigset_t mask;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "D:p:s:b:dhV", options, NULL)) >= 0) {
-		unsigned long v;
-
+	/* the file first, so that every option given on the command line wins */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:D:p:s:b:dhV", options, NULL)) >= 0)
+		if (c == 'c') {
+			config_path = optarg;
+			config_given = true;
+		}
+	config_defaults(&cfg);
+	r = config_load(&cfg, config_path, config_given, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "hvkvpd: %s\n", err);
+		return 2;
+	}
+	opterr = 1;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:D:p:s:b:dhV", options, NULL)) >= 0) {
 		switch (c) {
+		case 'c':
+			break;
 		case 's':
-			d.ipo.state_dir = optarg;
+			strscpy(cfg.state_dir, sizeof(cfg.state_dir), optarg);
 			break;
 		case 'b':
 			if (!backend_name_valid(optarg)) {
@@ -309,24 +333,23 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			d.ipo.forced_backend = optarg;
+			strscpy(cfg.backend, sizeof(cfg.backend), optarg);
 			break;
 		case 'R':
-			if (parse_uint(optarg, 28, &v) < 0 || v == 0) {
-				fprintf(stderr, "hvkvpd: --reply-budget: '%s' is not a number of seconds in 1..28 (the driver waits 30)\n",
+			if (config_parse_budget(optarg, &cfg.budget_usec) < 0) {
+				fprintf(stderr, "hvkvpd: --reply-budget: '%s' is not a number of seconds in 1..28 (the driver gives up after 30)\n",
 					optarg);
 				return 2;
 			}
-			d.ipo.budget_usec = v * 1000 * 1000ULL;
 			break;
 		case 'D':
-			d.device_path = optarg;
+			strscpy(cfg.device, sizeof(cfg.device), optarg);
 			break;
 		case 'p':
-			d.pool_dir = optarg;
+			strscpy(cfg.pool_dir, sizeof(cfg.pool_dir), optarg);
 			break;
 		case 'd':
-			log_set_max_level(LOG_DEBUG);
+			debug = true;
 			break;
 		case 'L':
 			if (streq(optarg, "stderr"))
@@ -356,6 +379,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvkvpd: unexpected argument '%s'\nTry 'hvkvpd --help'.\n", argv[optind]);
 		return 2;
 	}
+	d.device_path = cfg.device;
+	d.pool_dir = cfg.pool_dir;
+	d.ipo.state_dir = cfg.state_dir;
+	d.ipo.forced_backend = cfg.backend;
+	d.ipo.budget_usec = cfg.budget_usec;
+	log_set_max_level(debug ? LOG_DEBUG : cfg.log_level);
 	log_setup("hvkvpd", target);
 
 	sigemptyset(&mask);

@@ -140,7 +140,7 @@ static void record(struct ipconfig *c, const struct adapter *a, const struct kvp
 		return;
 	result_key(a->mac, key, sizeof(key));
 	iso_time(received, when, sizeof(when));
-	snprintf(value, sizeof(value), "%s %s %s %s: %s%s", when, hv_error_to_string(code), a->ifname,
+	strprintf(value, sizeof(value), "%s %s %s %s: %s%s", when, hv_error_to_string(code), a->ifname,
 		 backend ? backend : "-", st.detail,
 		 st.waiting_for_carrier ? " (waiting for carrier)" : "");
 	q = kvp_pool_set(c->guest_pool, key, value);
@@ -163,80 +163,124 @@ static int apply_settings(struct ipconfig *c, const struct adapter *a,
 	return backend_apply(b, a, s, deadline, res);
 }
 
-int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, char *status,
-		 size_t status_size)
+int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, struct ipconfig_result *ret)
 {
 	uint64_t received = realtime_usec(), deadline = now_usec() + c->o.budget_usec;
 	struct failover_settings *s = NULL;
 	struct backend_result res = { 0 };
 	struct backend *b = NULL;
 	struct adapter a;
-	char err[256] = "", clock[16];
+	char clock[16];
 	_cleanup_close_ int lock = -1;
 	unsigned v4 = 0, v6 = 0;
 	time_t t = time(NULL);
 	struct tm tm;
 	int r;
 
+	memset(ret, 0, sizeof(*ret));
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 
 	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
-	if (r == -ENODEV) {
-		log_error("SET_IP_INFO: no network adapter has the id '%s' (VMBus GUID or MAC); nothing changed",
-			  in->adapter_id);
-		if (status)
-			snprintf(status, status_size, "failover settings for unknown adapter %s ignored %s",
-				 in->adapter_id, clock);
-		return r;
-	}
 	if (r < 0) {
-		log_error_errno(r, "SET_IP_INFO: cannot resolve the adapter id '%s'", in->adapter_id);
+		if (r == -ENODEV)
+			strprintf(ret->message, sizeof(ret->message),
+				 "no network adapter has the id '%s' (VMBus GUID or MAC)", in->adapter_id);
+		else
+			strprintf(ret->message, sizeof(ret->message),
+				 "cannot resolve the adapter id '%s': %s", in->adapter_id, strerror(-r));
+		log_error("SET_IP_INFO: %s; nothing changed", ret->message);
+		strprintf(ret->status, sizeof(ret->status), "failover settings for unknown adapter %s ignored %s",
+			 in->adapter_id, clock);
 		return r;
 	}
+	strscpy(ret->ifname, sizeof(ret->ifname), a.ifname);
 
 	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	r = failover_parse(in, s, err, sizeof(err));
+	r = failover_parse(in, s, ret->message, sizeof(ret->message));
 	if (r < 0) {
 		log_error("%s: the host's failover settings were rejected: %s; nothing changed",
-			  a.ifname, err);
-		record(c, &a, in, NULL, r, &res, err, received);
-		if (status)
-			snprintf(status, status_size, "rejected settings for %s: %s %s", a.ifname, err,
-				 clock);
+			  a.ifname, ret->message);
+		record(c, &a, in, NULL, r, &res, ret->message, received);
+		strprintf(ret->status, sizeof(ret->status), "rejected settings for %s: %s %s", a.ifname,
+			 ret->message, clock);
 		goto out;
 	}
 
 	r = take_apply_lock(c, deadline, &lock);
 	if (r < 0) {
-		log_error_errno(r, "%s: another apply (hvkvpctl?) holds the lock; nothing changed",
-				a.ifname);
-		snprintf(err, sizeof(err), "busy: another apply holds the lock");
-		record(c, &a, in, NULL, r, &res, err, received);
+		strprintf(ret->message, sizeof(ret->message),
+			 r == -EBUSY ? "another apply (hvkvpctl or hvkvpd) holds the lock"
+				     : "cannot take the apply lock");
+		log_error_errno(r, "%s: %s; nothing changed", a.ifname, ret->message);
+		record(c, &a, in, NULL, r, &res, ret->message, received);
+		strprintf(ret->status, sizeof(ret->status), "%s busy: settings not applied %s", a.ifname,
+			 clock);
 		goto out;
 	}
 	r = apply_settings(c, &a, s, deadline, &b, &res);
+	if (b)
+		strscpy(ret->backend, sizeof(ret->backend), b->ops->name);
 	if (r < 0)
-		snprintf(err, sizeof(err), "%s (%s)", strerror(-r), hv_error_to_string(hv_error_from_errno(r)));
-	record(c, &a, in, b ? b->ops->name : NULL, r, &res, err, received);
+		strprintf(ret->message, sizeof(ret->message), "%s (%s)", strerror(-r),
+			 hv_error_to_string(hv_error_from_errno(r)));
+	else
+		strscpy(ret->message, sizeof(ret->message), res.detail);
+	ret->waiting_for_carrier = r == 0 && res.waiting_for_carrier;
+	record(c, &a, in, b ? b->ops->name : NULL, r, &res, ret->message, received);
 
 	failover_count(s, &v4, &v6);
 	if (r == 0) {
 		log_info("%s: %s through %s%s", a.ifname, res.detail, b->ops->name,
 			 res.waiting_for_carrier ? "; no carrier yet, waiting for it" : "");
-		if (status)
-			snprintf(status, status_size, "%s %u IPv4, %u IPv6 to %s (%s)%s %s",
-				 strncmp(res.detail, "unchanged", 9) == 0 ? "unchanged:" : "applied",
-				 v4, v6, a.ifname, b->ops->name,
-				 res.waiting_for_carrier ? ", waiting for carrier" : "", clock);
-	} else if (status)
-		snprintf(status, status_size, "failed to apply failover settings to %s (%s): %s %s",
-			 a.ifname, b ? b->ops->name : "-", err, clock);
+		strprintf(ret->status, sizeof(ret->status), "%s %u IPv4, %u IPv6 to %s (%s)%s %s",
+			 strncmp(res.detail, "unchanged", 9) == 0 ? "unchanged:" : "applied", v4, v6,
+			 a.ifname, b->ops->name, res.waiting_for_carrier ? ", waiting for carrier" : "",
+			 clock);
+	} else
+		strprintf(ret->status, sizeof(ret->status),
+			 "failed to apply failover settings to %s (%s): %s %s", a.ifname,
+			 b ? b->ops->name : "-", ret->message, clock);
 out:
 	free(s);
 	return r;
+}
+
+int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct adapter *ret_adapter,
+		  const char **ret_backend, struct failover_settings *ret_settings,
+		  struct link_state **ret_now, char *err, size_t err_size)
+{
+	struct backend *b = NULL;
+	struct link_state *now;
+	int r;
+
+	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, ret_adapter);
+	if (r < 0) {
+		strprintf(err, err_size, "no network adapter has the id '%s'", in->adapter_id);
+		return r;
+	}
+	r = failover_parse(in, ret_settings, err, err_size);
+	if (r < 0)
+		return r;
+	r = backend_select(c->backends, c->o.forced_backend, ret_adapter, &b);
+	if (r < 0) {
+		strprintf(err, err_size, "no backend can configure %s", ret_adapter->ifname);
+		return r;
+	}
+	now = malloc(sizeof(*now));
+	if (!now)
+		return -ENOMEM;
+	r = nlx_read_link(c->sk, ret_adapter->ifindex, now);
+	if (r < 0) {
+		free(now);
+		strprintf(err, err_size, "cannot read %s: %s", ret_adapter->ifname, strerror(-r));
+		return r;
+	}
+	*ret_backend = b->ops->name;
+	*ret_now = now;
+	return 0;
 }
 
 /* Appends to a ';' list; false when it does not fit (the list is then cut
@@ -386,7 +430,7 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	}
 	rc->done++;
-	snprintf(rc->last, sizeof(rc->last), "%s", a.ifname);
+	strprintf(rc->last, sizeof(rc->last), "%s", a.ifname);
 	log_info("%s: re-applied the saved failover settings (%s)", a.ifname, res.detail);
 	return 0;
 }
@@ -397,7 +441,7 @@ int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size)
 	int r = state_foreach(c->state_dir, reapply_one, &rc);
 
 	if (status && (rc.done || rc.failed))
-		snprintf(status, status_size, "re-applied saved failover settings to %u adapter%s%s",
+		strprintf(status, status_size, "re-applied saved failover settings to %u adapter%s%s",
 			 rc.done, rc.done == 1 ? "" : "s", rc.failed ? " (some failed, see the journal)" : "");
 	return r;
 }

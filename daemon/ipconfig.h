@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adapter.h"
+#include "failover.h"
 #include "kvp-msg.h"
 #include "pool.h"
 
@@ -27,12 +29,27 @@ int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
 		 struct ipconfig **ret);
 struct ipconfig *ipconfig_free(struct ipconfig *c);
 
+struct ipconfig_result {
+	char ifname[16];
+	char backend[32];
+	char message[256]; /* what was applied, or why not */
+	bool waiting_for_carrier;
+	char status[256];  /* one line for STATUS= */
+};
+
 /* SET_IP_INFO. Returns 0 or the negative errno that hv_error_from_errno()
  * turns into the host's code (-ENODEV: no such adapter; -EINVAL: settings
- * rejected; -EOPNOTSUPP: DHCP where nothing can do it; else HV_E_FAIL).
- * `status` (optional) gets a one-line summary for STATUS=. */
-int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, char *status,
-		 size_t status_size);
+ * rejected; -EOPNOTSUPP: DHCP where nothing can do it; -EBUSY: another
+ * apply holds the lock; else HV_E_FAIL). *ret is always filled. */
+int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, struct ipconfig_result *ret);
+
+struct link_state;
+/* What an apply would do, without doing it (hvkvpctl --dry-run): the
+ * adapter, the backend that would run, the parsed settings, and the link as
+ * it is now (*ret_now, malloc'ed). -ENODEV / -EINVAL with err filled. */
+int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct adapter *ret_adapter,
+		  const char **ret_backend, struct failover_settings *ret_settings,
+		  struct link_state **ret_now, char *err, size_t err_size);
 
 /* GET_IP_INFO for the adapter in->adapter_id (a MAC; a GUID works too). */
 int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* util.c - string, UTF-8 and time helpers. */
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "util.h"
@@ -138,4 +140,15 @@ int loop_write(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+void strprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
 }

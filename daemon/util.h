@@ -97,3 +97,7 @@ int parse_uint(const char *s, unsigned long max, unsigned long *ret);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t len);
+
+/* snprintf() for one-line messages where cutting a long value short is the
+ * intended behaviour (log text, STATUS=, result lines). */
+void strprintf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* config.h - /etc/hvkvpd.conf: the settings an operator may change, shared by hvkvpd and hvkvpctl. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/hvkvpd.conf"
+
+/*
+ * The file is a list of "Key=Value" lines; '#' and ';' start comments; blank
+ * lines are ignored; an optional "[hvkvpd]" section header is accepted.
+ * Keys (case-sensitive, as in systemd's files):
+ *
+ *   Backend=auto|networkmanager|networkd|netlink
+ *   ReplyBudgetSec=1..28          how long a SET_IP_INFO may take before the reply
+ *   Device=PATH                   the KVP device
+ *   PoolDirectory=DIR             the .kvp_pool_N files
+ *   StateDirectory=DIR            the per-adapter failover state
+ *   LogLevel=error|warning|notice|info|debug
+ */
+struct config {
+	char backend[32];
+	uint64_t budget_usec;
+	char device[4096];
+	char pool_dir[4096];
+	char state_dir[4096];
+	int log_level; /* LOG_* */
+};
+
+/* Defaults: auto, 20 s, /dev/vmbus/hv_kvp, /var/lib/hyperv, /var/lib/hvkvpd, info. */
+void config_defaults(struct config *c);
+
+/* Parses text into c (on top of what is there). On error returns -EINVAL
+ * and writes "<origin>:<line>: <key>: <why>" into err. Pure. */
+int config_parse(struct config *c, const char *text, const char *origin, char *err,
+		 size_t err_size);
+
+/* Reads and parses path; a missing file is not an error when !must_exist. */
+int config_load(struct config *c, const char *path, bool must_exist, char *err, size_t err_size);
+
+/* Shared value checks, also used for the command-line options. */
+int config_parse_budget(const char *v, uint64_t *ret_usec);
+int config_parse_log_level(const char *v, int *ret);

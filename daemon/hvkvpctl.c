@@ -1,0 +1,969 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hvkvpctl.c - one-shot tool: apply failover settings by hand, show state, read and write the pools. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "adapter.h"
+#include "backend.h"
+#include "config.h"
+#include "failover.h"
+#include "hv-error.h"
+#include "ipconfig.h"
+#include "json.h"
+#include "log.h"
+#include "netlink.h"
+#include "pool.h"
+#include "state.h"
+#include "util.h"
+
+/* Exit codes (documented in hvkvpctl(8)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,       /* the operation failed (an apply was rolled back) */
+	EXIT_USAGE = 2,	       /* bad command line, settings file or configuration */
+	EXIT_NO_ADAPTER = 3,   /* no adapter matches */
+	EXIT_INVALID = 4,      /* the settings were rejected; nothing changed */
+	EXIT_UNSUPPORTED = 5,  /* e.g. DHCP where nothing on the link can do it */
+	EXIT_BUSY = 6,	       /* another apply holds the lock */
+	EXIT_NOT_FOUND = 7,    /* pool key not found */
+};
+
+static int exit_code(int r)
+{
+	switch (r) {
+	case 0:
+		return EXIT_OK;
+	case -ENODEV:
+		return EXIT_NO_ADAPTER;
+	case -EINVAL:
+		return EXIT_INVALID;
+	case -EOPNOTSUPP:
+		return EXIT_UNSUPPORTED;
+	case -EBUSY:
+		return EXIT_BUSY;
+	case -ENOENT:
+		return EXIT_NOT_FOUND;
+	default:
+		return EXIT_FAILED;
+	}
+}
+
+static struct config cfg;
+static bool arg_json;
+static const char *arg_sysfs_root;
+
+static void help(void)
+{
+	printf("Usage: hvkvpctl [GLOBAL OPTIONS] COMMAND ...\n"
+	       "\n"
+	       "Applies Hyper-V failover IP settings by hand through the same code as hvkvpd,\n"
+	       "shows what the host sent and what was applied, and reads and writes the KVP pools.\n"
+	       "\n"
+	       "Commands:\n"
+	       "  apply --adapter ID [SETTINGS] [--dry-run]   apply settings to one adapter\n"
+	       "  apply --file FILE [--dry-run]                apply a settings file (one section\n"
+	       "                                               per adapter, WMI property names)\n"
+	       "  show [--adapter ID]                          host's settings, result, live state\n"
+	       "  pool list [--pool N]                         every record of a pool (or all)\n"
+	       "  pool get --pool N KEY\n"
+	       "  pool set --pool N KEY VALUE\n"
+	       "  pool delete --pool N KEY\n"
+	       "\n"
+	       "Settings (named after Set-VMNetworkAdapterFailoverConfiguration; repeatable\n"
+	       "where several values make sense):\n"
+	       "  --adapter ID                       MAC, VMBus GUID or interface name\n"
+	       "  --ipv4-address A                   (repeatable)\n"
+	       "  --ipv4-subnet-mask M               one per address, or one for all\n"
+	       "  --ipv4-default-gateway G           (repeatable; at most 5 gateways in all)\n"
+	       "  --ipv4-preferred-dns-server D\n"
+	       "  --ipv4-alternate-dns-server D\n"
+	       "  --ipv6-address A                   (repeatable)\n"
+	       "  --ipv6-subnet-prefix-length N      one per address, or one for all\n"
+	       "  --ipv6-default-gateway G           (repeatable)\n"
+	       "  --ipv6-preferred-dns-server D\n"
+	       "  --ipv6-alternate-dns-server D\n"
+	       "  --dhcp                             DHCP for IPv4 (DHCPEnabled)\n"
+	       "  --dry-run                          print the plan, change nothing\n"
+	       "\n"
+	       "Global options:\n"
+	       "  -c, --config PATH     configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	       "  -p, --pool-dir DIR    pool files (default from the configuration)\n"
+	       "  -s, --state-dir DIR   failover state (default from the configuration)\n"
+	       "  -b, --backend NAME    auto, networkmanager, networkd or netlink\n"
+	       "  -j, --json            machine-readable output\n"
+	       "  -h, --help            this help\n"
+	       "  -V, --version         the version\n"
+	       "\n"
+	       "Exit status: 0 done, 1 failed (rolled back), 2 usage or file error,\n"
+	       "3 no such adapter, 4 settings rejected, 5 not supported, 6 busy\n"
+	       "(another apply is running), 7 pool key not found.\n");
+}
+
+static int usage(const char *fmt, ...) _printf_(1, 2);
+static int usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hvkvpctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'hvkvpctl --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static void print_json(struct json *j)
+{
+	char *doc = NULL;
+	size_t len;
+
+	if (json_finish(j, &doc, &len) >= 0) {
+		fwrite(doc, 1, len, stdout);
+		fputc('\n', stdout);
+	}
+	free(doc);
+}
+
+static int open_ipconfig(struct kvp_pool **ret_guest, struct ipconfig **ret)
+{
+	struct ipconfig_options o = {
+		.sysfs_root = arg_sysfs_root,
+		.state_dir = cfg.state_dir,
+		.forced_backend = cfg.backend,
+		.budget_usec = cfg.budget_usec,
+	};
+	int r;
+
+	/* the result line goes to the guest pool, as when hvkvpd applies */
+	r = kvp_pool_open(cfg.pool_dir, KVP_POOL_GUEST, ret_guest);
+	if (r < 0)
+		*ret_guest = NULL;
+	return ipconfig_new(&o, *ret_guest, ret);
+}
+
+/* ---- building the host's strings ------------------------------------------------- */
+
+static int list_add(char *buf, size_t size, const char *v)
+{
+	size_t len = strlen(buf), n = strlen(v);
+
+	if (len + (len ? 1 : 0) + n + 1 > size)
+		return -EMSGSIZE;
+	if (len)
+		buf[len++] = ';';
+	memcpy(buf + len, v, n + 1);
+	return 0;
+}
+
+struct cli_settings {
+	const char *adapter;
+	const char *v4[FAILOVER_MAX_ADDRS], *v4mask[FAILOVER_MAX_ADDRS];
+	const char *v6[FAILOVER_MAX_ADDRS], *v6len[FAILOVER_MAX_ADDRS];
+	const char *gw4[8], *gw6[8];
+	const char *dns4[2], *dns6[2]; /* preferred, alternate */
+	size_t n4, n4mask, n6, n6len, ngw4, ngw6;
+	bool dhcp;
+};
+
+static int push(const char **arr, size_t *n, size_t max, const char *v, const char *opt)
+{
+	if (*n >= max)
+		return usage("%s given more than %zu times", opt, max);
+	arr[(*n)++] = v;
+	return 0;
+}
+
+/* Pairs addresses with masks the way the PowerShell cmdlet does (one each),
+ * or one mask for all addresses of a family. */
+static int cli_to_fields(const struct cli_settings *c, struct kvp_ip_fields *f)
+{
+	int r = 0;
+
+	if (c->n4mask != c->n4 && !(c->n4mask == 1 && c->n4 > 1))
+		return usage("%zu --ipv4-address but %zu --ipv4-subnet-mask (give one per address, or one for all)",
+			     c->n4, c->n4mask);
+	if (c->n6len != c->n6 && !(c->n6len == 1 && c->n6 > 1))
+		return usage("%zu --ipv6-address but %zu --ipv6-subnet-prefix-length (give one per address, or one for all)",
+			     c->n6, c->n6len);
+	for (size_t i = 0; i < c->n4 && r == 0; i++) {
+		r = list_add(f->ip_addr, sizeof(f->ip_addr), c->v4[i]);
+		r = r ?: list_add(f->sub_net, sizeof(f->sub_net), c->v4mask[c->n4mask == 1 ? 0 : i]);
+	}
+	for (size_t i = 0; i < c->n6 && r == 0; i++) {
+		r = list_add(f->ip_addr, sizeof(f->ip_addr), c->v6[i]);
+		r = r ?: list_add(f->sub_net, sizeof(f->sub_net), c->v6len[c->n6len == 1 ? 0 : i]);
+	}
+	for (size_t i = 0; i < c->ngw4 && r == 0; i++)
+		r = list_add(f->gate_way, sizeof(f->gate_way), c->gw4[i]);
+	for (size_t i = 0; i < c->ngw6 && r == 0; i++)
+		r = list_add(f->gate_way, sizeof(f->gate_way), c->gw6[i]);
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		if (c->dns4[i])
+			r = list_add(f->dns_addr, sizeof(f->dns_addr), c->dns4[i]);
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		if (c->dns6[i])
+			r = list_add(f->dns_addr, sizeof(f->dns_addr), c->dns6[i]);
+	if (r < 0)
+		return usage("the settings are longer than the host's fields allow");
+	f->dhcp_enabled = c->dhcp;
+	f->addr_family = (c->n4 || c->ngw4 ? ADDR_FAMILY_IPV4 : 0) |
+			 (c->n6 || c->ngw6 ? ADDR_FAMILY_IPV6 : 0);
+	return 0;
+}
+
+/* The host names adapters by GUID (or MAC); hvkvpctl also takes a name. */
+static int resolve_for_host(const char *id, struct adapter *a, char *host_id, size_t size)
+{
+	int r = adapter_resolve(arg_sysfs_root, id, ADAPTER_MATCH_IFNAME, a);
+
+	if (r == -EINVAL)
+		fprintf(stderr, "hvkvpctl: '%s' is not a MAC, a VMBus GUID or an interface name\n", id);
+	else if (r == -ENODEV)
+		fprintf(stderr, "hvkvpctl: no network adapter matches '%s'\n", id);
+	else if (r < 0)
+		fprintf(stderr, "hvkvpctl: cannot look up '%s': %s\n", id, strerror(-r));
+	if (r < 0)
+		return r;
+	strscpy(host_id, size, !isempty(a->guid) ? a->guid : a->mac);
+	return 0;
+}
+
+/* ---- apply ----------------------------------------------------------------------- */
+
+static void print_addr_list(const char *title, const struct link_state *l)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	printf("  %-16s", title);
+	for (size_t i = 0, n = 0; i < l->n_addrs; i++) {
+		if (l->addrs[i].scope != 0)
+			continue; /* link-local addresses are nobody's to change */
+		printf("%s%s/%u", n++ ? ", " : "",
+		       failover_ip_to_string(l->addrs[i].family, &l->addrs[i].addr, ip, sizeof(ip)),
+		       l->addrs[i].prefixlen);
+	}
+	printf("\n  %-16s", "");
+	for (size_t i = 0, n = 0; i < l->n_routes; i++)
+		if (l->routes[i].has_gateway)
+			printf("%sdefault via %s metric %u", n++ ? ", " : "",
+			       failover_ip_to_string(l->routes[i].family, &l->routes[i].gateway, ip,
+						     sizeof(ip)),
+			       l->routes[i].metric);
+	printf("\n");
+}
+
+static void print_settings(const char *title, const struct failover_settings *s)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	printf("  %-16s", title);
+	for (size_t i = 0; i < s->n_addrs; i++)
+		printf("%s%s/%u", i ? ", " : "",
+		       failover_ip_to_string(s->addrs[i].family, &s->addrs[i].addr, ip, sizeof(ip)),
+		       s->addrs[i].prefixlen);
+	if (s->dhcp4)
+		printf("%sDHCPv4", s->n_addrs ? ", " : "");
+	printf("\n  %-16s", "");
+	for (size_t i = 0; i < s->n_gateways; i++)
+		printf("%sdefault via %s", i ? ", " : "",
+		       failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr, ip,
+					     sizeof(ip)));
+	printf("\n  %-16s", "DNS");
+	for (size_t i = 0; i < s->n_dns; i++)
+		printf("%s%s", i ? ", " : "",
+		       failover_ip_to_string(s->dns[i].family, &s->dns[i].addr, ip, sizeof(ip)));
+	printf("\n");
+}
+
+static void json_settings(struct json *j, const char *key, const struct failover_settings *s)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	json_key(j, key);
+	json_begin_object(j);
+	json_key(j, "addresses");
+	json_begin_array(j);
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		char buf[INET6_ADDRSTRLEN + 8];
+		snprintf(buf, sizeof(buf), "%s/%u",
+			 failover_ip_to_string(s->addrs[i].family, &s->addrs[i].addr, ip, sizeof(ip)),
+			 s->addrs[i].prefixlen);
+		json_string(j, buf);
+	}
+	json_end_array(j);
+	json_key(j, "gateways");
+	json_begin_array(j);
+	for (size_t i = 0; i < s->n_gateways; i++)
+		json_string(j, failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr, ip,
+						     sizeof(ip)));
+	json_end_array(j);
+	json_key(j, "dns");
+	json_begin_array(j);
+	for (size_t i = 0; i < s->n_dns; i++)
+		json_string(j, failover_ip_to_string(s->dns[i].family, &s->dns[i].addr, ip, sizeof(ip)));
+	json_end_array(j);
+	json_kv_bool(j, "dhcp4", s->dhcp4);
+	json_end_object(j);
+}
+
+static int apply_one(struct ipconfig *ic, const struct kvp_ip_fields *f, bool dry_run)
+{
+	struct ipconfig_result res;
+	struct json j;
+	int r;
+
+	if (dry_run) {
+		struct failover_settings *s = malloc(sizeof(*s));
+		struct link_state *now = NULL;
+		const char *backend = NULL;
+		struct adapter a;
+		char err[256] = "";
+
+		if (!s)
+			return -ENOMEM;
+		r = ipconfig_plan(ic, f, &a, &backend, s, &now, err, sizeof(err));
+		if (arg_json) {
+			json_init(&j);
+			json_begin_object(&j);
+			json_kv_bool(&j, "dry_run", true);
+			json_kv_string(&j, "adapter_id", f->adapter_id);
+			if (r == 0) {
+				json_kv_string(&j, "ifname", a.ifname);
+				json_kv_string(&j, "backend", backend);
+				json_settings(&j, "settings", s);
+			} else
+				json_kv_string(&j, "error", err);
+			json_kv_string(&j, "result", r == 0 ? "ok" : "rejected");
+			json_end_object(&j);
+			print_json(&j);
+		} else if (r == 0) {
+			printf("%s (%s): would apply through %s; nothing changed (dry run)\n", a.ifname,
+			       a.mac, backend);
+			print_addr_list("now:", now);
+			print_settings("would be:", s);
+		} else
+			fprintf(stderr, "hvkvpctl: %s\n", err);
+		free(now);
+		free(s);
+		return r;
+	}
+
+	r = ipconfig_set(ic, f, &res);
+	if (arg_json) {
+		json_init(&j);
+		json_begin_object(&j);
+		json_kv_string(&j, "adapter_id", f->adapter_id);
+		json_kv_string(&j, "ifname", res.ifname);
+		json_kv_string(&j, "backend", res.backend);
+		json_kv_string(&j, "result", hv_error_to_string(hv_error_from_errno(r)));
+		json_kv_string(&j, "message", res.message);
+		json_kv_bool(&j, "waiting_for_carrier", res.waiting_for_carrier);
+		json_end_object(&j);
+		print_json(&j);
+	} else if (r == 0)
+		printf("%s: %s through %s%s\n", res.ifname, res.message, res.backend,
+		       res.waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)"
+					       : "");
+	else
+		fprintf(stderr, "hvkvpctl: %s: %s\n", isempty(res.ifname) ? f->adapter_id : res.ifname,
+			res.message);
+	return r;
+}
+
+/* A settings file: one [section] per adapter (MAC, GUID or name), keys named
+ * as the WMI class Msvm_FailoverNetworkAdapterSettingData's properties. */
+static int parse_settings_file(const char *path, struct kvp_ip_fields *out, size_t max,
+			       size_t *ret_n)
+{
+	_cleanup_free_ char *text = malloc(256 * 1024);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct kvp_ip_fields *cur = NULL;
+	size_t len = 0, n = 0;
+	unsigned line = 0;
+	ssize_t k;
+	char *p;
+
+	if (!text)
+		return -ENOMEM;
+	if (fd < 0) {
+		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	while ((k = read(fd, text + len, 256 * 1024 - 1 - len)) > 0)
+		len += (size_t)k;
+	text[len] = '\0';
+	for (p = text; *p;) {
+		char *eol = strchr(p, '\n'), *s = p, *eq, *e, *key, *val;
+		struct adapter a;
+
+		if (eol)
+			*eol = '\0';
+		p = eol ? eol + 1 : p + strlen(p);
+		line++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r');)
+			*--e = '\0';
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			if (e[-1] != ']') {
+				fprintf(stderr, "hvkvpctl: %s:%u: '%s' is not a [section]\n", path, line, s);
+				return -EINVAL;
+			}
+			e[-1] = '\0';
+			if (n >= max) {
+				fprintf(stderr, "hvkvpctl: %s:%u: more than %zu adapters\n", path, line, max);
+				return -EINVAL;
+			}
+			cur = &out[n++];
+			memset(cur, 0, sizeof(*cur));
+			if (resolve_for_host(s + 1, &a, cur->adapter_id, sizeof(cur->adapter_id)) < 0) {
+				fprintf(stderr, "hvkvpctl: %s:%u: in this section header\n", path, line);
+				return -ENODEV;
+			}
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq || !cur) {
+			fprintf(stderr, "hvkvpctl: %s:%u: %s\n", path, line,
+				cur ? "expected Key=Value" : "a [adapter] section must come first");
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = s;
+		for (e = eq; e > key && (e[-1] == ' ' || e[-1] == '\t');)
+			*--e = '\0';
+		val = eq + 1;
+		while (*val == ' ' || *val == '\t')
+			val++;
+#define LIST(name, field)                                                                \
+	else if (streq(key, name))                                                       \
+	{                                                                                \
+		if (strscpy(cur->field, sizeof(cur->field), val) < 0) {                   \
+			fprintf(stderr, "hvkvpctl: %s:%u: %s: longer than the host's field\n", \
+				path, line, key);                                         \
+			return -EINVAL;                                                   \
+		}                                                                        \
+	}
+		if (0)
+			;
+		LIST("IPAddresses", ip_addr)
+		LIST("Subnets", sub_net)
+		LIST("DefaultGateways", gate_way)
+		LIST("DNSServers", dns_addr)
+#undef LIST
+		else if (streq(key, "DHCPEnabled")) {
+			if (streq(val, "true") || streq(val, "True") || streq(val, "1"))
+				cur->dhcp_enabled = 1;
+			else if (streq(val, "false") || streq(val, "False") || streq(val, "0"))
+				cur->dhcp_enabled = 0;
+			else {
+				fprintf(stderr, "hvkvpctl: %s:%u: DHCPEnabled: '%s' is not true or false\n",
+					path, line, val);
+				return -EINVAL;
+			}
+		} else if (streq(key, "ProtocolIFType")) {
+			/* 4096 IPv4, 4097 IPv6, 4098 both: only a hint, as on the wire */
+			cur->addr_family = streq(val, "4096") ? ADDR_FAMILY_IPV4
+					   : streq(val, "4097") ? ADDR_FAMILY_IPV6
+					   : streq(val, "4098") ? (ADDR_FAMILY_IPV4 | ADDR_FAMILY_IPV6)
+								: 0;
+		} else {
+			fprintf(stderr, "hvkvpctl: %s:%u: unknown key '%s' (IPAddresses, Subnets, DefaultGateways, DNSServers, DHCPEnabled, ProtocolIFType)\n",
+				path, line, key);
+			return -EINVAL;
+		}
+	}
+	if (n == 0) {
+		fprintf(stderr, "hvkvpctl: %s: no [adapter] section\n", path);
+		return -EINVAL;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	enum {
+		O_V4 = 0x100, O_V4MASK, O_GW4, O_DNS4P, O_DNS4A, O_V6, O_V6LEN, O_GW6, O_DNS6P,
+		O_DNS6A, O_DHCP, O_DRY, O_FILE, O_ADAPTER,
+	};
+	static const struct option opts[] = {
+		{ "adapter", required_argument, NULL, O_ADAPTER },
+		{ "ipv4-address", required_argument, NULL, O_V4 },
+		{ "ipv4-subnet-mask", required_argument, NULL, O_V4MASK },
+		{ "ipv4-default-gateway", required_argument, NULL, O_GW4 },
+		{ "ipv4-preferred-dns-server", required_argument, NULL, O_DNS4P },
+		{ "ipv4-alternate-dns-server", required_argument, NULL, O_DNS4A },
+		{ "ipv6-address", required_argument, NULL, O_V6 },
+		{ "ipv6-subnet-prefix-length", required_argument, NULL, O_V6LEN },
+		{ "ipv6-default-gateway", required_argument, NULL, O_GW6 },
+		{ "ipv6-preferred-dns-server", required_argument, NULL, O_DNS6P },
+		{ "ipv6-alternate-dns-server", required_argument, NULL, O_DNS6A },
+		{ "dhcp", no_argument, NULL, O_DHCP },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "file", required_argument, NULL, O_FILE },
+		{}
+	};
+	static struct cli_settings c;
+	static struct kvp_ip_fields fields[16];
+	struct kvp_pool *guest = NULL;
+	struct ipconfig *ic = NULL;
+	const char *file = NULL;
+	bool dry = false, any = false;
+	size_t n = 0;
+	int o, r = 0;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+		any = any || (o != O_DRY && o != O_FILE && o != O_ADAPTER);
+		switch (o) {
+		case O_ADAPTER:
+			c.adapter = optarg;
+			break;
+		case O_V4:
+			r = push(c.v4, &c.n4, FAILOVER_MAX_ADDRS, optarg, "--ipv4-address");
+			break;
+		case O_V4MASK:
+			r = push(c.v4mask, &c.n4mask, FAILOVER_MAX_ADDRS, optarg, "--ipv4-subnet-mask");
+			break;
+		case O_GW4:
+			r = push(c.gw4, &c.ngw4, 8, optarg, "--ipv4-default-gateway");
+			break;
+		case O_DNS4P:
+			c.dns4[0] = optarg;
+			break;
+		case O_DNS4A:
+			c.dns4[1] = optarg;
+			break;
+		case O_V6:
+			r = push(c.v6, &c.n6, FAILOVER_MAX_ADDRS, optarg, "--ipv6-address");
+			break;
+		case O_V6LEN:
+			r = push(c.v6len, &c.n6len, FAILOVER_MAX_ADDRS, optarg,
+				 "--ipv6-subnet-prefix-length");
+			break;
+		case O_GW6:
+			r = push(c.gw6, &c.ngw6, 8, optarg, "--ipv6-default-gateway");
+			break;
+		case O_DNS6P:
+			c.dns6[0] = optarg;
+			break;
+		case O_DNS6A:
+			c.dns6[1] = optarg;
+			break;
+		case O_DHCP:
+			c.dhcp = true;
+			break;
+		case O_DRY:
+			dry = true;
+			break;
+		case O_FILE:
+			file = optarg;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+		if (r)
+			return r;
+	}
+	if (optind < argc)
+		return usage("apply: unexpected argument '%s'", argv[optind]);
+	if (file && (any || c.adapter))
+		return usage("apply: --file cannot be combined with --adapter or settings options");
+	if (!file && !c.adapter)
+		return usage("apply: give --adapter ID with settings, or --file FILE");
+	if (!file && !any)
+		return usage("apply: no settings given for %s (e.g. --ipv4-address and --ipv4-subnet-mask, or --dhcp)",
+			     c.adapter);
+
+	if (file) {
+		r = parse_settings_file(file, fields, ARRAY_SIZE(fields), &n);
+		if (r < 0)
+			return r == -ENODEV ? EXIT_NO_ADAPTER : EXIT_USAGE;
+	} else {
+		struct adapter a;
+
+		memset(&fields[0], 0, sizeof(fields[0]));
+		r = cli_to_fields(&c, &fields[0]);
+		if (r)
+			return r;
+		r = resolve_for_host(c.adapter, &a, fields[0].adapter_id, sizeof(fields[0].adapter_id));
+		if (r < 0)
+			return exit_code(r);
+		n = 1;
+	}
+
+	r = open_ipconfig(&guest, &ic);
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
+		kvp_pool_free(guest);
+		return EXIT_FAILED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int q = apply_one(ic, &fields[i], dry);
+		if (q < 0 && r == 0)
+			r = q;
+	}
+	ipconfig_free(ic);
+	kvp_pool_free(guest);
+	return exit_code(r);
+}
+
+/* ---- show ------------------------------------------------------------------------ */
+
+static void iso(uint64_t usec, char *buf, size_t size)
+{
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+
+	if (!usec) {
+		strscpy(buf, size, "-");
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm);
+}
+
+struct show_ctx {
+	struct ipconfig *ic;
+	const char *only_mac;
+	struct json *j;
+	unsigned n;
+};
+
+static int show_one(const struct adapter_state *st, void *userdata)
+{
+	struct show_ctx *sc = userdata;
+	struct kvp_ip_fields q = { 0 }, live;
+	char recv[64], appl[64];
+	int r;
+
+	if (sc->only_mac && !streq(sc->only_mac, st->mac))
+		return 0;
+	sc->n++;
+	strscpy(q.adapter_id, sizeof(q.adapter_id), st->mac);
+	r = ipconfig_get(sc->ic, &q, &live);
+	iso(st->received_usec, recv, sizeof(recv));
+	iso(st->applied_usec, appl, sizeof(appl));
+	if (sc->j) {
+		struct json *j = sc->j;
+		json_begin_object(j);
+		json_kv_string(j, "mac", st->mac);
+		json_kv_string(j, "ifname", st->ifname);
+		json_key(j, "host");
+		json_begin_object(j);
+		json_kv_string(j, "adapter_id", st->host.adapter_id);
+		json_kv_string(j, "IPAddresses", st->host.ip_addr);
+		json_kv_string(j, "Subnets", st->host.sub_net);
+		json_kv_string(j, "DefaultGateways", st->host.gate_way);
+		json_kv_string(j, "DNSServers", st->host.dns_addr);
+		json_kv_bool(j, "DHCPEnabled", st->host.dhcp_enabled);
+		json_kv_uint(j, "received_usec", st->received_usec);
+		json_end_object(j);
+		json_kv_string(j, "backend", st->backend);
+		json_kv_uint(j, "applied_usec", st->applied_usec);
+		json_kv_string(j, "result", hv_error_to_string(st->result));
+		json_kv_string(j, "detail", st->detail);
+		json_kv_bool(j, "waiting_for_carrier", st->waiting_for_carrier);
+		json_kv_bool(j, "reapplied_at_start", st->reapply);
+		json_key(j, "live");
+		if (r == 0) {
+			json_begin_object(j);
+			json_kv_string(j, "IPAddresses", live.ip_addr);
+			json_kv_string(j, "Subnets", live.sub_net);
+			json_kv_string(j, "DefaultGateways", live.gate_way);
+			json_kv_string(j, "DNSServers", live.dns_addr);
+			json_kv_bool(j, "DHCPEnabled", live.dhcp_enabled);
+			json_end_object(j);
+		} else
+			json_null(j);
+		json_end_object(j);
+		return 0;
+	}
+	printf("%s (%s, %s)\n", st->ifname, st->mac, st->host.adapter_id);
+	printf("  host sent:  %s\n", recv);
+	printf("              IPAddresses=%s Subnets=%s\n", st->host.ip_addr, st->host.sub_net);
+	printf("              DefaultGateways=%s DNSServers=%s DHCPEnabled=%s\n", st->host.gate_way,
+	       st->host.dns_addr, st->host.dhcp_enabled ? "true" : "false");
+	printf("  result:     %s%s%s\n", hv_error_to_string(st->result),
+	       isempty(st->backend) ? "" : " via ", st->backend);
+	printf("              %s%s\n", st->detail,
+	       st->waiting_for_carrier ? " (waiting for carrier)" : "");
+	printf("  applied:    %s%s\n", appl, st->reapply ? " (re-applied by hvkvpd at start-up)" : "");
+	if (r == 0) {
+		printf("  live:       %s / %s\n", isempty(live.ip_addr) ? "(no address)" : live.ip_addr,
+		       live.sub_net);
+		printf("              gateways %s, DNS %s, DHCPv4 %s\n",
+		       isempty(live.gate_way) ? "-" : live.gate_way,
+		       isempty(live.dns_addr) ? "-" : live.dns_addr, live.dhcp_enabled ? "on" : "off");
+	} else
+		printf("  live:       %s\n", r == -ENODEV ? "the adapter is not present" : strerror(-r));
+	return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = { { "adapter", required_argument, NULL, 'a' }, {} };
+	struct show_ctx sc = { 0 };
+	struct kvp_pool *guest = NULL;
+	struct adapter a;
+	struct json j;
+	char id[64];
+	int o, r;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+		if (o != 'a')
+			return EXIT_USAGE;
+		r = resolve_for_host(optarg, &a, id, sizeof(id));
+		if (r < 0)
+			return exit_code(r);
+		sc.only_mac = strdupa(a.mac);
+	}
+	if (optind < argc)
+		return usage("show: unexpected argument '%s'", argv[optind]);
+	r = open_ipconfig(&guest, &sc.ic);
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
+		kvp_pool_free(guest);
+		return EXIT_FAILED;
+	}
+	if (arg_json) {
+		json_init(&j);
+		json_begin_array(&j);
+		sc.j = &j;
+	}
+	r = state_foreach(cfg.state_dir, show_one, &sc);
+	if (arg_json) {
+		json_end_array(&j);
+		print_json(&j);
+	} else if (r == 0 && sc.n == 0)
+		printf("no failover settings received%s (state directory %s)\n",
+		       sc.only_mac ? " for this adapter" : "", cfg.state_dir);
+	ipconfig_free(sc.ic);
+	kvp_pool_free(guest);
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: %s: %s\n", cfg.state_dir, strerror(-r));
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+/* ---- pool ------------------------------------------------------------------------ */
+
+static int pool_list_one(unsigned idx, struct json *j)
+{
+	_cleanup_(kvp_pool_freep) struct kvp_pool *p = NULL;
+	static char key[HV_KVP_EXCHANGE_MAX_KEY_SIZE], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
+	int r = kvp_pool_open(cfg.pool_dir, idx, &p);
+
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: pool %u in %s: %s\n", idx, cfg.pool_dir, strerror(-r));
+		return r;
+	}
+	for (uint32_t i = 0;; i++) {
+		r = kvp_pool_enumerate(p, i, key, sizeof(key), value, sizeof(value));
+		if (r == -ENOENT)
+			break;
+		if (r < 0 && r != -ENOBUFS) {
+			fprintf(stderr, "hvkvpctl: pool %u: %s\n", idx, strerror(-r));
+			return r;
+		}
+		if (j) {
+			json_begin_object(j);
+			json_kv_uint(j, "pool", idx);
+			json_kv_uint(j, "index", i);
+			json_kv_string(j, "key", key);
+			json_kv_string(j, "value", value);
+			json_end_object(j);
+		} else
+			printf("%u\t%s\t%s\n", idx, key, value);
+	}
+	return 0;
+}
+
+static int parse_pool_index(const char *v, unsigned *ret)
+{
+	unsigned long n;
+
+	if (!v || parse_uint(v, KVP_POOL_COUNT - 1, &n) < 0)
+		return usage("--pool: '%s' is not a pool number 0..%d", v ? v : "", KVP_POOL_COUNT - 1);
+	*ret = (unsigned)n;
+	return 0;
+}
+
+static int cmd_pool(int argc, char **argv)
+{
+	static const struct option opts[] = { { "pool", required_argument, NULL, 'P' }, {} };
+	_cleanup_(kvp_pool_freep) struct kvp_pool *p = NULL;
+	const char *verb, *pool_arg = NULL;
+	static char value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
+	unsigned idx = 0;
+	int o, r;
+
+	if (argc < 2)
+		return usage("pool: give list, get, set or delete");
+	verb = argv[1];
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+		if (o != 'P')
+			return EXIT_USAGE;
+		pool_arg = optarg;
+	}
+	if (pool_arg && (r = parse_pool_index(pool_arg, &idx)))
+		return r;
+
+	if (streq(verb, "list")) {
+		struct json j;
+		if (optind < argc)
+			return usage("pool list: unexpected argument '%s'", argv[optind]);
+		if (arg_json) {
+			json_init(&j);
+			json_begin_array(&j);
+		}
+		r = 0;
+		for (unsigned i = 0; i < KVP_POOL_COUNT && r == 0; i++)
+			if (!pool_arg || i == idx)
+				r = pool_list_one(i, arg_json ? &j : NULL);
+		if (arg_json) {
+			json_end_array(&j);
+			print_json(&j);
+		}
+		return r < 0 ? EXIT_FAILED : EXIT_OK;
+	}
+	if (!streq(verb, "get") && !streq(verb, "set") && !streq(verb, "delete"))
+		return usage("pool: '%s' is not list, get, set or delete", verb);
+	if (!pool_arg)
+		return usage("pool %s: --pool N is required", verb);
+	if (argc - optind != (streq(verb, "set") ? 2 : 1))
+		return usage("pool %s: expected %s", verb, streq(verb, "set") ? "KEY VALUE" : "KEY");
+	r = kvp_pool_open(cfg.pool_dir, idx, &p);
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: pool %u in %s: %s\n", idx, cfg.pool_dir, strerror(-r));
+		return EXIT_FAILED;
+	}
+	if (streq(verb, "get"))
+		r = kvp_pool_get(p, argv[optind], value, sizeof(value));
+	else if (streq(verb, "set"))
+		r = kvp_pool_set(p, argv[optind], argv[optind + 1]);
+	else
+		r = kvp_pool_delete(p, argv[optind]);
+	if (r == -ENOENT) {
+		fprintf(stderr, "hvkvpctl: pool %u has no key '%s'\n", idx, argv[optind]);
+		return EXIT_NOT_FOUND;
+	}
+	if (r == -ENAMETOOLONG || r == -EMSGSIZE || (r == -EINVAL && streq(verb, "set"))) {
+		fprintf(stderr, "hvkvpctl: pool %s: %s (keys 1..511 bytes, values up to 2047 bytes)\n",
+			verb, r == -EMSGSIZE ? "the value is too long" : r == -EINVAL ? "the key is empty" : "the key is too long");
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: pool %u: %s\n", idx, strerror(-r));
+		return EXIT_FAILED;
+	}
+	if (streq(verb, "get")) {
+		if (arg_json) {
+			struct json j;
+			json_init(&j);
+			json_begin_object(&j);
+			json_kv_uint(&j, "pool", idx);
+			json_kv_string(&j, "key", argv[optind]);
+			json_kv_string(&j, "value", value);
+			json_end_object(&j);
+			print_json(&j);
+		} else
+			printf("%s\n", value);
+	}
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pool-dir", required_argument, NULL, 'p' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	const char *config_path = CONFIG_DEFAULT_PATH, *pool_dir = NULL, *state_dir = NULL,
+		   *backend = NULL;
+	bool config_given = false;
+	char err[512];
+	int o, r;
+
+	/* global options stop at the command; the command parses the rest */
+	while ((o = getopt_long(argc, argv, "+c:p:s:b:jhV", opts, NULL)) >= 0) {
+		switch (o) {
+		case 'c':
+			config_path = optarg;
+			config_given = true;
+			break;
+		case 'p':
+			pool_dir = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'b':
+			if (!backend_name_valid(optarg) || !backend_available(optarg))
+				return usage("--backend: '%s' is not auto, networkmanager, networkd or netlink (built in)",
+					     optarg);
+			backend = optarg;
+			break;
+		case 'j':
+			arg_json = true;
+			break;
+		case 'h':
+			help();
+			return EXIT_OK;
+		case 'V':
+			printf("hvkvpctl " PKG_VERSION "\n");
+			return EXIT_OK;
+		default:
+			return usage("bad option");
+		}
+	}
+	if (optind >= argc)
+		return usage("no command (apply, show or pool)");
+
+	config_defaults(&cfg);
+	r = config_load(&cfg, config_path, config_given, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (pool_dir)
+		strscpy(cfg.pool_dir, sizeof(cfg.pool_dir), pool_dir);
+	if (state_dir)
+		strscpy(cfg.state_dir, sizeof(cfg.state_dir), state_dir);
+	if (backend)
+		strscpy(cfg.backend, sizeof(cfg.backend), backend);
+	log_setup("hvkvpctl", LOG_TARGET_STDERR);
+	log_set_max_level(cfg.log_level < LOG_NOTICE ? cfg.log_level : LOG_WARNING);
+	if (streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1"))
+		arg_sysfs_root = getenv("HVKVPD_TEST_SYSFS_ROOT");
+
+	argc -= optind;
+	argv += optind;
+	if (streq(argv[0], "apply"))
+		return cmd_apply(argc, argv);
+	if (streq(argv[0], "show"))
+		return cmd_show(argc, argv);
+	if (streq(argv[0], "pool"))
+		return cmd_pool(argc, argv);
+	if (streq(argv[0], "help")) {
+		help();
+		return EXIT_OK;
+	}
+	return usage("'%s' is not a command (apply, show or pool)", argv[0]);
+}
