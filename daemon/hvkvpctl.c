@@ -666,8 +666,16 @@ static int show_one(const struct adapter_state *st, void *userdata)
 		json_kv_bool(j, "DHCPEnabled", st->host.dhcp_enabled);
 		json_kv_uint(j, "received_usec", st->received_usec);
 		json_end_object(j);
-		json_kv_string(j, "backend", st->backend);
+		json_key(j, "applied");
+		json_begin_object(j);
+		json_kv_string(j, "IPAddresses", st->applied.ip_addr);
+		json_kv_string(j, "Subnets", st->applied.sub_net);
+		json_kv_string(j, "DefaultGateways", st->applied.gate_way);
+		json_kv_string(j, "DNSServers", st->applied.dns_addr);
+		json_kv_bool(j, "DHCPEnabled", st->applied.dhcp_enabled);
 		json_kv_uint(j, "applied_usec", st->applied_usec);
+		json_end_object(j);
+		json_kv_string(j, "backend", st->backend);
 		json_kv_string(j, "result", hv_error_to_string(st->result));
 		json_kv_string(j, "detail", st->detail);
 		json_kv_bool(j, "waiting_for_carrier", st->waiting_for_carrier);
@@ -691,11 +699,17 @@ static int show_one(const struct adapter_state *st, void *userdata)
 	printf("              IPAddresses=%s Subnets=%s\n", st->host.ip_addr, st->host.sub_net);
 	printf("              DefaultGateways=%s DNSServers=%s DHCPEnabled=%s\n", st->host.gate_way,
 	       st->host.dns_addr, st->host.dhcp_enabled ? "true" : "false");
-	printf("  result:     %s%s%s\n", hv_error_to_string(st->result),
-	       isempty(st->backend) ? "" : " via ", st->backend);
-	printf("              %s%s\n", st->detail,
-	       st->waiting_for_carrier ? " (waiting for carrier)" : "");
-	printf("  applied:    %s%s\n", appl, st->reapply ? " (re-applied by hvkvpd at start-up)" : "");
+	printf("  result:     %s: %s\n", hv_error_to_string(st->result), st->detail);
+	if (st->applied_usec) {
+		printf("  applied:    %s via %s%s%s\n", appl, st->backend,
+		       st->waiting_for_carrier ? ", waiting for carrier" : "",
+		       st->reapply ? " (hvkvpd re-applies it at start-up)" : "");
+		if (st->result != 0)
+			printf("              IPAddresses=%s Subnets=%s DefaultGateways=%s DNSServers=%s\n",
+			       st->applied.ip_addr, st->applied.sub_net, st->applied.gate_way,
+			       st->applied.dns_addr);
+	} else
+		printf("  applied:    nothing yet\n");
 	if (r == 0) {
 		printf("  live:       %s / %s\n", isempty(live.ip_addr) ? "(no address)" : live.ip_addr,
 		       live.sub_net);

@@ -122,16 +122,22 @@ static void record(struct ipconfig *c, const struct adapter *a, const struct kvp
 	uint32_t code = hv_error_from_errno(r);
 	int q;
 
+	/* a failed or rejected request keeps the record of what is applied */
+	if (r < 0 && state_load(c->state_dir, a->mac, &st) < 0)
+		memset(&st, 0, sizeof(st));
 	strscpy(st.mac, sizeof(st.mac), a->mac);
 	strscpy(st.ifname, sizeof(st.ifname), a->ifname);
 	st.host = *in;
 	st.received_usec = received;
-	st.applied_usec = r == 0 ? realtime_usec() : 0;
-	strscpy(st.backend, sizeof(st.backend), backend ? backend : "");
 	st.result = code;
 	strscpy(st.detail, sizeof(st.detail), r == 0 ? res->detail : why);
-	st.reapply = r == 0 && backend && streq(backend, "netlink");
-	st.waiting_for_carrier = r == 0 && res->waiting_for_carrier;
+	if (r == 0) {
+		st.applied = *in;
+		st.applied_usec = realtime_usec();
+		strscpy(st.backend, sizeof(st.backend), backend ? backend : "");
+		st.reapply = backend && streq(backend, "netlink");
+		st.waiting_for_carrier = res->waiting_for_carrier;
+	}
 	q = state_save(c->state_dir, &st);
 	if (q < 0)
 		log_warning_errno(q, "cannot save the state of %s in %s", a->ifname, c->state_dir);
@@ -395,7 +401,7 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 	char err[256];
 	int r;
 
-	if (!st->reapply || st->result != HV_S_OK)
+	if (!st->reapply || !st->applied_usec)
 		return 0;
 	r = adapter_resolve(c->o.sysfs_root, st->mac, 0, &a);
 	if (r < 0) {
@@ -406,7 +412,7 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	r = failover_parse(&st->host, s, err, sizeof(err));
+	r = failover_parse(&st->applied, s, err, sizeof(err));
 	if (r < 0) {
 		log_warning("saved failover settings for %s do not parse (%s); not re-applied", a.ifname,
 			    err);

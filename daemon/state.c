@@ -74,6 +74,13 @@ int state_format(const struct adapter_state *st, char *buf, size_t size)
 	r = r ?: put_escaped(buf, size, &off, "host_sub_net", st->host.sub_net);
 	r = r ?: put_escaped(buf, size, &off, "host_gate_way", st->host.gate_way);
 	r = r ?: put_escaped(buf, size, &off, "host_dns_addr", st->host.dns_addr);
+	r = r ?: put_fmt(buf, size, &off, "applied_addr_family=%u\napplied_dhcp_enabled=%u\n",
+			 st->applied.addr_family, st->applied.dhcp_enabled);
+	r = r ?: put_escaped(buf, size, &off, "applied_adapter_id", st->applied.adapter_id);
+	r = r ?: put_escaped(buf, size, &off, "applied_ip_addr", st->applied.ip_addr);
+	r = r ?: put_escaped(buf, size, &off, "applied_sub_net", st->applied.sub_net);
+	r = r ?: put_escaped(buf, size, &off, "applied_gate_way", st->applied.gate_way);
+	r = r ?: put_escaped(buf, size, &off, "applied_dns_addr", st->applied.dns_addr);
 	r = r ?: put_fmt(buf, size, &off, "received_usec=%" PRIu64 "\napplied_usec=%" PRIu64 "\n",
 			 st->received_usec, st->applied_usec);
 	r = r ?: put_escaped(buf, size, &off, "backend", st->backend);
@@ -158,6 +165,11 @@ int state_parse(const char *text, struct adapter_state *st)
 		STR("host_sub_net", st->host.sub_net);
 		STR("host_gate_way", st->host.gate_way);
 		STR("host_dns_addr", st->host.dns_addr);
+		STR("applied_adapter_id", st->applied.adapter_id);
+		STR("applied_ip_addr", st->applied.ip_addr);
+		STR("applied_sub_net", st->applied.sub_net);
+		STR("applied_gate_way", st->applied.gate_way);
+		STR("applied_dns_addr", st->applied.dns_addr);
 		STR("backend", st->backend);
 		STR("detail", st->detail);
 #undef STR
@@ -168,6 +180,14 @@ int state_parse(const char *text, struct adapter_state *st)
 		} else if (streq(key, "host_dhcp_enabled")) {
 			r = parse_u64(val, &u, 10);
 			st->host.dhcp_enabled = (uint8_t)u;
+			r = r ?: (u > 255 ? -EBADMSG : 0);
+		} else if (streq(key, "applied_addr_family")) {
+			r = parse_u64(val, &u, 10);
+			st->applied.addr_family = (uint8_t)u;
+			r = r ?: (u > 255 ? -EBADMSG : 0);
+		} else if (streq(key, "applied_dhcp_enabled")) {
+			r = parse_u64(val, &u, 10);
+			st->applied.dhcp_enabled = (uint8_t)u;
 			r = r ?: (u > 255 ? -EBADMSG : 0);
 		} else if (streq(key, "received_usec"))
 			r = parse_u64(val, &st->received_usec, 10);

@@ -13,13 +13,17 @@
 struct adapter_state {
 	char mac[18];		  /* the file's name: <mac>.state */
 	char ifname[IF_NAMESIZE];
+	/* the last request, whatever became of it */
 	struct kvp_ip_fields host; /* exactly what the host sent (adapter_id included) */
 	uint64_t received_usec;	  /* CLOCK_REALTIME */
-	uint64_t applied_usec;	  /* 0 when nothing was applied */
+	uint32_t result;	  /* HV_* code the host got */
+	char detail[256];	  /* one line */
+	/* the last request that was applied: a later bad or failed request
+	 * leaves it (and the link) as it was */
+	struct kvp_ip_fields applied;
+	uint64_t applied_usec; /* 0 when nothing was ever applied */
 	char backend[32];
-	uint32_t result;  /* HV_* code the host got */
-	char detail[256]; /* one line */
-	bool reapply;	  /* netlink-applied: hvkvpd re-applies it at start-up */
+	bool reapply; /* netlink-applied: hvkvpd re-applies `applied` at start-up */
 	bool waiting_for_carrier;
 };
 
