@@ -6,6 +6,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/inotify.h>
+#include <linux/rtnetlink.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -17,6 +21,11 @@
 #include "kvp-msg.h"
 #include "log.h"
 #include "util.h"
+
+/* <linux/if.h> has it, but cannot be included next to <net/if.h> */
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
 
 #define BACKOFF_MIN_USEC (100 * 1000ULL)
 #define BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
@@ -40,6 +49,8 @@ struct daemon {
 	sd_event_source *retry;
 	sd_event_source *watch;
 	int inotify_fd;
+	struct nl_sock *monitor; /* link events: carrier for pending failovers */
+	sd_event_source *monitor_src;
 	uint64_t backoff_usec;
 	bool ready_sent;
 	unsigned registrations;
@@ -235,6 +246,51 @@ static void device_open(struct daemon *d)
 	set_status("registering with the KVP driver on %s", d->device_path);
 }
 
+static int on_link_msg(struct nl_msg *msg, void *userdata)
+{
+	struct daemon *d = userdata;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct ifinfomsg *ifi;
+	char status[256];
+
+	if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return NL_OK;
+	ifi = nlmsg_data(h);
+	if (d->ctx.ipconfig &&
+	    ipconfig_carrier_changed(d->ctx.ipconfig, ifi->ifi_index,
+				     (ifi->ifi_flags & IFF_LOWER_UP) != 0, status, sizeof(status)) > 0)
+		set_status("%s", status);
+	return NL_OK;
+}
+
+static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	/* ENOBUFS (events lost) is harmless: the next change comes anyway */
+	(void)nl_recvmsgs_default(d->monitor);
+	return 0;
+}
+
+/* Carrier changes wake the loop only when a link changes: no polling. */
+static void monitor_links(struct daemon *d)
+{
+	d->monitor = nl_socket_alloc();
+	if (!d->monitor)
+		return;
+	nl_socket_disable_seq_check(d->monitor);
+	nl_socket_modify_cb(d->monitor, NL_CB_VALID, NL_CB_CUSTOM, on_link_msg, d);
+	if (nl_connect(d->monitor, NETLINK_ROUTE) < 0 ||
+	    nl_socket_add_membership(d->monitor, RTNLGRP_LINK) < 0 ||
+	    nl_socket_set_nonblocking(d->monitor) < 0 ||
+	    sd_event_add_io(d->event, &d->monitor_src, nl_socket_get_fd(d->monitor), EPOLLIN,
+			    on_monitor, d) < 0) {
+		log_warning("cannot watch link events; \"waiting for carrier\" will not clear by itself");
+		nl_socket_free(d->monitor);
+		d->monitor = NULL;
+	}
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct daemon *d = userdata;
@@ -428,6 +484,7 @@ int main(int argc, char **argv)
 		log_debug("canonical host name lookup not started; reporting '%s'",
 			  d.ctx.osinfo.fqdn);
 
+	monitor_links(&d);
 	log_info("hvkvpd " PKG_VERSION " starting (device %s, pools in %s)", d.device_path,
 		 d.pool_dir);
 	device_open(&d);
@@ -439,6 +496,9 @@ int main(int argc, char **argv)
 
 	d.io = sd_event_source_disable_unref(d.io);
 	d.retry = sd_event_source_disable_unref(d.retry);
+	d.monitor_src = sd_event_source_disable_unref(d.monitor_src);
+	if (d.monitor)
+		nl_socket_free(d.monitor);
 	unwatch(&d);
 	safe_close(d.fd);
 	hvkvp_ctx_done(&d.ctx);

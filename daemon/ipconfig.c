@@ -384,6 +384,54 @@ out:
 	return r;
 }
 
+struct carrier_ctx {
+	struct ipconfig *c;
+	int ifindex;
+	bool found;
+	char ifname[IF_NAMESIZE];
+};
+
+static int carrier_one(const struct adapter_state *st, void *userdata)
+{
+	struct carrier_ctx *cc = userdata;
+	struct adapter_state copy = *st;
+	struct adapter a;
+	char key[64], when[32], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
+
+	if (!st->waiting_for_carrier || adapter_resolve(cc->c->o.sysfs_root, st->mac, 0, &a) < 0 ||
+	    a.ifindex != cc->ifindex)
+		return 0;
+	copy.waiting_for_carrier = false;
+	if (state_save(cc->c->state_dir, &copy) < 0)
+		return 0;
+	cc->found = true;
+	strscpy(cc->ifname, sizeof(cc->ifname), a.ifname);
+	log_info("%s: carrier is up; the failover settings applied through %s are active now",
+		 a.ifname, st->backend);
+	if (cc->c->guest_pool && st->result == HV_S_OK) {
+		result_key(a.mac, key, sizeof(key));
+		iso_time(realtime_usec(), when, sizeof(when));
+		strprintf(value, sizeof(value), "%s HV_S_OK %s %s: %s (carrier up)", when, a.ifname,
+			  st->backend, st->detail);
+		(void)kvp_pool_set(cc->c->guest_pool, key, value);
+	}
+	return 0;
+}
+
+int ipconfig_carrier_changed(struct ipconfig *c, int ifindex, bool carrier, char *status,
+			     size_t status_size)
+{
+	struct carrier_ctx cc = { .c = c, .ifindex = ifindex };
+
+	if (!carrier)
+		return 0;
+	(void)state_foreach(c->state_dir, carrier_one, &cc);
+	if (!cc.found)
+		return 0;
+	strprintf(status, status_size, "carrier up on %s: failover settings active", cc.ifname);
+	return 1;
+}
+
 struct reapply_ctx {
 	struct ipconfig *c;
 	unsigned done, failed;

@@ -54,6 +54,13 @@ int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct ada
 /* GET_IP_INFO for the adapter in->adapter_id (a MAC; a GUID works too). */
 int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out);
 
+/* A link's carrier changed (from the daemon's netlink monitor). When the
+ * adapter's settings were committed while it had no carrier, the state file
+ * and the pool-1 result line are updated, and `status` gets a line for
+ * STATUS=; returns 1 then, 0 when the event concerns nothing pending. */
+int ipconfig_carrier_changed(struct ipconfig *c, int ifindex, bool carrier, char *status,
+			     size_t status_size);
+
 /* At start-up: applies again what was applied through netlink before
  * (nothing else keeps those settings across a reboot). */
 int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size);
