@@ -31,6 +31,7 @@ int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_r
 
 void hvkvp_ctx_done(struct hvkvp_ctx *ctx)
 {
+	osinfo_lookup_cancel(&ctx->osinfo);
 	ctx->ipconfig = ipconfig_free(ctx->ipconfig);
 	for (unsigned i = 0; i < KVP_POOL_COUNT; i++)
 		ctx->pools[i] = kvp_pool_free(ctx->pools[i]);

@@ -190,7 +190,27 @@ static int read_text(const char *path, bool follow, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* Writes path atomically: a temp file in the same directory, fsync, rename. */
+/* Rewrites the file itself (truncate + write): not atomic, for when only
+ * the file is writable, as under hvkvpd.service's ProtectSystem=strict with
+ * ReadWritePaths=/etc/resolv.conf (a read-only /etc, the file bind-mounted
+ * read-write, so no temp file beside it and no rename over it). */
+static int write_in_place(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	int r;
+
+	if (fd < 0)
+		return negative_errno();
+	if (ftruncate(fd, 0) < 0)
+		return negative_errno();
+	r = loop_write(fd, text, strlen(text));
+	if (r == 0 && fsync(fd) < 0)
+		r = negative_errno();
+	return r;
+}
+
+/* Writes path atomically: a temp file in the same directory, fsync, rename;
+ * in place when the directory is read-only or the file is a mount point. */
 static int write_atomic(const char *path, const char *text)
 {
 	char tmp[256];
@@ -201,6 +221,8 @@ static int write_atomic(const char *path, const char *text)
 		st.st_mode = S_IFREG | 0644, st.st_uid = 0, st.st_gid = 0;
 	snprintf(tmp, sizeof(tmp), "%s.hvkvpd-XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 && errno == EROFS && S_ISREG(st.st_mode))
+		return write_in_place(path, text);
 	if (fd < 0)
 		return negative_errno();
 	r = loop_write(fd, text, strlen(text));
@@ -215,6 +237,8 @@ static int write_atomic(const char *path, const char *text)
 		r = negative_errno();
 	if (r < 0)
 		unlink(tmp);
+	if (r == -EBUSY || r == -EXDEV)
+		r = write_in_place(path, text);
 	return r;
 }
 

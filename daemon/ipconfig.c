@@ -350,23 +350,28 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 		    !list_add(out->sub_net, sizeof(out->sub_net), mask))
 			break;
 	}
-	/* this link's default gateways only, lowest metric first */
-	for (unsigned pass = 0; pass < 2; pass++)
+	/* this link's default gateways only: IPv4 first, each family lowest
+	 * metric first (the kernel's dump order is not a promise) */
+	for (unsigned pass = 0; pass < 2; pass++) {
+		size_t order[LINK_MAX_ROUTES], n = 0;
+
 		for (size_t i = 0; i < l->n_routes; i++) {
 			const struct link_route *x = &l->routes[i];
-			size_t before = 0;
+			size_t k;
 
 			if (!x->has_gateway || (pass == 0) != (x->family == AF_INET))
 				continue;
-			for (size_t j = 0; j < l->n_routes; j++)
-				if (l->routes[j].family == x->family && l->routes[j].has_gateway &&
-				    (l->routes[j].metric < x->metric ||
-				     (l->routes[j].metric == x->metric && j < i)))
-					before++;
-			(void)before;
-			list_add(out->gate_way, sizeof(out->gate_way),
-				 failover_ip_to_string(x->family, &x->gateway, ip, sizeof(ip)));
+			/* insertion sort, stable for equal metrics */
+			for (k = n; k > 0 && l->routes[order[k - 1]].metric > x->metric; k--)
+				order[k] = order[k - 1];
+			order[k] = i;
+			n++;
 		}
+		for (size_t k = 0; k < n; k++)
+			list_add(out->gate_way, sizeof(out->gate_way),
+				 failover_ip_to_string(l->routes[order[k]].family,
+						       &l->routes[order[k]].gateway, ip, sizeof(ip)));
+	}
 
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
 	if (r == 0 && b->ops->query && b->ops->query(b, &a, &info) >= 0) {

@@ -286,10 +286,25 @@ static int fqdn_done(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	if (l->len > 0 && utf8_valid(l->buf, l->len))
 		osinfo_set_fqdn(l->osinfo, l->buf);
 	(void)waitpid(l->pid, NULL, 0);
+	l->osinfo->lookup = NULL;
 	sd_event_source_disable_unref(l->src);
 	close(l->fd);
 	free(l);
 	return 0;
+}
+
+void osinfo_lookup_cancel(struct osinfo *o)
+{
+	struct fqdn_lookup *l = o->lookup;
+
+	if (!l)
+		return;
+	kill(l->pid, SIGKILL);
+	(void)waitpid(l->pid, NULL, 0);
+	sd_event_source_disable_unref(l->src);
+	close(l->fd);
+	free(l);
+	o->lookup = NULL;
 }
 
 int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e)
@@ -325,6 +340,7 @@ int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e)
 		(void)waitpid(l->pid, NULL, 0);
 		goto fail;
 	}
+	o->lookup = l;
 	return 0;
 fail:
 	safe_close(p[0]);

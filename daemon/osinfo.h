@@ -7,6 +7,8 @@
 
 #define OSINFO_KEY_COUNT 10
 
+struct fqdn_lookup;
+
 struct osinfo {
 	char fqdn[256];
 	char ic_version[128]; /* from the driver's registration reply */
@@ -16,6 +18,7 @@ struct osinfo {
 	char os_minor[64];
 	char os_version[128]; /* uname -r up to the first '-' */
 	char arch[64];	      /* uname -m */
+	struct fqdn_lookup *lookup; /* in flight, or NULL */
 };
 
 /* Reads uname and os-release (from <root>/etc/os-release, then
@@ -49,3 +52,5 @@ int osinfo_addresses(int family, char *buf, size_t size);
  * delays a reply. */
 typedef struct sd_event sd_event;
 int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e);
+/* Stops a lookup still in flight (its child is killed and reaped). */
+void osinfo_lookup_cancel(struct osinfo *o);
