@@ -133,7 +133,11 @@ static size_t wanted_routes(const struct failover_settings *s, struct link_route
 
 static bool route_same(const struct link_route *a, const struct link_route *b)
 {
-	if (a->family != b->family || a->metric != b->metric || a->has_gateway != b->has_gateway)
+	if (a->family != b->family || a->metric != b->metric || a->has_gateway != b->has_gateway ||
+	    a->dst_len != b->dst_len)
+		return false;
+	if (a->dst_len && (a->family == AF_INET ? a->dst.in.s_addr != b->dst.in.s_addr
+						: memcmp(&a->dst.in6, &b->dst.in6, 16) != 0))
 		return false;
 	if (!a->has_gateway)
 		return true;
@@ -190,6 +194,7 @@ static int nlb_apply(struct backend *b, const struct adapter *a, const struct fa
 {
 	struct nlb *n = b->data;
 	struct link_state *cur = &n->current->link;
+	_cleanup_free_ struct link_state *now = NULL;
 	struct link_addr want[FAILOVER_MAX_ADDRS];
 	struct link_route routes[FAILOVER_MAX_GATEWAYS];
 	size_t n_routes;
@@ -241,8 +246,18 @@ static int nlb_apply(struct backend *b, const struct adapter *a, const struct fa
 					       addr_str(x, buf, sizeof(buf)));
 		changes++;
 	}
+	/* What to add is what the link lacks now, not what the snapshot lacked:
+	 * deleting a primary address takes the secondary ones of its subnet
+	 * with it (promote_secondaries=0), and deleting the last IPv4 address
+	 * takes the link's IPv4 routes, a default route we keep included. */
+	now = malloc(sizeof(*now));
+	if (!now)
+		return -ENOMEM;
+	r = nlx_read_link(n->sk, a->ifindex, now);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the link again", a->ifname);
 	for (size_t i = 0; i < s->n_addrs; i++) {
-		if (link_find_addr(cur, &want[i]))
+		if (link_find_addr(now, &want[i]))
 			continue;
 		r = nlx_addr_add(n->sk, a->ifindex, &want[i]);
 		if (r < 0)
@@ -253,7 +268,7 @@ static int nlb_apply(struct backend *b, const struct adapter *a, const struct fa
 	for (size_t i = 0; i < n_routes; i++) {
 		char gw[INET6_ADDRSTRLEN];
 
-		if (route_in(&routes[i], cur->routes, cur->n_routes))
+		if (route_in(&routes[i], now->routes, now->n_routes))
 			continue;
 		r = nlx_default_route_add(n->sk, a->ifindex, &routes[i],
 					  needs_onlink(&routes[i], want, s->n_addrs));
@@ -349,6 +364,12 @@ static int nlb_rollback(struct backend *b, const struct adapter *a, void *p, uin
 			if (r < 0 && r != -EADDRNOTAVAIL && !first)
 				first = r;
 		}
+	/* a deleted primary took its secondaries with it: look again */
+	r = nlx_read_link(n->sk, a->ifindex, now);
+	if (r < 0) {
+		free(now);
+		return r;
+	}
 	for (size_t i = 0; i < snap->link.n_addrs; i++)
 		if (ours_to_replace(&snap->link.addrs[i]) && !link_find_addr(now, &snap->link.addrs[i])) {
 			r = nlx_addr_add(n->sk, a->ifindex, &snap->link.addrs[i]);
@@ -358,6 +379,13 @@ static int nlb_rollback(struct backend *b, const struct adapter *a, void *p, uin
 	free(now);
 	now = malloc(sizeof(*now));
 	if (now && nlx_read_link(n->sk, a->ifindex, now) == 0) {
+		/* the other routes first: a default route may need one of them */
+		for (size_t i = 0; i < snap->link.n_statics; i++)
+			if (!route_in(&snap->link.statics[i], now->statics, now->n_statics)) {
+				r = nlx_default_route_add(n->sk, a->ifindex, &snap->link.statics[i], false);
+				if (r < 0 && r != -EEXIST && !first)
+					first = r;
+			}
 		for (size_t i = 0; i < snap->link.n_routes; i++)
 			if (!route_in(&snap->link.routes[i], now->routes, now->n_routes)) {
 				r = nlx_default_route_add(n->sk, a->ifindex, &snap->link.routes[i], false);

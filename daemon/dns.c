@@ -61,12 +61,63 @@ static bool sb_add(struct strbuf *b, const char *s, size_t n)
 	return true;
 }
 
+/* True if a line of text (from its start) is marker. */
+static bool has_line(const char *p, const char *marker)
+{
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (line_is(p, len, marker))
+			return true;
+		p += len + (eol ? 1 : 0);
+	}
+	return false;
+}
+
+static bool is_nameserver_line(const char *p, size_t len)
+{
+	return len > 10 && strncmp(p, "nameserver", 10) == 0 && (p[10] == ' ' || p[10] == '\t');
+}
+
+/*
+ * Walks text line by line and says which lines are our block for ifname:
+ * from its begin marker to its end marker; when someone removed the end
+ * marker, only the begin line and the nameserver lines right after it (so
+ * that nothing of theirs below is ever lost).
+ */
+struct block_walk {
+	const char *begin, *end;
+	bool inside, loose;
+};
+
+static bool block_line(struct block_walk *w, const char *p, size_t len)
+{
+	if (!w->inside && line_is(p, len, w->begin)) {
+		w->inside = true;
+		w->loose = !has_line(p + len, w->end);
+		return true;
+	}
+	if (!w->inside)
+		return false;
+	if (line_is(p, len, w->end)) {
+		w->inside = false;
+		return true;
+	}
+	if (w->loose && !is_nameserver_line(p, len)) {
+		w->inside = false;
+		return false;
+	}
+	return true;
+}
+
 char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct failover_ip *servers,
 			   size_t n)
 {
 	char begin[64], end[64], line[128], ip[INET6_ADDRSTRLEN];
 	struct strbuf out = { 0 };
-	bool inside = false, ok = true;
+	struct block_walk w = { .begin = begin, .end = end };
+	bool ok = true;
 	const char *p = text ? text : "";
 
 	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
@@ -87,13 +138,9 @@ char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct fa
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 
-		if (line_is(p, len, begin))
-			inside = true;
-		else if (inside && line_is(p, len, end))
-			inside = false;
-		else if (!inside) {
-			ok = sb_add(&out, p, len) && sb_add(&out, "\n", 1);
-		}
+		/* every other line byte for byte, a missing last newline included */
+		if (!block_line(&w, p, len))
+			ok = sb_add(&out, p, len + (eol ? 1 : 0));
 		p += len + (eol ? 1 : 0);
 	}
 	if (!ok || !out.s) {
@@ -138,7 +185,8 @@ size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failov
 {
 	char begin[64], end[64];
 	size_t n_block = 0, n_all = 0;
-	bool inside = false, have_block = false;
+	bool have_block = false;
+	struct block_walk w = { .begin = begin, .end = end };
 	const char *p = text ? text : "";
 	struct failover_ip all[FAILOVER_MAX_DNS];
 
@@ -146,16 +194,14 @@ size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failov
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		bool ours = block_line(&w, p, len);
 		struct failover_ip ip;
 
-		if (line_is(p, len, begin))
-			inside = have_block = true;
-		else if (inside && line_is(p, len, end))
-			inside = false;
-		else if (parse_nameserver(p, len, &ip)) {
-			if (inside && n_block < max)
+		have_block = have_block || ours;
+		if (parse_nameserver(p, len, &ip)) {
+			if (ours && n_block < max)
 				out[n_block++] = ip;
-			else if (!inside && n_all < ARRAY_SIZE(all))
+			else if (!ours && n_all < ARRAY_SIZE(all))
 				all[n_all++] = ip;
 		}
 		p += len + (eol ? 1 : 0);

@@ -112,6 +112,39 @@ static void collect_addr(struct nl_object *obj, void *arg)
 	x->scope = (uint8_t)rtnl_addr_get_scope(a);
 	x->flags = rtnl_addr_get_flags(a);
 	x->permanent = x->flags & IFA_F_PERMANENT;
+	x->from_kernel = true;
+	if (family == AF_INET && rtnl_addr_get_broadcast(a)) {
+		int fam;
+		from_nl_addr(rtnl_addr_get_broadcast(a), &fam, &x->broadcast);
+		x->has_broadcast = true;
+	}
+	if (rtnl_addr_get_label(a))
+		strscpy(x->label, sizeof(x->label), rtnl_addr_get_label(a));
+}
+
+static void add_route(struct link_route *x, struct rtnl_route *r, struct rtnl_nexthop *nh)
+{
+	struct nl_addr *dst = rtnl_route_get_dst(r);
+	int fam;
+
+	memset(x, 0, sizeof(*x));
+	x->family = rtnl_route_get_family(r);
+	if (dst && nl_addr_get_prefixlen(dst) != 0) {
+		from_nl_addr(dst, &fam, &x->dst);
+		x->dst_len = (uint8_t)nl_addr_get_prefixlen(dst);
+	}
+	x->metric = rtnl_route_get_priority(r);
+	x->protocol = rtnl_route_get_protocol(r);
+	x->table = rtnl_route_get_table(r);
+	if (rtnl_route_nh_get_gateway(nh)) {
+		from_nl_addr(rtnl_route_nh_get_gateway(nh), &fam, &x->gateway);
+		x->has_gateway = true;
+	}
+	x->onlink = rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK;
+	if (rtnl_route_get_pref_src(r)) {
+		from_nl_addr(rtnl_route_get_pref_src(r), &fam, &x->prefsrc);
+		x->has_prefsrc = true;
+	}
 }
 
 static void collect_route(struct nl_object *obj, void *arg)
@@ -119,29 +152,61 @@ static void collect_route(struct nl_object *obj, void *arg)
 	struct link_state *s = ((struct walk *)arg)->s;
 	struct rtnl_route *r = (struct rtnl_route *)obj;
 	struct nl_addr *dst = rtnl_route_get_dst(r);
-	struct rtnl_nexthop *nh;
-	struct link_route *x;
+	int n = rtnl_route_get_nnexthops(r);
 
 	if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_type(r) != RTN_UNICAST)
 		return;
-	if (dst && nl_addr_get_prefixlen(dst) != 0)
+	if (dst && nl_addr_get_prefixlen(dst) != 0) {
+		struct rtnl_nexthop *nh = n == 1 ? rtnl_route_nexthop_n(r, 0) : NULL;
+
+		/* a route someone added, which a rollback must be able to put back */
+		if (nh && rtnl_route_nh_get_ifindex(nh) == s->ifindex &&
+		    rtnl_route_get_protocol(r) != RTPROT_KERNEL &&
+		    rtnl_route_get_protocol(r) != RTPROT_RA && s->n_statics < LINK_MAX_ROUTES)
+			add_route(&s->statics[s->n_statics++], r, nh);
 		return;
-	if (rtnl_route_get_nnexthops(r) != 1)
-		return;
-	nh = rtnl_route_nexthop_n(r, 0);
-	if (!nh || rtnl_route_nh_get_ifindex(nh) != s->ifindex || s->n_routes >= LINK_MAX_ROUTES)
-		return;
-	x = &s->routes[s->n_routes++];
-	memset(x, 0, sizeof(*x));
-	x->family = rtnl_route_get_family(r);
-	x->metric = rtnl_route_get_priority(r);
-	x->protocol = rtnl_route_get_protocol(r);
-	x->table = rtnl_route_get_table(r);
-	if (rtnl_route_nh_get_gateway(nh)) {
-		int fam;
-		from_nl_addr(rtnl_route_nh_get_gateway(nh), &fam, &x->gateway);
-		x->has_gateway = true;
 	}
+	/* The kernel merges IPv6 routes with a gateway and the same metric
+	 * into one multipath route, even across links (a second adapter's
+	 * failover): each hop through this link is a route of its own here,
+	 * and can be deleted alone (RTA_GATEWAY + RTA_OIF). An IPv4 multipath
+	 * route is one object the kernel cannot split: not ours to touch. */
+	if (n != 1 && rtnl_route_get_family(r) != AF_INET6)
+		return;
+	for (int i = 0; i < n; i++) {
+		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, i);
+
+		if (nh && rtnl_route_nh_get_ifindex(nh) == s->ifindex && s->n_routes < LINK_MAX_ROUTES)
+			add_route(&s->routes[s->n_routes++], r, nh);
+	}
+}
+
+static int on_route_msg(struct nl_msg *msg, void *arg)
+{
+	/* one object per message, whatever libnl's cache would merge */
+	nl_msg_parse(msg, collect_route, arg);
+	return NL_OK;
+}
+
+/* A dump without a cache: rtnl_route_alloc_cache() keeps one object per
+ * (family, tos, table, dst, priority), so of two adapters' default routes
+ * with the same metric it would keep only the last one. */
+static int dump_routes(struct nl_sock *sk, struct walk *w)
+{
+	struct rtmsg rtm = { .rtm_family = AF_UNSPEC };
+	struct nl_cb *base = nl_socket_get_cb(sk), *cb = base ? nl_cb_clone(base) : NULL;
+	int r;
+
+	if (base)
+		nl_cb_put(base);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_route_msg, w);
+	r = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	if (r >= 0)
+		r = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	return r < 0 ? nlx_errno(r) : 0;
 }
 
 int nlx_read_link(struct nl_sock *sk, int ifindex, struct link_state *ret)
@@ -166,13 +231,7 @@ int nlx_read_link(struct nl_sock *sk, int ifindex, struct link_state *ret)
 	nl_cache_foreach(cache, collect_addr, &w);
 	nl_cache_free(cache);
 
-	cache = NULL;
-	r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &cache);
-	if (r < 0)
-		return nlx_errno(r);
-	nl_cache_foreach(cache, collect_route, &w);
-	nl_cache_free(cache);
-	return 0;
+	return dump_routes(sk, &w);
 }
 
 int nlx_link_set_up(struct nl_sock *sk, int ifindex, bool up)
@@ -217,7 +276,23 @@ static int addr_op(struct nl_sock *sk, int ifindex, const struct link_addr *a, b
 	nl_addr_put(local);
 	if (r >= 0) {
 		rtnl_addr_set_prefixlen(ra, a->prefixlen);
-		if (add) {
+		if (add && a->from_kernel) {
+			/* back exactly as it was: broadcast or none, label, flags */
+			if (a->has_broadcast) {
+				struct nl_addr *brd = to_nl_addr(AF_INET, &a->broadcast, 32);
+				if (brd) {
+					rtnl_addr_set_broadcast(ra, brd);
+					nl_addr_put(brd);
+				}
+			}
+			if (a->label[0])
+				rtnl_addr_set_label(ra, a->label);
+			rtnl_addr_set_scope(ra, a->scope);
+			rtnl_addr_set_flags(ra, a->flags & (IFA_F_NODAD | IFA_F_OPTIMISTIC |
+							    IFA_F_HOMEADDRESS | IFA_F_MANAGETEMPADDR |
+							    IFA_F_NOPREFIXROUTE | IFA_F_MCAUTOJOIN));
+			r = rtnl_addr_add(sk, ra, NLM_F_REPLACE);
+		} else if (add) {
 			/* IPv4 brd is what `ip addr add ... brd +` would give */
 			if (a->family == AF_INET && a->prefixlen < 31) {
 				union in_addr_union b = a->addr;
@@ -254,12 +329,11 @@ static int route_op(struct nl_sock *sk, int ifindex, const struct link_route *x,
 	struct rtnl_route *r = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = NULL;
 	struct nl_addr *dst = NULL, *gw = NULL;
-	union in_addr_union any = { 0 };
 	int e = -ENOMEM;
 
 	if (!r)
 		return -ENOMEM;
-	dst = to_nl_addr(x->family, &any, 0);
+	dst = to_nl_addr(x->family, &x->dst, x->dst_len);
 	nh = rtnl_route_nh_alloc();
 	if (!dst || !nh)
 		goto out;
@@ -267,6 +341,14 @@ static int route_op(struct nl_sock *sk, int ifindex, const struct link_route *x,
 	rtnl_route_set_table(r, RT_TABLE_MAIN);
 	rtnl_route_set_type(r, RTN_UNICAST);
 	rtnl_route_set_scope(r, x->has_gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+	if (x->has_prefsrc) {
+		struct nl_addr *src = to_nl_addr(x->family, &x->prefsrc,
+						 x->family == AF_INET ? 32 : 128);
+		if (src) {
+			rtnl_route_set_pref_src(r, src);
+			nl_addr_put(src);
+		}
+	}
 	rtnl_route_set_protocol(r, x->protocol ? x->protocol : RTPROT_STATIC);
 	rtnl_route_set_priority(r, x->metric);
 	e = nlx_errno(rtnl_route_set_dst(r, dst));
@@ -281,7 +363,7 @@ static int route_op(struct nl_sock *sk, int ifindex, const struct link_route *x,
 		}
 		rtnl_route_nh_set_gateway(nh, gw);
 	}
-	if (onlink)
+	if (onlink || x->onlink)
 		rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
 	rtnl_route_add_nexthop(r, nh);
 	nh = NULL; /* owned by the route now */

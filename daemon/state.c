@@ -91,8 +91,20 @@ int state_format(const struct adapter_state *st, char *buf, size_t size)
 	return r;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Undoes put_escaped() into dst (size bytes, terminated); -EBADMSG on a bad
- * escape, -ENOBUFS when it does not fit. */
+ * escape (anything but \x and two hex digits, or \x00), -ENOBUFS when it
+ * does not fit. */
 static int unescape(const char *v, size_t len, char *dst, size_t size)
 {
 	size_t o = 0;
@@ -101,19 +113,16 @@ static int unescape(const char *v, size_t len, char *dst, size_t size)
 		char c = v[i];
 
 		if (c == '\\') {
-			unsigned int x;
-			char hex[3];
+			int hi, lo;
 
-			if (i + 3 >= len + 0 && i + 3 > len)
+			/* the whole escape, \xNN, lies inside the value */
+			if (i + 3 >= len || v[i + 1] != 'x')
 				return -EBADMSG;
-			if (v[i + 1] != 'x')
+			hi = hex_digit(v[i + 2]);
+			lo = hex_digit(v[i + 3]);
+			if (hi < 0 || lo < 0 || (hi | lo) == 0)
 				return -EBADMSG;
-			hex[0] = v[i + 2];
-			hex[1] = v[i + 3];
-			hex[2] = '\0';
-			if (sscanf(hex, "%2x", &x) != 1 || x == 0)
-				return -EBADMSG;
-			c = (char)x;
+			c = (char)(hi << 4 | lo);
 			i += 3;
 		}
 		if (o + 1 >= size)
@@ -212,7 +221,10 @@ next:
 
 static int mac_file(const char *dir, const char *mac, char *buf, size_t size)
 {
-	/* the name comes from the interface's own MAC, never from the host */
+	/* the name comes from the interface's own MAC, never from the host;
+	 * an empty one would make the hidden ".state" that nothing reads */
+	if (isempty(mac))
+		return -EINVAL;
 	for (const char *c = mac; *c; c++)
 		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || *c == ':'))
 			return -EINVAL;
@@ -256,20 +268,24 @@ int state_save(const char *dir, const struct adapter_state *st)
 
 static int load_path(const char *path, struct adapter_state *ret)
 {
-	_cleanup_free_ char *text = malloc(STATE_MAX_SIZE);
+	/* one byte more than state_format() ever writes, to see a bigger file */
+	_cleanup_free_ char *text = malloc(STATE_MAX_SIZE + 1);
 	_cleanup_close_ int fd = -1;
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (!text)
 		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return negative_errno();
-	while ((n = read(fd, text + len, STATE_MAX_SIZE - 1 - len)) > 0)
+	while (len < STATE_MAX_SIZE && (n = read(fd, text + len, STATE_MAX_SIZE - len)) > 0)
 		len += (size_t)n;
 	if (n < 0)
 		return negative_errno();
+	/* not ours, and parsing the prefix that fits would cut a value short */
+	if (len >= STATE_MAX_SIZE)
+		return -EBADMSG;
 	text[len] = '\0';
 	if (strlen(text) != len)
 		return -EBADMSG;
