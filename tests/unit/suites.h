@@ -11,3 +11,5 @@ Suite *osinfo_suite(void);
 Suite *dispatch_suite(void);
 Suite *failover_suite(void);
 Suite *adapter_suite(void);
+Suite *state_suite(void);
+Suite *dns_suite(void);
