@@ -1,13 +1,1398 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* backend-nm.c - placeholder: the NetworkManager backend module claims no link yet. */
-#include "backend.h"
+/* backend-nm.c - failover settings as one dedicated NetworkManager profile per adapter (libnm), under an NM checkpoint. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <strings.h>
 
-static int nm_probe(struct backend *b, const struct adapter *a)
+#include "backend.h"
+#include "log.h"
+#include "netlink.h"
+#include "util.h"
+
+/* after util.h: GLib #undefs and redefines MIN/MAX the same way */
+#include <NetworkManager.h>
+
+#if !NM_CHECK_VERSION(1, 22, 0)
+#error "the NetworkManager backend needs libnm >= 1.22 (NMClient:dbus-connection, context busy watcher)"
+#endif
+
+/*
+ * How one SET_IP_INFO runs here (backend.c drives the steps):
+ *
+ *   snapshot  a private GMainContext + bus connection + NMClient for the
+ *             whole transaction; note our profile and the device's active
+ *             profile; create an NM checkpoint of the device
+ *   apply     add or update our profile (to disk: NM writes the keyfile),
+ *             then reapply it (already active) or activate it; with no
+ *             carrier only store it, NM autoconnects it later
+ *   verify    wait (bounded) for NM to report the device activated with our
+ *             profile and for the kernel to hold the addresses
+ *   persist   the profile is on disk; destroy the checkpoint (= commit)
+ *   rollback  roll the checkpoint back (NM restores the device and deletes
+ *             profiles added since), then put our own profile back as it was
+ *
+ * The context is iterated only inside these calls: the daemon's loop stays
+ * sd-event, and no thread of ours runs GLib. Between two steps of one
+ * transaction nothing else happens (the daemon is synchronous), so the
+ * client's cache is caught up at the start of each step.
+ */
+
+/* Ours beats NM's auto-created "Wired connection N" (-999) and every
+ * profile left at the default 0, and leaves room above for an operator who
+ * deliberately wants another profile to win. */
+#define NM_PROFILE_PRIORITY 100
+#define NM_PROFILE_ID_PREFIX "Hyper-V failover "
+/* Metric of the Nth default route of a family, as in the netlink backend:
+ * the host's order is the preference order. */
+#define NM_ROUTE_METRIC_BASE 100
+/* If hvkvpd dies mid-transaction, NetworkManager rolls the device back by
+ * itself after this long: above the longest reply budget (28 s). */
+#define NM_CHECKPOINT_TIMEOUT_SEC 45
+
+#define USEC_PER_MSEC 1000ULL
+#define USEC_PER_SEC 1000000ULL
+/* Bound of the steps that get no deadline (probe, snapshot, persist, query). */
+#define NM_STEP_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* Part of the budget kept for a rollback after a failed apply or verify. */
+#define NM_ROLLBACK_RESERVE_USEC (3 * USEC_PER_SEC)
+/* DHCPv4 that has not answered after this long is reported as in progress
+ * (NM keeps trying) rather than waited for until the deadline. */
+#define NM_DHCP_GRACE_USEC (5 * USEC_PER_SEC)
+/* How long a rollback waits for NM to bring the old profile back up. */
+#define NM_SETTLE_USEC (5 * USEC_PER_SEC)
+/* ... or to get through IP configuration, when that waits for DHCP. */
+#define NM_SETTLE_IP_CONFIG_USEC (1 * USEC_PER_SEC)
+/* Once NM says activated, the kernel must agree within this long. */
+#define NM_KERNEL_SETTLE_USEC (2 * USEC_PER_SEC)
+/* Kernel state does not wake the GLib context: look again this often. */
+#define NM_POLL_MSEC 10
+
+/* ---- one private main context per operation ------------------------------------ */
+
+struct nm_op {
+	GMainContext *ctx;
+	GDBusConnection *bus;
+	NMClient *client;
+	bool entered; /* ctx is the thread-default context */
+};
+
+/* One asynchronous call. If the caller gives up on it (timeout), the call
+ * is marked abandoned and the completion frees it whenever it comes. */
+struct nm_call {
+	GCancellable *cancel;
+	GObject *source;
+	GAsyncResult *result;
+	bool abandoned;
+};
+
+static void call_destroy(struct nm_call *c)
 {
+	g_clear_object(&c->cancel);
+	g_clear_object(&c->source);
+	g_clear_object(&c->result);
+	g_free(c);
+}
+
+static void call_done(GObject *source, GAsyncResult *result, gpointer userdata)
+{
+	struct nm_call *c = userdata;
+
+	if (c->abandoned) {
+		call_destroy(c);
+		return;
+	}
+	c->source = source ? g_object_ref(source) : NULL;
+	c->result = g_object_ref(result);
+}
+
+static struct nm_call *call_new(void)
+{
+	struct nm_call *c = g_new0(struct nm_call, 1);
+
+	c->cancel = g_cancellable_new();
+	return c;
+}
+
+static void call_free(struct nm_call *c)
+{
+	if (!c)
+		return;
+	if (!c->result) {
+		c->abandoned = true;
+		return;
+	}
+	call_destroy(c);
+}
+
+static void call_freep(struct nm_call **c)
+{
+	call_free(*c);
+}
+#define _cleanup_call_ _cleanup_(call_freep)
+
+static gboolean on_expired(gpointer userdata)
+{
+	*(bool *)userdata = true;
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_tick(gpointer userdata)
+{
+	return G_SOURCE_CONTINUE; /* only wakes the context up */
+}
+
+/*
+ * Iterates the operation's context until ready(data) is true or `until`
+ * (CLOCK_MONOTONIC, usec) has passed; with poll_msec, also wakes up that
+ * often to look at state that does not arrive as an event (the kernel's).
+ * Returns ready(data) at the end.
+ */
+static bool op_run(struct nm_op *op, bool (*ready)(void *), void *data, uint64_t until,
+		   unsigned poll_msec)
+{
+	GSource *timer, *tick = NULL;
+	bool expired = false;
+	uint64_t now = now_usec();
+
+	if (ready(data))
+		return true;
+	if (now >= until)
+		return false;
+	timer = g_timeout_source_new((guint)MIN((until - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC,
+						(uint64_t)G_MAXUINT));
+	g_source_set_callback(timer, on_expired, &expired, NULL);
+	g_source_attach(timer, op->ctx);
+	if (poll_msec) {
+		tick = g_timeout_source_new(poll_msec);
+		g_source_set_callback(tick, on_tick, NULL, NULL);
+		g_source_attach(tick, op->ctx);
+	}
+	while (!expired && !ready(data))
+		g_main_context_iteration(op->ctx, TRUE);
+	g_source_destroy(timer);
+	g_source_unref(timer);
+	if (tick) {
+		g_source_destroy(tick);
+		g_source_unref(tick);
+	}
+	return ready(data);
+}
+
+static bool call_finished(void *p)
+{
+	return ((struct nm_call *)p)->result != NULL;
+}
+
+/* 0 when the call completed (its result is in c->result), -ETIMEDOUT when
+ * it did not by `until` (then it is cancelled). */
+static int call_wait(struct nm_op *op, struct nm_call *c, uint64_t until)
+{
+	if (op_run(op, call_finished, c, until, 0))
+		return 0;
+	g_cancellable_cancel(c->cancel);
+	/* a cancelled D-Bus call completes at once; collect it if it does */
+	op_run(op, call_finished, c, now_usec() + 200 * USEC_PER_MSEC, 0);
+	return -ETIMEDOUT;
+}
+
+/* GError -> negative errno, at the edge of this file. */
+static int gerror_errno(const GError *e)
+{
+	if (!e)
+		return -ETIMEDOUT; /* call_wait gave up: no GError */
+	if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+	    g_error_matches(e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+	    g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+	    g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
+		return -ETIMEDOUT;
+	if (g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED) ||
+	    g_error_matches(e, NM_MANAGER_ERROR, NM_MANAGER_ERROR_PERMISSION_DENIED) ||
+	    g_error_matches(e, NM_SETTINGS_ERROR, NM_SETTINGS_ERROR_PERMISSION_DENIED))
+		return -EPERM;
+	if (g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+	    g_error_matches(e, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+	    g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+		return -ECONNREFUSED;
+	if (e->domain == NM_CONNECTION_ERROR)
+		return -EINVAL;
+	return -EIO;
+}
+
+/* Logs a failed NetworkManager call once, naming the adapter; returns the errno. */
+static int nm_fail(const struct adapter *a, const char *what, const GError *e)
+{
+	int r = gerror_errno(e);
+
+	return log_error_errno(r, "%s: NetworkManager: %s failed: %s", a->ifname, what,
+			       e ? e->message : "no answer in time");
+}
+
+static void op_enter(struct nm_op *op)
+{
+	if (!op->entered) {
+		g_main_context_push_thread_default(op->ctx);
+		op->entered = true;
+	}
+	/* catch up with what NetworkManager announced since the last step */
+	while (g_main_context_iteration(op->ctx, FALSE))
+		;
+}
+
+static void op_leave(struct nm_op *op)
+{
+	if (op->entered) {
+		g_main_context_pop_thread_default(op->ctx);
+		op->entered = false;
+	}
+}
+
+static void on_gone(gpointer data, GObject *was)
+{
+	*(bool *)data = true;
+}
+
+static bool flag_set(void *p)
+{
+	return *(bool *)p;
+}
+
+/* Drops the client and the bus connection and waits (briefly) until libnm
+ * no longer needs the context, so that nothing of it is left for later. */
+static void op_end(struct nm_op *op)
+{
+	if (!op->ctx)
+		return;
+	op_enter(op);
+	if (op->client) {
+		GObject *busy = nm_client_get_context_busy_watcher(op->client);
+		bool gone = false;
+
+		g_object_weak_ref(busy, on_gone, &gone);
+		g_clear_object(&op->client);
+		if (!op_run(op, flag_set, &gone, now_usec() + USEC_PER_SEC, 0)) {
+			g_object_weak_unref(busy, on_gone, &gone);
+			log_debug("libnm still held its context after 1 s; leaving it behind");
+		}
+	}
+	if (op->bus) {
+		g_dbus_connection_close_sync(op->bus, NULL, NULL);
+		g_clear_object(&op->bus);
+	}
+	while (g_main_context_iteration(op->ctx, FALSE))
+		;
+	op_leave(op);
+	g_main_context_unref(op->ctx);
+	op->ctx = NULL;
+}
+
+/* A private context, a private connection to the system bus (never the
+ * shared one: GLib would raise SIGTERM in the daemon when that one closes)
+ * and an NMClient on both. The context stays pushed: op_leave/op_end. */
+static int op_begin(struct nm_op *op, const struct adapter *a, uint64_t until)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *address = NULL;
+	int r;
+
+	memset(op, 0, sizeof(*op));
+	op->ctx = g_main_context_new();
+	op_enter(op);
+
+	address = g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SYSTEM, NULL, &err);
+	if (!address) {
+		r = nm_fail(a, "finding the system bus", err);
+		goto fail;
+	}
+	{
+		_cleanup_call_ struct nm_call *c = call_new();
+
+		g_dbus_connection_new_for_address(address,
+						  G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+							  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+						  NULL, c->cancel, call_done, c);
+		r = call_wait(op, c, until);
+		if (r == 0)
+			op->bus = g_dbus_connection_new_for_address_finish(c->result, &err);
+		if (!op->bus) {
+			r = nm_fail(a, "connecting to the system bus", err);
+			goto fail;
+		}
+	}
+	{
+		_cleanup_call_ struct nm_call *c = call_new();
+		GObject *client = NULL;
+
+		g_async_initable_new_async(NM_TYPE_CLIENT, G_PRIORITY_DEFAULT, c->cancel, call_done, c,
+					   NM_CLIENT_DBUS_CONNECTION, op->bus, NULL);
+		r = call_wait(op, c, until);
+		if (r == 0)
+			client = g_async_initable_new_finish(G_ASYNC_INITABLE(c->source), c->result,
+							     &err);
+		if (!client) {
+			r = nm_fail(a, "reading its state (NMClient)", err);
+			goto fail;
+		}
+		op->client = NM_CLIENT(client);
+	}
 	return 0;
+fail:
+	op_end(op);
+	return r;
+}
+
+/* ---- the device and our profile -------------------------------------------------- */
+
+/* The NM device for the adapter: same name and same MAC (an SR-IOV VF
+ * shares the MAC, never the name). */
+static NMDevice *find_device(NMClient *client, const struct adapter *a)
+{
+	NMDevice *dev = nm_client_get_device_by_iface(client, a->ifname);
+	const char *hw;
+
+	if (!dev || !NM_IS_DEVICE_ETHERNET(dev))
+		return NULL;
+	hw = nm_device_get_hw_address(dev);
+	if (!hw || strcasecmp(hw, a->mac) != 0)
+		return NULL;
+	return dev;
+}
+
+static const char *active_uuid(NMDevice *dev)
+{
+	NMActiveConnection *ac = nm_device_get_active_connection(dev);
+
+	return ac ? nm_active_connection_get_uuid(ac) : NULL;
+}
+
+/* Can NM activate a profile on the device now? Not while it calls the
+ * device unavailable (no carrier), nor while the link has lost its carrier
+ * and NM has not noticed yet. */
+static bool has_carrier(NMDevice *dev)
+{
+	if (nm_device_get_state(dev) <= NM_DEVICE_STATE_UNAVAILABLE)
+		return false;
+	return nm_device_ethernet_get_carrier(NM_DEVICE_ETHERNET(dev));
+}
+
+/* The device, or a logged -ENXIO (not -ENODEV: the host would read that
+ * as "no such adapter"). */
+static int need_device(NMClient *client, const struct adapter *a, NMDevice **ret)
+{
+	if (!nm_client_get_nm_running(client))
+		return log_error_errno(-ECONNREFUSED, "%s: NetworkManager is no longer running",
+				       a->ifname);
+	*ret = find_device(client, a);
+	if (!*ret)
+		return log_error_errno(-ENXIO, "%s: NetworkManager no longer knows the device",
+				       a->ifname);
+	return 0;
+}
+
+/*
+ * The profile's UUID: a name-based (version 5, SHA-1) UUID of the adapter's
+ * MAC in a namespace of our own, so that every failover for this adapter
+ * finds and updates the same profile, and an NM restart or a reinstall
+ * changes nothing.
+ */
+static void profile_uuid(const char *mac, char ret[37])
+{
+	static const guint8 ns[16] = { 0x6f, 0x1a, 0x3c, 0x9e, 0x52, 0xd4, 0x4b, 0x7e,
+				       0x9a, 0x0c, 0x3d, 0x8e, 0x41, 0xb2, 0xc7, 0xf5 };
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA1);
+	char lower[sizeof(((struct adapter *)0)->mac)];
+	guint8 d[20];
+	gsize len = sizeof(d);
+	size_t i;
+
+	for (i = 0; mac[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)(mac[i] >= 'A' && mac[i] <= 'F' ? mac[i] - 'A' + 'a' : mac[i]);
+	lower[i] = '\0';
+	g_checksum_update(sum, ns, sizeof(ns));
+	g_checksum_update(sum, (const guchar *)lower, (gssize)strlen(lower));
+	g_checksum_get_digest(sum, d, &len);
+	d[6] = (guint8)((d[6] & 0x0f) | 0x50);
+	d[8] = (guint8)((d[8] & 0x3f) | 0x80);
+	snprintf(ret, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0],
+		 d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13],
+		 d[14], d[15]);
+}
+
+static unsigned count_family(const struct failover_settings *s, int family, unsigned *ret_gw,
+			     unsigned *ret_dns)
+{
+	unsigned n = 0, gw = 0, dns = 0;
+
+	for (size_t i = 0; i < s->n_addrs; i++)
+		n += s->addrs[i].family == family;
+	for (size_t i = 0; i < s->n_gateways; i++)
+		gw += s->gateways[i].family == family;
+	for (size_t i = 0; i < s->n_dns; i++)
+		dns += s->dns[i].family == family;
+	*ret_gw = gw;
+	*ret_dns = dns;
+	return n;
+}
+
+/* One family's half of the profile. NM keeps one `gateway` per family and
+ * allows it only next to addresses: the first gateway goes there, the
+ * others (or all, without addresses) become default routes whose metrics
+ * keep the host's order. */
+static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
+		   const struct failover_settings *s)
+{
+	static const union in_addr_union any;
+	unsigned n_gw, n_dns, n_addrs = count_family(s, family, &n_gw, &n_dns), k = 0;
+	char ip[INET6_ADDRSTRLEN];
+	const char *method;
+
+	if (family == AF_INET)
+		method = s->dhcp4   ? NM_SETTING_IP4_CONFIG_METHOD_AUTO
+			 : n_addrs ? NM_SETTING_IP4_CONFIG_METHOD_MANUAL
+				   : NM_SETTING_IP4_CONFIG_METHOD_DISABLED;
+	else
+		method = n_addrs ? NM_SETTING_IP6_CONFIG_METHOD_MANUAL
+				 : NM_SETTING_IP6_CONFIG_METHOD_AUTO;
+	if (streq(method, NM_SETTING_IP4_CONFIG_METHOD_DISABLED) && (n_gw || n_dns))
+		return log_error_errno(-EOPNOTSUPP,
+				       "%s: the host sends IPv4 %s but no IPv4 address and no DHCP; a NetworkManager profile cannot carry that; nothing changed",
+				       a->ifname, n_gw ? "gateways" : "DNS servers");
+	g_object_set(sip, NM_SETTING_IP_CONFIG_METHOD, method, NM_SETTING_IP_CONFIG_ROUTE_METRIC,
+		     (gint64)NM_ROUTE_METRIC_BASE, NULL);
+
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		g_autoptr(GError) err = NULL;
+		NMIPAddress *x;
+
+		if (s->addrs[i].family != family)
+			continue;
+		x = nm_ip_address_new_binary(family, &s->addrs[i].addr, s->addrs[i].prefixlen, &err);
+		if (!x)
+			return log_error_errno(-EINVAL, "%s: NetworkManager refuses the address %s/%u: %s",
+					       a->ifname,
+					       failover_ip_to_string(family, &s->addrs[i].addr, ip,
+								     sizeof(ip)),
+					       s->addrs[i].prefixlen, err->message);
+		nm_setting_ip_config_add_address(sip, x); /* copies; a duplicate is dropped */
+		nm_ip_address_unref(x);
+	}
+	for (size_t i = 0; i < s->n_gateways; i++) {
+		g_autoptr(GError) err = NULL;
+		NMIPRoute *route;
+
+		if (s->gateways[i].family != family)
+			continue;
+		failover_ip_to_string(family, &s->gateways[i].addr, ip, sizeof(ip));
+		if (k == 0 && n_addrs) {
+			g_object_set(sip, NM_SETTING_IP_CONFIG_GATEWAY, ip, NULL);
+			k++;
+			continue;
+		}
+		route = nm_ip_route_new_binary(family, &any, 0, &s->gateways[i].addr,
+					       NM_ROUTE_METRIC_BASE + k, &err);
+		if (!route)
+			return log_error_errno(-EINVAL, "%s: NetworkManager refuses a default route via %s: %s",
+					       a->ifname, ip, err->message);
+		nm_setting_ip_config_add_route(sip, route);
+		nm_ip_route_unref(route);
+		k++;
+	}
+	for (size_t i = 0; i < s->n_dns; i++)
+		if (s->dns[i].family == family)
+			nm_setting_ip_config_add_dns(sip, failover_ip_to_string(family, &s->dns[i].addr,
+										ip, sizeof(ip)));
+	return 0;
+}
+
+/*
+ * The whole profile: bound to the netvsc device by name AND MAC (the VF
+ * twin shares the MAC but not the name; a MAC alone could match it),
+ * autoconnecting with a priority that beats NM's "Wired connection N".
+ */
+static int build_profile(const struct adapter *a, const struct failover_settings *s,
+			 const char *uuid, NMConnection **ret)
+{
+	g_autoptr(NMConnection) c = nm_simple_connection_new();
+	g_autoptr(GError) err = NULL;
+	NMSetting *sc = nm_setting_connection_new(), *sw = nm_setting_wired_new();
+	NMSetting *s4 = nm_setting_ip4_config_new(), *s6 = nm_setting_ip6_config_new();
+	char id[64];
+	int r;
+
+	/* the connection takes each setting over */
+	nm_connection_add_setting(c, sc);
+	nm_connection_add_setting(c, sw);
+	nm_connection_add_setting(c, s4);
+	nm_connection_add_setting(c, s6);
+
+	snprintf(id, sizeof(id), NM_PROFILE_ID_PREFIX "%s", a->ifname);
+	g_object_set(sc, NM_SETTING_CONNECTION_ID, id, NM_SETTING_CONNECTION_UUID, uuid,
+		     NM_SETTING_CONNECTION_TYPE, NM_SETTING_WIRED_SETTING_NAME,
+		     NM_SETTING_CONNECTION_INTERFACE_NAME, a->ifname,
+		     NM_SETTING_CONNECTION_AUTOCONNECT, TRUE,
+		     NM_SETTING_CONNECTION_AUTOCONNECT_PRIORITY, NM_PROFILE_PRIORITY, NULL);
+	g_object_set(sw, NM_SETTING_WIRED_MAC_ADDRESS, a->mac, NULL);
+	r = fill_ip(NM_SETTING_IP_CONFIG(s4), AF_INET, a, s);
+	if (r < 0)
+		return r;
+	r = fill_ip(NM_SETTING_IP_CONFIG(s6), AF_INET6, a, s);
+	if (r < 0)
+		return r;
+	if (!nm_connection_normalize(c, NULL, NULL, &err))
+		return log_error_errno(-EINVAL, "%s: NetworkManager would not accept these settings: %s; nothing changed",
+				       a->ifname, err->message);
+	*ret = g_steal_pointer(&c);
+	return 0;
+}
+
+/* Same settings? NM adds nothing to a profile it stores but the timestamp. */
+static bool profile_equal(NMConnection *have, NMConnection *want)
+{
+	return nm_connection_compare(have, want,
+				     NM_SETTING_COMPARE_FLAG_IGNORE_TIMESTAMP |
+					     NM_SETTING_COMPARE_FLAG_IGNORE_SECRETS);
+}
+
+/* ---- the transaction ------------------------------------------------------------------ */
+
+struct nmb {
+	struct nl_sock *sk;
+	struct nmb_txn *txn; /* the transaction in progress (its snapshot) */
+};
+
+struct nmb_txn {
+	struct nmb *owner;
+	struct nm_op op;
+	char uuid[37];
+	char *checkpoint;	    /* its D-Bus path while it exists */
+	NMConnection *before;	    /* a copy of our profile as it was; NULL: none */
+	char *active_before;	    /* UUID of the profile active on the device, or NULL */
+	NMActiveConnection *ac;	    /* the activation apply started, or NULL */
+	bool added, updated;	    /* what apply did to our profile */
+	bool link_changed;	    /* apply reapplied or activated */
+	bool checkpoint_used;	    /* rollback went through the checkpoint */
+	bool waiting_for_carrier;   /* stored only, for NM to autoconnect */
+};
+
+static int nmb_init(struct backend *b)
+{
+	struct nmb *n = calloc(1, sizeof(*n));
+	int r;
+
+	if (!n)
+		return -ENOMEM;
+	r = nlx_open(&n->sk);
+	if (r < 0) {
+		free(n);
+		return r;
+	}
+	b->data = n;
+	return 0;
+}
+
+static void nmb_done(struct backend *b)
+{
+	struct nmb *n = b->data;
+
+	if (n) {
+		nlx_close(n->sk);
+		free(n);
+		b->data = NULL;
+	}
+}
+
+static bool device_managed(NMDevice *dev)
+{
+	NMDeviceState st = nm_device_get_state(dev);
+
+	return nm_device_get_managed(dev) && st != NM_DEVICE_STATE_UNMANAGED &&
+	       st != NM_DEVICE_STATE_UNKNOWN;
+}
+
+/* Ours when NetworkManager runs and manages the device; otherwise the link
+ * goes to networkd or netlink. */
+static int nmb_probe(struct backend *b, const struct adapter *a)
+{
+	struct nm_op op;
+	NMDevice *dev;
+	int r;
+
+	r = op_begin(&op, a, now_usec() + NM_STEP_TIMEOUT_USEC);
+	if (r == -ETIMEDOUT) {
+		/* NM holds its bus name (the proxy checked) but does not answer:
+		 * claim the link, so that the apply fails and nothing configures
+		 * it behind NM's back (netlink would fight NM later) */
+		log_warning("%s: NetworkManager runs but does not answer; the link stays NetworkManager's",
+			    a->ifname);
+		return 1;
+	}
+	if (r < 0)
+		return r;
+	r = 0;
+	if (nm_client_get_nm_running(op.client)) {
+		dev = find_device(op.client, a);
+		r = dev && device_managed(dev);
+		log_debug("%s: NetworkManager %s", a->ifname,
+			  !dev ? "does not know the device" : r ? "manages it" : "leaves it unmanaged");
+	}
+	op_end(&op);
+	return r;
+}
+
+static int checkpoint_create(struct nmb_txn *t, const struct adapter *a, NMDevice *dev,
+			     uint64_t until)
+{
+	NMClient *client = t->op.client;
+	const GPtrArray *cps = nm_client_get_checkpoints(client);
+	g_autoptr(GPtrArray) devs = g_ptr_array_new();
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	NMCheckpoint *cp = NULL;
+	int r;
+
+	/* NM refuses a second checkpoint on a device; say who is in the way */
+	for (guint i = 0; cps && i < cps->len; i++) {
+		const GPtrArray *in = nm_checkpoint_get_devices(cps->pdata[i]);
+
+		for (guint j = 0; in && j < in->len; j++)
+			if (in->pdata[j] == dev)
+				return log_error_errno(-EBUSY,
+						       "%s: another NetworkManager checkpoint (%s) holds the device (nmstate, cockpit, or an interrupted hvkvpd); NetworkManager releases it when its rollback timeout ends; nothing changed",
+						       a->ifname,
+						       nm_object_get_path(NM_OBJECT(cps->pdata[i])));
+	}
+	g_ptr_array_add(devs, dev);
+	nm_client_checkpoint_create(client, devs, NM_CHECKPOINT_TIMEOUT_SEC,
+				    NM_CHECKPOINT_CREATE_FLAG_DELETE_NEW_CONNECTIONS, c->cancel,
+				    call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r == 0)
+		cp = nm_client_checkpoint_create_finish(client, c->result, &err);
+	if (!cp)
+		return nm_fail(a, "creating a checkpoint", err);
+	t->checkpoint = g_strdup(nm_object_get_path(NM_OBJECT(cp)));
+	g_object_unref(cp);
+	log_debug("%s: NetworkManager checkpoint %s (rollback after %u s)", a->ifname, t->checkpoint,
+		  NM_CHECKPOINT_TIMEOUT_SEC);
+	return 0;
+}
+
+static int checkpoint_destroy(struct nmb_txn *t, const struct adapter *a, uint64_t until)
+{
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	int r;
+
+	if (!t->checkpoint)
+		return 0;
+	nm_client_checkpoint_destroy(t->op.client, t->checkpoint, c->cancel, call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r < 0 || !nm_client_checkpoint_destroy_finish(t->op.client, c->result, &err))
+		return nm_fail(a, "committing (destroying the checkpoint)", err);
+	g_clear_pointer(&t->checkpoint, g_free);
+	return 0;
+}
+
+static int checkpoint_rollback(struct nmb_txn *t, const struct adapter *a, uint64_t until)
+{
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GHashTable) results = NULL;
+	GHashTableIter it;
+	gpointer path, result;
+	int r;
+
+	nm_client_checkpoint_rollback(t->op.client, t->checkpoint, c->cancel, call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r == 0)
+		results = nm_client_checkpoint_rollback_finish(t->op.client, c->result, &err);
+	if (!results)
+		return nm_fail(a, "rolling back to the checkpoint", err);
+	/* NM drops the checkpoint once it has rolled back */
+	g_clear_pointer(&t->checkpoint, g_free);
+	g_hash_table_iter_init(&it, results);
+	while (g_hash_table_iter_next(&it, &path, &result))
+		if (GPOINTER_TO_UINT(result) != NM_ROLLBACK_RESULT_OK)
+			r = log_error_errno(-EIO, "%s: NetworkManager could not roll %s back (result %u)",
+					    a->ifname, (const char *)path, GPOINTER_TO_UINT(result));
+	return r;
+}
+
+static int nmb_snapshot(struct backend *b, const struct adapter *a, void **ret)
+{
+	struct nmb *n = b->data;
+	struct nmb_txn *t = g_new0(struct nmb_txn, 1);
+	uint64_t until = now_usec() + NM_STEP_TIMEOUT_USEC;
+	NMRemoteConnection *rc;
+	NMDevice *dev;
+	int r;
+
+	t->owner = n;
+	profile_uuid(a->mac, t->uuid);
+	r = op_begin(&t->op, a, until);
+	if (r < 0) {
+		g_free(t);
+		return r;
+	}
+	r = need_device(t->op.client, a, &dev);
+	if (r < 0)
+		goto fail;
+	rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+	if (rc)
+		t->before = nm_simple_connection_new_clone(NM_CONNECTION(rc));
+	t->active_before = g_strdup(active_uuid(dev));
+	r = checkpoint_create(t, a, dev, until);
+	if (r < 0)
+		goto fail;
+	op_leave(&t->op);
+	n->txn = t;
+	*ret = t;
+	return 0;
+fail:
+	op_end(&t->op);
+	g_clear_object(&t->before);
+	g_free(t->active_before);
+	g_free(t);
+	return r;
+}
+
+static void nmb_snapshot_free(void *p)
+{
+	struct nmb_txn *t = p;
+
+	if (!t)
+		return;
+	if (t->owner && t->owner->txn == t)
+		t->owner->txn = NULL;
+	if (t->checkpoint)
+		log_warning("NetworkManager checkpoint %s is left; NetworkManager rolls it back within %u s",
+			    t->checkpoint, NM_CHECKPOINT_TIMEOUT_SEC);
+	g_clear_object(&t->ac);
+	op_end(&t->op);
+	g_clear_object(&t->before);
+	g_free(t->active_before);
+	g_free(t->checkpoint);
+	g_free(t);
+}
+
+static int profile_add(struct nmb_txn *t, const struct adapter *a, NMConnection *want,
+		       bool block_autoconnect, uint64_t until)
+{
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	NMRemoteConnection *rc = NULL;
+	int r;
+
+	nm_client_add_connection2(t->op.client, nm_connection_to_dbus(want, NM_CONNECTION_SERIALIZE_ALL),
+				  NM_SETTINGS_ADD_CONNECTION2_FLAG_TO_DISK |
+					  (block_autoconnect ? NM_SETTINGS_ADD_CONNECTION2_FLAG_BLOCK_AUTOCONNECT
+							     : 0),
+				  NULL, TRUE, c->cancel, call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r == 0)
+		rc = nm_client_add_connection2_finish(t->op.client, c->result, NULL, &err);
+	if (!rc)
+		return nm_fail(a, "adding the profile", err);
+	g_object_unref(rc); /* the client's cache keeps it */
+	return 0;
+}
+
+static int profile_update(struct nmb_txn *t, const struct adapter *a, NMRemoteConnection *rc,
+			  NMConnection *want, bool block_autoconnect, uint64_t until)
+{
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GVariant) out = NULL;
+	int r;
+
+	nm_remote_connection_update2(rc, nm_connection_to_dbus(want, NM_CONNECTION_SERIALIZE_ALL),
+				     NM_SETTINGS_UPDATE2_FLAG_TO_DISK |
+					     (block_autoconnect ? NM_SETTINGS_UPDATE2_FLAG_BLOCK_AUTOCONNECT
+								: 0),
+				     NULL, c->cancel, call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r == 0)
+		out = nm_remote_connection_update2_finish(rc, c->result, &err);
+	if (!out)
+		return nm_fail(a, "updating the profile", err);
+	return 0;
+}
+
+static int profile_delete(struct nmb_txn *t, const struct adapter *a, NMRemoteConnection *rc,
+			  uint64_t until)
+{
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	int r;
+
+	nm_remote_connection_delete_async(rc, c->cancel, call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r < 0 || !nm_remote_connection_delete_finish(rc, c->result, &err))
+		return nm_fail(a, "deleting the profile it added", err);
+	return 0;
+}
+
+/* Changes the active profile's settings on the device without taking the
+ * link down (reapply); NM refuses when a change needs a re-activation. */
+static int device_reapply(struct nmb_txn *t, const struct adapter *a, NMDevice *dev,
+			  uint64_t until)
+{
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	int r;
+
+	nm_device_reapply_async(dev, NULL, 0, 0, c->cancel, call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r < 0 || !nm_device_reapply_finish(dev, c->result, &err)) {
+		log_info("%s: NetworkManager cannot reapply the new settings in place (%s); re-activating",
+			 a->ifname, err ? err->message : "no answer in time");
+		return r < 0 ? r : gerror_errno(err);
+	}
+	return 0;
+}
+
+static int device_activate(struct nmb_txn *t, const struct adapter *a, NMDevice *dev,
+			   NMConnection *profile, uint64_t until)
+{
+	_cleanup_call_ struct nm_call *c = call_new();
+	g_autoptr(GError) err = NULL;
+	NMActiveConnection *ac = NULL;
+	int r;
+
+	nm_client_activate_connection_async(t->op.client, profile, dev, NULL, c->cancel, call_done, c);
+	r = call_wait(&t->op, c, until);
+	if (r == 0)
+		ac = nm_client_activate_connection_finish(t->op.client, c->result, &err);
+	if (!ac)
+		return nm_fail(a, "activating the profile", err);
+	g_clear_object(&t->ac);
+	t->ac = ac;
+	return 0;
+}
+
+static uint64_t reserve(uint64_t deadline)
+{
+	uint64_t now = now_usec();
+
+	/* keep time for a rollback, unless the budget is that short anyway */
+	if (deadline > now + 2 * NM_ROLLBACK_RESERVE_USEC)
+		return deadline - NM_ROLLBACK_RESERVE_USEC;
+	return deadline;
+}
+
+static int nmb_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
+		     uint64_t deadline_usec, struct backend_result *res)
+{
+	struct nmb *n = b->data;
+	struct nmb_txn *t = n->txn;
+	uint64_t until = reserve(deadline_usec);
+	g_autoptr(NMConnection) want = NULL;
+	NMRemoteConnection *rc;
+	NMActiveConnection *ac;
+	NMDevice *dev;
+	const char *how;
+	bool same, ours_active, carrier;
+	unsigned v4, v6;
+	int r;
+
+	if (!t)
+		return -EBADR; /* no snapshot: cannot happen through backend_apply() */
+	op_enter(&t->op);
+	r = build_profile(a, s, t->uuid, &want);
+	if (r < 0)
+		goto out;
+	r = need_device(t->op.client, a, &dev);
+	if (r < 0)
+		goto out;
+	rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+	same = rc && profile_equal(NM_CONNECTION(rc), want);
+	ac = nm_device_get_active_connection(dev);
+	ours_active = ac && streq_ptr(nm_active_connection_get_uuid(ac), t->uuid) &&
+		      nm_active_connection_get_state(ac) <= NM_ACTIVE_CONNECTION_STATE_ACTIVATED;
+	carrier = has_carrier(dev);
+
+	if (same && (ours_active || !carrier)) {
+		/* idempotent: nothing to write, nothing to re-activate */
+		how = ours_active ? "profile active" : "profile stored, autoconnects on carrier";
+		t->waiting_for_carrier = !carrier;
+		log_debug("%s: our NetworkManager profile %s already has these settings", a->ifname,
+			  t->uuid);
+		goto done;
+	}
+	/* BLOCK_AUTOCONNECT keeps NM from racing our own activation */
+	if (!rc) {
+		r = profile_add(t, a, want, carrier, until);
+		t->added = r == 0;
+	} else if (!same) {
+		r = profile_update(t, a, rc, want, carrier && !ours_active, until);
+		t->updated = r == 0;
+	}
+	if (r < 0)
+		goto out;
+	if (!rc) {
+		rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+		if (!rc) {
+			r = log_error_errno(-EIO, "%s: NetworkManager added the profile but does not list it",
+					    a->ifname);
+			goto out;
+		}
+	}
+	if (ours_active) {
+		/* in place, without a link flap; works without carrier too */
+		t->link_changed = true;
+		if (device_reapply(t, a, dev, until) == 0) {
+			how = "profile reapplied";
+			goto done;
+		}
+	}
+	if (!carrier) {
+		/* DESIGN: no carrier is not a failure; NM autoconnects it later */
+		t->waiting_for_carrier = true;
+		how = "profile stored, autoconnects on carrier";
+		goto done;
+	}
+	t->link_changed = true;
+	r = device_activate(t, a, dev, NM_CONNECTION(rc), until);
+	if (r < 0)
+		goto out;
+	how = "profile activated";
+done:
+	failover_count(s, &v4, &v6);
+	strprintf(res->detail, sizeof(res->detail),
+		  "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS%s (%s)",
+		  t->added || t->updated || t->link_changed ? "applied" : "unchanged:", v4, v6, s->n_gateways,
+		  s->n_gateways == 1 ? "" : "s", s->n_dns, s->dhcp4 ? ", DHCPv4" : "", how);
+	res->waiting_for_carrier = t->waiting_for_carrier;
+	log_debug("%s: NetworkManager profile %s: %s", a->ifname, t->uuid, res->detail);
+	r = 0;
+out:
+	op_leave(&t->op);
+	return r;
+}
+
+/* ---- verify: NM's view and the kernel's ------------------------------------------------ */
+
+enum verdict {
+	VERDICT_WAIT,
+	VERDICT_OK,
+	VERDICT_NO_CARRIER,
+	VERDICT_DHCP_PENDING,
+	VERDICT_FAILED,
+};
+
+struct verify_ctx {
+	struct nmb_txn *t;
+	struct nmb *n;
+	const struct adapter *a;
+	const struct failover_settings *s;
+	struct link_state *link;
+	uint64_t dhcp_after;
+	uint64_t activated_since; /* NM said activated, the kernel did not agree yet */
+	enum verdict verdict;
+	char why[160];
+};
+
+static bool has_default_route(const struct link_state *l, const struct failover_ip *gw)
+{
+	for (size_t i = 0; i < l->n_routes; i++) {
+		const struct link_route *x = &l->routes[i];
+
+		if (!x->has_gateway || x->family != gw->family)
+			continue;
+		if (x->family == AF_INET ? x->gateway.in.s_addr == gw->addr.in.s_addr
+					 : memcmp(&x->gateway.in6, &gw->addr.in6, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool has_ipv4(const struct link_state *l)
+{
+	for (size_t i = 0; i < l->n_addrs; i++)
+		if (l->addrs[i].family == AF_INET)
+			return true;
+	return false;
+}
+
+/* Does the kernel hold every address (and, with routes, every default
+ * route) of the settings? If not, v->why says what is missing. */
+static bool kernel_holds(struct verify_ctx *v, bool routes)
+{
+	const struct failover_settings *s = v->s;
+	char ip[INET6_ADDRSTRLEN];
+	int r;
+
+	r = nlx_read_link(v->n->sk, v->a->ifindex, v->link);
+	if (r < 0) {
+		strprintf(v->why, sizeof(v->why), "cannot read the link: %s", strerror(-r));
+		return false;
+	}
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		struct link_addr want = {
+			.family = s->addrs[i].family,
+			.addr = s->addrs[i].addr,
+			.prefixlen = s->addrs[i].prefixlen,
+		};
+
+		if (!link_find_addr(v->link, &want)) {
+			strprintf(v->why, sizeof(v->why), "the kernel lacks the address %s/%u",
+				  failover_ip_to_string(want.family, &want.addr, ip, sizeof(ip)),
+				  want.prefixlen);
+			return false;
+		}
+	}
+	for (size_t i = 0; routes && i < s->n_gateways; i++) {
+		/* without a static IPv4 address the IPv4 routes wait for DHCP */
+		if (s->gateways[i].family == AF_INET && s->dhcp4)
+			continue;
+		if (!has_default_route(v->link, &s->gateways[i])) {
+			strprintf(v->why, sizeof(v->why), "the kernel lacks the default route via %s",
+				  failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr,
+							ip, sizeof(ip)));
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool verify_ready(void *p)
+{
+	struct verify_ctx *v = p;
+	struct nmb_txn *t = v->t;
+	NMDevice *dev = find_device(t->op.client, v->a);
+	NMDeviceState st;
+	bool ours;
+
+	if (!dev) {
+		v->verdict = VERDICT_FAILED;
+		strprintf(v->why, sizeof(v->why), "the device is gone from NetworkManager");
+		return true;
+	}
+	st = nm_device_get_state(dev);
+	ours = streq_ptr(active_uuid(dev), t->uuid);
+	if (st == NM_DEVICE_STATE_UNAVAILABLE) {
+		v->verdict = VERDICT_NO_CARRIER;
+		return true;
+	}
+	if (t->ac && nm_active_connection_get_state(t->ac) >= NM_ACTIVE_CONNECTION_STATE_DEACTIVATING) {
+		v->verdict = VERDICT_FAILED;
+		strprintf(v->why, sizeof(v->why), "the activation failed (reason %d)",
+			  (int)nm_active_connection_get_state_reason(t->ac));
+		return true;
+	}
+	if (st == NM_DEVICE_STATE_FAILED) {
+		v->verdict = VERDICT_FAILED;
+		strprintf(v->why, sizeof(v->why), "the device failed (reason %d)",
+			  (int)nm_device_get_state_reason(dev));
+		return true;
+	}
+	if (!ours) {
+		if (t->ac)
+			return false; /* NM is still taking the old profile down */
+		v->verdict = VERDICT_FAILED;
+		strprintf(v->why, sizeof(v->why), "another profile (%s) is active on the device",
+			  active_uuid(dev) ?: "none");
+		return true;
+	}
+	if (st == NM_DEVICE_STATE_ACTIVATED) {
+		if (kernel_holds(v, true)) {
+			v->verdict = VERDICT_OK;
+			return true;
+		}
+		/* NM commits at once; what is still missing later will not come */
+		if (!v->activated_since)
+			v->activated_since = now_usec();
+		if (now_usec() >= v->activated_since + NM_KERNEL_SETTLE_USEC) {
+			v->verdict = VERDICT_FAILED;
+			return true;
+		}
+		return false;
+	}
+	if (v->s->dhcp4 && st >= NM_DEVICE_STATE_IP_CONFIG && now_usec() >= v->dhcp_after &&
+	    kernel_holds(v, false)) {
+		v->verdict = VERDICT_DHCP_PENDING;
+		return true;
+	}
+	return false;
+}
+
+static int nmb_verify(struct backend *b, const struct adapter *a, const struct failover_settings *s,
+		      uint64_t deadline_usec, struct backend_result *res)
+{
+	struct nmb *n = b->data;
+	struct nmb_txn *t = n->txn;
+	struct verify_ctx v = { .t = t, .n = n, .a = a, .s = s };
+	uint64_t start = now_usec();
+	size_t len;
+	int r = 0;
+
+	if (!t)
+		return -EBADR;
+	op_enter(&t->op);
+	if (t->waiting_for_carrier) {
+		NMRemoteConnection *rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+		NMSettingConnection *sc = rc ? nm_connection_get_setting_connection(NM_CONNECTION(rc))
+					     : NULL;
+
+		if (!sc || !nm_setting_connection_get_autoconnect(sc))
+			r = log_error_errno(-EIO, "%s: verify: our profile is not stored for autoconnect",
+					    a->ifname);
+		goto out;
+	}
+	v.link = malloc(sizeof(*v.link));
+	if (!v.link) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* nothing changed on the link: nothing new to wait for */
+	v.dhcp_after = t->link_changed ? start + NM_DHCP_GRACE_USEC : start;
+	op_run(&t->op, verify_ready, &v, reserve(deadline_usec), NM_POLL_MSEC);
+	len = strlen(res->detail);
+	/* NM may call a reapplied profile activated while its DHCP client
+	 * still waits for a lease: say so rather than claim an address */
+	if (v.verdict == VERDICT_OK && s->dhcp4 && !has_ipv4(v.link))
+		v.verdict = VERDICT_DHCP_PENDING;
+	switch (v.verdict) {
+	case VERDICT_OK:
+		res->waiting_for_carrier = !v.link->carrier;
+		break;
+	case VERDICT_NO_CARRIER:
+		res->waiting_for_carrier = true;
+		break;
+	case VERDICT_DHCP_PENDING:
+		strprintf(res->detail + len, sizeof(res->detail) - len, "; DHCPv4 in progress");
+		log_info("%s: no DHCPv4 lease yet after %llu ms; NetworkManager keeps asking",
+			 a->ifname, (unsigned long long)((now_usec() - start) / USEC_PER_MSEC));
+		break;
+	case VERDICT_FAILED:
+		r = log_error_errno(-EIO, "%s: verify: %s", a->ifname, v.why);
+		break;
+	case VERDICT_WAIT: {
+		NMDevice *dev = find_device(t->op.client, a);
+
+		r = log_error_errno(-ETIMEDOUT,
+				    "%s: verify: NetworkManager did not bring our profile up within %llu ms (device state %d)%s%s",
+				    a->ifname, (unsigned long long)((now_usec() - start) / USEC_PER_MSEC),
+				    dev ? (int)nm_device_get_state(dev) : -1, *v.why ? ": " : "", v.why);
+		break;
+	}
+	}
+	log_debug("%s: verified in %llu ms", a->ifname,
+		  (unsigned long long)((now_usec() - start) / USEC_PER_MSEC));
+out:
+	free(v.link);
+	op_leave(&t->op);
+	return r;
+}
+
+/* Commit: the profile is on disk (NM wrote the keyfile), then the
+ * checkpoint goes. */
+static int nmb_persist(struct backend *b, const struct adapter *a,
+		       const struct failover_settings *s)
+{
+	struct nmb *n = b->data;
+	struct nmb_txn *t = n->txn;
+	NMRemoteConnection *rc;
+	int r;
+
+	if (!t)
+		return -EBADR;
+	op_enter(&t->op);
+	rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+	if (!rc || nm_remote_connection_get_unsaved(rc) ||
+	    isempty(nm_remote_connection_get_filename(rc))) {
+		r = log_error_errno(-EIO, "%s: NetworkManager has not stored our profile on disk",
+				    a->ifname);
+		goto out;
+	}
+	r = checkpoint_destroy(t, a, now_usec() + NM_STEP_TIMEOUT_USEC);
+	if (r == 0)
+		log_debug("%s: profile %s stored in %s", a->ifname, t->uuid,
+			  nm_remote_connection_get_filename(rc));
+out:
+	op_leave(&t->op);
+	return r;
+}
+
+/* ---- rollback -------------------------------------------------------------------------- */
+
+struct settle_ctx {
+	struct nmb_txn *t;
+	const struct adapter *a;
+	uint64_t ip_config_since; /* the old profile got to IP configuration */
+};
+
+/* The device is back: the old profile activated, or (DHCP that may never
+ * answer) in IP configuration for a while; or disconnected when nothing was
+ * active. */
+static bool settled(void *p)
+{
+	struct settle_ctx *x = p;
+	NMDevice *dev = find_device(x->t->op.client, x->a);
+	NMDeviceState st;
+
+	if (!dev)
+		return true;
+	st = nm_device_get_state(dev);
+	if (!x->t->active_before)
+		return st <= NM_DEVICE_STATE_DISCONNECTED || st == NM_DEVICE_STATE_ACTIVATED;
+	if (!streq_ptr(active_uuid(dev), x->t->active_before))
+		return false;
+	if (st == NM_DEVICE_STATE_ACTIVATED)
+		return true;
+	if (st < NM_DEVICE_STATE_IP_CONFIG || st > NM_DEVICE_STATE_SECONDARIES) {
+		x->ip_config_since = 0;
+		return false;
+	}
+	if (!x->ip_config_since)
+		x->ip_config_since = now_usec();
+	return now_usec() >= x->ip_config_since + NM_SETTLE_IP_CONFIG_USEC;
+}
+
+/* Without the checkpoint (already committed): bring back by hand what was
+ * active on the device. */
+static int restore_device(struct nmb_txn *t, const struct adapter *a, uint64_t until)
+{
+	NMDevice *dev = find_device(t->op.client, a);
+	NMRemoteConnection *old;
+	_cleanup_call_ struct nm_call *c = NULL;
+	g_autoptr(GError) err = NULL;
+	int r;
+
+	if (!dev)
+		return -ENXIO;
+	if (!t->active_before) {
+		c = call_new();
+		nm_device_disconnect_async(dev, c->cancel, call_done, c);
+		r = call_wait(&t->op, c, until);
+		if (r < 0 || !nm_device_disconnect_finish(dev, c->result, &err))
+			return nm_fail(a, "disconnecting the device", err);
+		return 0;
+	}
+	old = nm_client_get_connection_by_uuid(t->op.client, t->active_before);
+	if (!old)
+		return log_error_errno(-ENOENT, "%s: the profile %s that was active is gone", a->ifname,
+				       t->active_before);
+	return device_activate(t, a, dev, NM_CONNECTION(old), until);
+}
+
+static int nmb_rollback(struct backend *b, const struct adapter *a, void *snapshot,
+			uint64_t deadline_usec)
+{
+	struct nmb_txn *t = snapshot;
+	uint64_t until = MAX(deadline_usec, now_usec() + 2 * USEC_PER_SEC);
+	struct settle_ctx x = { .t = t, .a = a };
+	NMRemoteConnection *rc;
+	int r = 0, q;
+
+	if (!t)
+		return 0;
+	op_enter(&t->op);
+	if (!t->added && !t->updated && !t->link_changed) {
+		/* apply changed nothing: drop the checkpoint, do not roll back
+		 * (NM might re-activate the device for nothing) */
+		r = checkpoint_destroy(t, a, until);
+		goto out;
+	}
+	if (t->checkpoint) {
+		r = checkpoint_rollback(t, a, until);
+		t->checkpoint_used = r == 0;
+	}
+
+	/*
+	 * Our own profile. The checkpoint deletes it when this apply added it
+	 * and restores it when it was the device's active profile; otherwise
+	 * (or without the checkpoint) put it back here. Decided from what
+	 * apply did, not from the client's cache, which may lag behind NM.
+	 */
+	if (t->added && !t->checkpoint_used) {
+		rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+		q = rc ? profile_delete(t, a, rc, until) : 0;
+		if (q < 0 && !r)
+			r = q;
+	}
+	if (t->updated && t->before &&
+	    !(t->checkpoint_used && streq_ptr(t->active_before, t->uuid))) {
+		rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+		q = rc ? profile_update(t, a, rc, t->before, false, until)
+		       : log_error_errno(-ENOENT, "%s: our profile vanished", a->ifname);
+		if (q < 0 && !r)
+			r = q;
+	}
+	if (!t->checkpoint_used && t->link_changed && r == 0 && !settled(&x)) {
+		q = restore_device(t, a, until);
+		if (q < 0 && !r)
+			r = q;
+	}
+	if (!op_run(&t->op, settled, &x, MIN(until, now_usec() + NM_SETTLE_USEC), NM_POLL_MSEC))
+		log_info("%s: NetworkManager is still bringing the previous profile back", a->ifname);
+out:
+	op_leave(&t->op);
+	return r;
+}
+
+/* ---- GET_IP_INFO -------------------------------------------------------------------------- */
+
+static void add_dns(struct backend_link_info *ret, NMIPConfig *cfg, int family)
+{
+	const char *const *ns = cfg ? nm_ip_config_get_nameservers(cfg) : NULL;
+
+	for (size_t i = 0; ns && ns[i] && ret->n_dns < ARRAY_SIZE(ret->dns); i++) {
+		struct failover_ip *x = &ret->dns[ret->n_dns];
+
+		if (inet_pton(family, ns[i], &x->addr) == 1) {
+			x->family = family;
+			ret->n_dns++;
+		}
+	}
+}
+
+/* DNS servers and DHCP as NetworkManager applies them on the device. */
+static int nmb_query(struct backend *b, const struct adapter *a, struct backend_link_info *ret)
+{
+	struct nm_op op;
+	NMActiveConnection *ac;
+	NMDevice *dev;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = op_begin(&op, a, now_usec() + NM_STEP_TIMEOUT_USEC);
+	if (r < 0)
+		return r;
+	dev = find_device(op.client, a);
+	if (!dev) {
+		r = -ENXIO;
+		goto out;
+	}
+	ret->dns_known = true;
+	ret->dhcp4_known = true;
+	ac = nm_device_get_active_connection(dev);
+	if (ac) {
+		NMRemoteConnection *rc = nm_active_connection_get_connection(ac);
+		NMSettingIPConfig *s4 =
+			rc ? nm_connection_get_setting_ip4_config(NM_CONNECTION(rc)) : NULL;
+
+		add_dns(ret, nm_active_connection_get_ip4_config(ac), AF_INET);
+		add_dns(ret, nm_active_connection_get_ip6_config(ac), AF_INET6);
+		ret->dhcp4 = s4 && streq_ptr(nm_setting_ip_config_get_method(s4),
+					     NM_SETTING_IP4_CONFIG_METHOD_AUTO);
+	}
+out:
+	op_end(&op);
+	return r;
 }
 
 const struct backend_ops backend_nm_ops = {
 	.name = "networkmanager",
-	.probe = nm_probe,
+	.init = nmb_init,
+	.done = nmb_done,
+	.probe = nmb_probe,
+	.snapshot = nmb_snapshot,
+	.apply = nmb_apply,
+	.verify = nmb_verify,
+	.persist = nmb_persist,
+	.rollback = nmb_rollback,
+	.snapshot_free = nmb_snapshot_free,
+	.query = nmb_query,
 };
