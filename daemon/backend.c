@@ -18,15 +18,20 @@ int bus_name_has_owner(const char *name)
 	int r, has = 0;
 
 	r = sd_bus_open_system(&bus);
-	if (r < 0)
-		return r;
-	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-			       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s", name);
+	if (r >= 0)
+		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+				       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
+				       name);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "b", &has);
 	sd_bus_message_unref(reply);
 	sd_bus_flush_close_unref(bus);
-	return r < 0 ? r : has;
+	if (r < 0) {
+		/* no system bus: nothing that lives on it can manage a link */
+		log_debug_errno(r, "system bus unreachable while looking for %s", name);
+		return 0;
+	}
+	return has;
 }
 
 /* ---- NetworkManager: a module loaded on first use --------------------------------
@@ -266,8 +271,11 @@ int backend_select(struct backend_set *set, const char *forced, const struct ada
 		struct backend *b = &set->backends[i];
 		int r = b->ops->probe(b, a);
 
+		/* a manager that runs but cannot say whether it owns the link must
+		 * not be bypassed: configuring behind its back is worse than failing */
 		if (r < 0)
-			log_debug("probing %s for %s failed: %s", b->ops->name, a->ifname, strerror(-r));
+			return log_error_errno(r, "%s: cannot tell whether %s manages the link; nothing changed",
+					       a->ifname, b->ops->name);
 		if (r > 0) {
 			*ret = b;
 			return 0;

@@ -85,8 +85,8 @@ bool backend_name_valid(const char *name);
 /* True if the named backend was built in ("auto" always is). */
 bool backend_available(const char *name);
 
-/* 1 when a D-Bus name has an owner on the system bus, 0 when not, negative
- * errno when the bus cannot be reached. */
+/* 1 when a D-Bus name has an owner on the system bus, 0 when not or when
+ * there is no system bus to ask. */
 int bus_name_has_owner(const char *name);
 
 int backend_set_new(struct backend_set **ret);

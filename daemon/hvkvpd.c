@@ -224,6 +224,16 @@ static void device_open(struct daemon *d)
 		schedule_retry(d, 2 * 1000 * 1000ULL);
 		return;
 	}
+	if (r == -EPERM || r == -EACCES) {
+		/* under systemd, DeviceAllow= was resolved when the unit started:
+		 * a device that appeared (or changed its number) later stays
+		 * forbidden until the unit restarts, so let Restart= do that */
+		log_error_errno(r, "%s cannot be opened", d->device_path);
+		sd_notifyf(0, "STATUS=%s: permission denied; exiting so that the service restarts\nERRNO=%d",
+			   d->device_path, -r);
+		sd_event_exit(d->event, r);
+		return;
+	}
 	if (r < 0) {
 		device_reset(d, r,
 			     r == -EBUSY ? "the KVP device is held by another daemon (hv_kvp_daemon?)"
@@ -448,6 +458,8 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a reload would change nothing that a restart does not do better */
+	signal(SIGHUP, SIG_IGN);
 
 	r = sd_event_default(&d.event);
 	if (r < 0) {

@@ -195,8 +195,20 @@ int osinfo_addresses(int family, char *buf, size_t size)
 	return r;
 }
 
-int osinfo_enumerate(const struct osinfo *o, uint32_t index, char *key, size_t key_size,
-		     char *value, size_t value_size)
+static void refresh_hostname(struct osinfo *o)
+{
+	char now[256] = "";
+
+	if (!o->event || gethostname(now, sizeof(now) - 1) < 0 || isempty(now) ||
+	    streq(now, o->hostname))
+		return;
+	osinfo_lookup_cancel(o);
+	strscpy(o->fqdn, sizeof(o->fqdn), now);
+	(void)osinfo_lookup_fqdn_async(o, o->event);
+}
+
+int osinfo_enumerate(struct osinfo *o, uint32_t index, char *key, size_t key_size, char *value,
+		     size_t value_size)
 {
 	const char *v = NULL;
 
@@ -205,6 +217,7 @@ int osinfo_enumerate(const struct osinfo *o, uint32_t index, char *key, size_t k
 	strscpy(key, key_size, key_names[index]);
 	switch (index) {
 	case 0:
+		refresh_hostname(o);
 		v = o->fqdn;
 		break;
 	case 1:
@@ -314,6 +327,8 @@ int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e)
 
 	if (isempty(o->fqdn))
 		return -EINVAL;
+	o->event = e;
+	strscpy(o->hostname, sizeof(o->hostname), o->fqdn);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #define OSINFO_KEY_COUNT 10
 
 struct fqdn_lookup;
+typedef struct sd_event sd_event;
 
 struct osinfo {
 	char fqdn[256];
@@ -19,6 +20,8 @@ struct osinfo {
 	char os_version[128]; /* uname -r up to the first '-' */
 	char arch[64];	      /* uname -m */
 	struct fqdn_lookup *lookup; /* in flight, or NULL */
+	char hostname[256];	    /* the name the FQDN was looked up for */
+	sd_event *event;	    /* for new lookups when the host name changes */
 };
 
 /* Reads uname and os-release (from <root>/etc/os-release, then
@@ -38,9 +41,11 @@ void osinfo_set_ic_version(struct osinfo *o, const char *version);
 const char *osinfo_key_name(uint32_t index);
 
 /* Key and value of index 0..9; -ENOENT past the end. The address keys (2, 3)
- * are read live from the interfaces. */
-int osinfo_enumerate(const struct osinfo *o, uint32_t index, char *key, size_t key_size,
-		     char *value, size_t value_size);
+ * are read live from the interfaces; when the host name has changed since
+ * the last lookup (cloud-init sets it after hvkvpd starts), the new name is
+ * served and looked up again. */
+int osinfo_enumerate(struct osinfo *o, uint32_t index, char *key, size_t key_size, char *value,
+		     size_t value_size);
 
 /* ';'-separated list of non-loopback addresses of one family (AF_INET or
  * AF_INET6), all interfaces, as upstream reports them. */
@@ -50,7 +55,6 @@ int osinfo_addresses(int family, char *buf, size_t size);
  * when it answers, the loop stores the result with osinfo_set_fqdn(). Until
  * then, and if it fails, the FQDN is the plain host name — the lookup never
  * delays a reply. */
-typedef struct sd_event sd_event;
 int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e);
 /* Stops a lookup still in flight (its child is killed and reaped). */
 void osinfo_lookup_cancel(struct osinfo *o);

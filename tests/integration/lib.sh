@@ -144,6 +144,11 @@ _hv_sandbox_setup() {
 	# read-only, as NetworkManager needs to manage links without udev
 	mount -t sysfs -o ro hvkvp-sysfs /sys || hv_fail "cannot mount a private sysfs"
 	ip link set lo up
+	# /run is the host's: without this, hvkvpd (sd-bus, libnm) would ask the
+	# host's system bus whether NetworkManager or networkd run, and talk to
+	# them about links they cannot see; a test with its own bus exports its
+	# own address
+	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$HV_TMP/no-system-bus"
 }
 
 _hv_private_dev() {
