@@ -25,31 +25,17 @@ struct nlb_snapshot {
 	bool dns_changed;
 };
 
+/* the struct starts with its netlink socket, as backend_nl_data_new() wants */
+_Static_assert(offsetof(struct nlb, sk) == 0, "sk first");
+
 static int nlb_init(struct backend *b)
 {
-	struct nlb *n = calloc(1, sizeof(*n));
-	int r;
-
-	if (!n)
-		return -ENOMEM;
-	r = nlx_open(&n->sk);
-	if (r < 0) {
-		free(n);
-		return r;
-	}
-	b->data = n;
-	return 0;
+	return backend_nl_data_new(b, sizeof(struct nlb));
 }
 
 static void nlb_done(struct backend *b)
 {
-	struct nlb *n = b->data;
-
-	if (n) {
-		nlx_close(n->sk);
-		free(n);
-		b->data = NULL;
-	}
+	backend_nl_data_free(b);
 }
 
 /* The kernel is always there: netlink takes every link nobody else owns. */

@@ -849,33 +849,21 @@ static void wait_applied(struct nd *n, const struct adapter *a, const struct fai
 
 /* ---- the ops ---------------------------------------------------------------------- */
 
+/* the struct starts with its netlink socket, as backend_nl_data_new() wants */
+_Static_assert(offsetof(struct nd, sk) == 0, "sk first");
+
 static int nd_init(struct backend *b)
 {
-	struct nd *n = calloc(1, sizeof(*n));
-	int r;
-
-	if (!n)
-		return -ENOMEM;
-	r = nlx_open(&n->sk);
-	if (r < 0) {
-		free(n);
-		return r;
-	}
-	b->data = n;
-	return 0;
+	return backend_nl_data_new(b, sizeof(struct nd));
 }
 
 static void nd_done(struct backend *b)
 {
 	struct nd *n = b->data;
 
-	if (n) {
-		if (n->current)
-			n->current->owner = NULL;
-		nlx_close(n->sk);
-		free(n);
-		b->data = NULL;
-	}
+	if (n && n->current)
+		n->current->owner = NULL;
+	backend_nl_data_free(b);
 }
 
 /* Ours when networkd runs and has taken the link (any state but

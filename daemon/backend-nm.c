@@ -575,31 +575,17 @@ struct nmb_txn {
 	bool waiting_for_carrier;   /* stored only, for NM to autoconnect */
 };
 
+/* the struct starts with its netlink socket, as backend_nl_data_new() wants */
+_Static_assert(offsetof(struct nmb, sk) == 0, "sk first");
+
 static int nmb_init(struct backend *b)
 {
-	struct nmb *n = calloc(1, sizeof(*n));
-	int r;
-
-	if (!n)
-		return -ENOMEM;
-	r = nlx_open(&n->sk);
-	if (r < 0) {
-		free(n);
-		return r;
-	}
-	b->data = n;
-	return 0;
+	return backend_nl_data_new(b, sizeof(struct nmb));
 }
 
 static void nmb_done(struct backend *b)
 {
-	struct nmb *n = b->data;
-
-	if (n) {
-		nlx_close(n->sk);
-		free(n);
-		b->data = NULL;
-	}
+	backend_nl_data_free(b);
 }
 
 static bool device_managed(NMDevice *dev)

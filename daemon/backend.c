@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "log.h"
+#include "netlink.h"
 #include "util.h"
 
 extern const struct backend_ops backend_netlink_ops;
@@ -186,6 +187,36 @@ static const struct backend_ops backend_nm_proxy_ops = {
 	.query = nmp_query,
 };
 #endif
+
+int backend_nl_data_new(struct backend *b, size_t size)
+{
+	struct nl_sock **sk;
+	int r;
+
+	if (size < sizeof(*sk))
+		return -EINVAL;
+	sk = calloc(1, size);
+	if (!sk)
+		return -ENOMEM;
+	r = nlx_open(sk);
+	if (r < 0) {
+		free(sk);
+		return r;
+	}
+	b->data = sk;
+	return 0;
+}
+
+void backend_nl_data_free(struct backend *b)
+{
+	struct nl_sock **sk = b->data;
+
+	if (sk) {
+		nlx_close(*sk);
+		free(sk);
+		b->data = NULL;
+	}
+}
 
 /* In probing order: the first that manages the link wins. */
 static const struct backend_ops *const table[] = {

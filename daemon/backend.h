@@ -70,6 +70,12 @@ struct backend {
 	void *data; /* the backend's own state (sockets, bus connections) */
 };
 
+/* For backends whose private data starts with their netlink socket: the
+ * init and done ops they share (b->data is a zeroed `size`-byte struct
+ * whose first member is `struct nl_sock *`). */
+int backend_nl_data_new(struct backend *b, size_t size);
+void backend_nl_data_free(struct backend *b);
+
 #define BACKEND_MAX 4
 
 /* Every backend built in, in probing order. */
