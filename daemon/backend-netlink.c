@@ -185,6 +185,7 @@ static int nlb_apply(struct backend *b, const struct adapter *a, const struct fa
 	struct link_route routes[FAILOVER_MAX_GATEWAYS];
 	size_t n_routes;
 	unsigned changes = 0, v4, v6;
+	const char *dns_note = "", *dhcp_note = "";
 	char buf[INET6_ADDRSTRLEN + 8];
 	int r;
 
@@ -267,17 +268,30 @@ static int nlb_apply(struct backend *b, const struct adapter *a, const struct fa
 		changes++;
 	}
 
+	/* DNS is best effort here: the addresses and routes are what keeps the
+	 * machine reachable, and resolv.conf can be out of our hands (a manager's
+	 * symlink, or a file another program replaced under the unit's sandbox).
+	 * A failure is logged and said in the result line, not rolled back. */
 	r = dns_set(a->ifname, a->ifindex, s->dns, s->n_dns, &n->current->dns);
-	if (r < 0)
-		return r;
-	n->current->dns_changed = true;
+	if (r == 0)
+		n->current->dns_changed = true;
+	else
+		dns_note = ", DNS not applied (see the journal)";
+
+	/* ifupdown's dhclient flushes the link's addresses when its lease
+	 * changes: static settings under a running DHCP client do not last */
+	if (!s->dhcp4 && has_dynamic_ipv4(cur)) {
+		log_warning("%s: a DHCP client keeps this link (it holds a leased address); it may remove the failover addresses when its lease changes: stop it, or let NetworkManager or networkd own the link",
+			    a->ifname);
+		dhcp_note = ", a DHCP client still runs";
+	}
 
 	failover_count(s, &v4, &v6);
 	res->waiting_for_carrier = !cur->carrier;
-	snprintf(res->detail, sizeof(res->detail),
-		 "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS%s", changes ? "applied" : "unchanged:",
-		 v4, v6, s->n_gateways, s->n_gateways == 1 ? "" : "s", s->n_dns,
-		 s->dhcp4 ? ", DHCPv4 kept" : "");
+	strprintf(res->detail, sizeof(res->detail), "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS%s%s%s",
+		  changes ? "applied" : "unchanged:", v4, v6, s->n_gateways,
+		  s->n_gateways == 1 ? "" : "s", s->n_dns, s->dhcp4 ? ", DHCPv4 kept" : "", dns_note,
+		  dhcp_note);
 	log_debug("%s: %u change%s through netlink", a->ifname, changes, changes == 1 ? "" : "s");
 	return 0;
 }

@@ -46,7 +46,7 @@
  * the host's order is the preference order. */
 #define NM_ROUTE_METRIC_BASE 100
 /* If hvkvpd dies mid-transaction, NetworkManager rolls the device back by
- * itself after this long: above the longest reply budget (28 s). */
+ * itself after this long: above the longest reply budget (25 s). */
 #define NM_CHECKPOINT_TIMEOUT_SEC 45
 
 #define USEC_PER_MSEC 1000ULL

@@ -19,6 +19,10 @@ int bus_name_has_owner(const char *name)
 	int r, has = 0;
 
 	r = sd_bus_open_system(&bus);
+	/* the bus daemon answers at once or is stuck: never wait out sd-bus's
+	 * default 25 s inside a reply budget */
+	if (r >= 0)
+		r = sd_bus_set_method_call_timeout(bus, BUS_CALL_TIMEOUT_USEC);
 	if (r >= 0)
 		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 				       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
@@ -323,27 +327,47 @@ static bool fail_at(const char *step)
 	return seams && streq(seams, "1") && at && streq(at, step);
 }
 
+/* What the host may learn from a failed apply: "not supported" (DHCP where
+ * nothing can do it, a forced backend that is not there), "busy" (another
+ * apply, another tool's checkpoint); every other failure is HV_E_FAIL,
+ * whatever errno the kernel or a manager used (EINVAL from a rejected route
+ * must not read as "your settings were invalid", ENODEV not as "no such
+ * adapter", ENOENT not as "no more items"). */
+static int host_errno(int r)
+{
+	return r == -EOPNOTSUPP || r == -EBUSY ? r : -EIO;
+}
+
+/* The part of the budget kept for a rollback, so that the reply still comes
+ * in time after a failure discovered at the last moment. */
+#define ROLLBACK_RESERVE_USEC (8 * 1000 * 1000ULL)
+
 int backend_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
 		  uint64_t deadline_usec, struct backend_result *res)
 {
 	const struct backend_ops *ops = b->ops;
+	uint64_t now = now_usec(), work_deadline = deadline_usec;
 	void *snap = NULL;
 	const char *step = "snapshot";
 	int r, rr;
 
+	if (deadline_usec > now)
+		work_deadline = deadline_usec - MIN(ROLLBACK_RESERVE_USEC, (deadline_usec - now) / 3);
 	memset(res, 0, sizeof(*res));
 	res->backend = ops->name;
 	r = ops->snapshot(b, a, &snap);
-	if (r < 0)
-		return log_error_errno(r, "%s: cannot read the current configuration of %s; nothing changed",
-				       ops->name, a->ifname);
+	if (r < 0) {
+		log_error_errno(r, "%s: cannot read the current configuration of %s; nothing changed",
+				ops->name, a->ifname);
+		return host_errno(r);
+	}
 	step = "apply";
-	r = ops->apply(b, a, s, deadline_usec, res);
+	r = ops->apply(b, a, s, work_deadline, res);
 	if (r == 0 && fail_at(step))
 		r = log_error_errno(-EIO, "%s: failure injected after apply (test seam)", a->ifname);
 	if (r == 0) {
 		step = "verify";
-		r = ops->verify(b, a, s, deadline_usec, res);
+		r = ops->verify(b, a, s, work_deadline, res);
 		if (r == 0 && fail_at(step))
 			r = log_error_errno(-EIO, "%s: failure injected after verify (test seam)", a->ifname);
 	}
@@ -363,5 +387,5 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 				   ops->name, a->ifname, step);
 	}
 	ops->snapshot_free(snap);
-	return r;
+	return r < 0 ? host_errno(r) : r;
 }

@@ -91,6 +91,9 @@ bool backend_name_valid(const char *name);
 /* True if the named backend was built in ("auto" always is). */
 bool backend_available(const char *name);
 
+/* Bound of one D-Bus call made inside a reply budget. */
+#define BUS_CALL_TIMEOUT_USEC (2 * 1000 * 1000ULL)
+
 /* 1 when a D-Bus name has an owner on the system bus, 0 when not or when
  * there is no system bus to ask. */
 int bus_name_has_owner(const char *name);
@@ -103,7 +106,10 @@ struct backend_set *backend_set_free(struct backend_set *set);
 int backend_select(struct backend_set *set, const char *forced, const struct adapter *a,
 		   struct backend **ret);
 
-/* Runs the transaction (see above). Test seam: the environment variable
+/* Runs the transaction (see above). apply and verify get the deadline less
+ * a reserve for the rollback; rollback gets the whole deadline. A failure
+ * comes back as -EOPNOTSUPP, -EBUSY or -EIO (the one mapping to host codes
+ * then says NOT_SUPPORTED, MACHINE_LOCKED or E_FAIL). Test seam: the environment variable
  * HVKVPD_TEST_FAIL_AT=apply|verify|persist makes that step fail with -EIO
  * after it ran, to prove the rollback; it is honoured only when
  * HVKVPD_TEST_SEAMS=1 is also set, and never read from a config file. */

@@ -29,8 +29,9 @@ int config_parse_budget(const char *v, uint64_t *ret_usec)
 {
 	unsigned long s;
 
-	/* the driver answers the host itself after 30 s; keep a margin */
-	if (parse_uint(v, 28, &s) < 0 || s == 0)
+	/* the driver answers the host itself after 30 s: keep a margin for the
+	 * rollback reserve overrunning by a step and for writing the reply */
+	if (parse_uint(v, 25, &s) < 0 || s == 0)
 		return -EINVAL;
 	*ret_usec = s * 1000 * 1000ULL;
 	return 0;
@@ -143,7 +144,7 @@ int config_parse(struct config *c, const char *text, const char *origin, char *e
 		} else if (streq(key, "ReplyBudgetSec")) {
 			if (config_parse_budget(val, &c->budget_usec) < 0)
 				return fail(err, err_size, origin, line,
-					    "ReplyBudgetSec: '%s' is not a number of seconds in 1..28 (the driver gives up after 30)",
+					    "ReplyBudgetSec: '%s' is not a number of seconds in 1..25 (the driver gives up after 30)",
 					    val);
 		} else if (streq(key, "Device")) {
 			r = set_path(c->device, sizeof(c->device), key, val, err, err_size, origin, line);

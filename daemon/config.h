@@ -13,7 +13,7 @@
  * Keys (case-sensitive, as in systemd's files):
  *
  *   Backend=auto|networkmanager|networkd|netlink
- *   ReplyBudgetSec=1..28          how long a SET_IP_INFO may take before the reply
+ *   ReplyBudgetSec=1..25          how long a SET_IP_INFO may take before the reply
  *   Device=PATH                   the KVP device
  *   PoolDirectory=DIR             the .kvp_pool_N files
  *   StateDirectory=DIR            the per-adapter failover state

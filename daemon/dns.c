@@ -298,6 +298,8 @@ static int resolved_bus(sd_bus **ret)
 	r = sd_bus_open_system(&bus);
 	if (r < 0)
 		return r;
+	/* every call below runs inside a reply budget */
+	(void)sd_bus_set_method_call_timeout(bus, 2 * 1000 * 1000ULL);
 	{
 		sd_bus_message *reply = NULL;
 		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
@@ -418,6 +420,7 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 {
 	struct dns_snapshot *snap = calloc(1, sizeof(*snap));
 	sd_bus *bus = NULL;
+	bool not_set = false;
 	struct stat st;
 	char *text = NULL, *edited;
 	int r;
@@ -443,10 +446,12 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 	}
 
 	if (lstat(DNS_RESOLV_CONF, &st) < 0 || !S_ISREG(st.st_mode)) {
-		if (n > 0)
+		if (n > 0) {
 			log_notice("DNS servers for %s not set: systemd-resolved is not running and %s is %s",
 				   ifname, DNS_RESOLV_CONF,
 				   errno == ENOENT ? "missing" : "not a plain file (a link to a manager's file)");
+			not_set = true;
+		}
 		snap->via = DNS_VIA_NONE;
 		goto done;
 	}
@@ -486,7 +491,7 @@ done:
 		*ret_snapshot = snap;
 	else
 		dns_snapshot_free(snap);
-	return 0;
+	return not_set ? 1 : 0;
 }
 
 int dns_restore(struct dns_snapshot *s)

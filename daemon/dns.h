@@ -20,7 +20,8 @@ struct dns_snapshot;
  *   - else: a log line saying why nothing was set, and success (DNS is not
  *     worth failing an address change for).
  * n == 0 removes what we set before. *ret_snapshot (optional) restores the
- * previous state with dns_restore().
+ * previous state with dns_restore(). Returns 0 when set, 1 when there was
+ * nowhere to set them (logged), negative errno when setting them failed.
  */
 int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, size_t n,
 	    struct dns_snapshot **ret_snapshot);

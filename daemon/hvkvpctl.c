@@ -390,12 +390,26 @@ static int parse_settings_file(const char *path, struct kvp_ip_fields *out, size
 	if (!text)
 		return -ENOMEM;
 	if (fd < 0) {
-		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(e));
+		return -e;
 	}
 	while ((k = read(fd, text + len, 256 * 1024 - 1 - len)) > 0)
 		len += (size_t)k;
+	if (k < 0) {
+		int e = errno;
+		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(e));
+		return -e;
+	}
+	if (len == 256 * 1024 - 1) {
+		fprintf(stderr, "hvkvpctl: %s: larger than 256 KiB\n", path);
+		return -EFBIG;
+	}
 	text[len] = '\0';
+	if (strlen(text) != len) {
+		fprintf(stderr, "hvkvpctl: %s: contains a NUL byte\n", path);
+		return -EINVAL;
+	}
 	for (p = text; *p;) {
 		char *eol = strchr(p, '\n'), *s = p, *eq, *e, *key, *val;
 		struct adapter a;
@@ -469,10 +483,17 @@ static int parse_settings_file(const char *path, struct kvp_ip_fields *out, size
 			}
 		} else if (streq(key, "ProtocolIFType")) {
 			/* 4096 IPv4, 4097 IPv6, 4098 both: only a hint, as on the wire */
-			cur->addr_family = streq(val, "4096") ? ADDR_FAMILY_IPV4
-					   : streq(val, "4097") ? ADDR_FAMILY_IPV6
-					   : streq(val, "4098") ? (ADDR_FAMILY_IPV4 | ADDR_FAMILY_IPV6)
-								: 0;
+			if (streq(val, "4096"))
+				cur->addr_family = ADDR_FAMILY_IPV4;
+			else if (streq(val, "4097"))
+				cur->addr_family = ADDR_FAMILY_IPV6;
+			else if (streq(val, "4098"))
+				cur->addr_family = ADDR_FAMILY_IPV4 | ADDR_FAMILY_IPV6;
+			else {
+				fprintf(stderr, "hvkvpctl: %s:%u: ProtocolIFType: '%s' is not 4096 (IPv4), 4097 (IPv6) or 4098 (both)\n",
+					path, line, val);
+				return -EINVAL;
+			}
 		} else {
 			fprintf(stderr, "hvkvpctl: %s:%u: unknown key '%s' (IPAddresses, Subnets, DefaultGateways, DNSServers, DHCPEnabled, ProtocolIFType)\n",
 				path, line, key);

@@ -29,6 +29,7 @@
 
 #define BACKOFF_MIN_USEC (100 * 1000ULL)
 #define BACKOFF_MAX_USEC (5 * 1000 * 1000ULL)
+#define REGISTER_TIMEOUT_USEC (10 * 1000 * 1000ULL)
 
 enum device_state {
 	DEVICE_WAITING,	    /* not open: missing, busy, or backing off after an error */
@@ -47,6 +48,7 @@ struct daemon {
 	int fd;
 	sd_event_source *io;
 	sd_event_source *retry;
+	sd_event_source *reg_timer; /* the driver's registration reply is late */
 	sd_event_source *watch;
 	int inotify_fd;
 	struct nl_sock *monitor; /* link events: carrier for pending failovers */
@@ -147,6 +149,7 @@ static void device_reset(struct daemon *d, int error, const char *why)
 	log_full(LOG_WARNING, error, NULL, "%s; reopening %s in %llu ms", why, d->device_path,
 		 (unsigned long long)(d->backoff_usec / 1000));
 	d->io = sd_event_source_disable_unref(d->io);
+	d->reg_timer = sd_event_source_disable_unref(d->reg_timer);
 	d->fd = safe_close(d->fd);
 	d->state = DEVICE_WAITING;
 	set_status("reconnecting to %s: %s", d->device_path, why);
@@ -166,6 +169,7 @@ static void handle_registration(struct daemon *d)
 		return;
 	}
 	osinfo_set_ic_version(&d->ctx.osinfo, req.reg.version);
+	d->reg_timer = sd_event_source_disable_unref(d->reg_timer);
 	d->state = DEVICE_READY;
 	d->backoff_usec = BACKOFF_MIN_USEC;
 	d->registrations++;
@@ -207,6 +211,16 @@ static int on_device(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	}
 	if (r < 0)
 		device_reset(d, r, "writing the reply failed (after the driver's deadline, or after hibernation?)");
+	return 0;
+}
+
+static int on_register_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	d->reg_timer = sd_event_source_disable_unref(d->reg_timer);
+	if (d->state == DEVICE_REGISTERING)
+		device_reset(d, -ETIMEDOUT, "the KVP driver did not answer the registration");
 	return 0;
 }
 
@@ -254,6 +268,10 @@ static void device_open(struct daemon *d)
 	}
 	d->state = DEVICE_REGISTERING;
 	set_status("registering with the KVP driver on %s", d->device_path);
+	/* the driver answers at once; silence means a stuck device: start over */
+	if (sd_event_add_time_relative(d->event, &d->reg_timer, CLOCK_MONOTONIC,
+				       REGISTER_TIMEOUT_USEC, 100 * 1000, on_register_timeout, d) < 0)
+		log_warning("cannot arm the registration timer");
 }
 
 static int on_link_msg(struct nl_msg *msg, void *userdata)
@@ -266,8 +284,13 @@ static int on_link_msg(struct nl_msg *msg, void *userdata)
 	if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return NL_OK;
 	ifi = nlmsg_data(h);
-	if (d->ctx.ipconfig &&
-	    ipconfig_carrier_changed(d->ctx.ipconfig, ifi->ifi_index,
+	if (!d->ctx.ipconfig)
+		return NL_OK;
+	/* an adapter that was not there at start-up (netvsc probing late) gets
+	 * its saved settings when it appears */
+	if (ipconfig_reapply_pending(d->ctx.ipconfig, status, sizeof(status)) > 0)
+		set_status("%s", status);
+	if (ipconfig_carrier_changed(d->ctx.ipconfig, ifi->ifi_index,
 				     (ifi->ifi_flags & IFF_LOWER_UP) != 0, status, sizeof(status)) > 0)
 		set_status("%s", status);
 	return NL_OK;
@@ -327,7 +350,7 @@ static void help(void)
 	       "  -b, --backend=NAME     auto, networkmanager, networkd or netlink\n"
 	       "                         (default auto: per link)\n"
 	       "      --reply-budget=SEC longest time before answering SET_IP_INFO\n"
-	       "                         (default 20, at most 28)\n"
+	       "                         (default 20, at most 25)\n"
 	       "  -d, --debug            log every request (LogLevel=debug)\n"
 	       "      --log-target=T     auto, stderr or journal (default auto)\n"
 	       "  -h, --help             show this help\n"
@@ -403,7 +426,7 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			if (config_parse_budget(optarg, &cfg.budget_usec) < 0) {
-				fprintf(stderr, "hvkvpd: --reply-budget: '%s' is not a number of seconds in 1..28 (the driver gives up after 30)\n",
+				fprintf(stderr, "hvkvpd: --reply-budget: '%s' is not a number of seconds in 1..25 (the driver gives up after 30)\n",
 					optarg);
 				return 2;
 			}
@@ -508,6 +531,7 @@ int main(int argc, char **argv)
 
 	d.io = sd_event_source_disable_unref(d.io);
 	d.retry = sd_event_source_disable_unref(d.retry);
+	d.reg_timer = sd_event_source_disable_unref(d.reg_timer);
 	d.monitor_src = sd_event_source_disable_unref(d.monitor_src);
 	if (d.monitor)
 		nl_socket_free(d.monitor);

@@ -23,6 +23,7 @@ struct ipconfig {
 	struct backend_set *backends;
 	struct kvp_pool *guest_pool;
 	struct nl_sock *sk;
+	unsigned reapply_missing; /* saved adapters not present at start-up */
 };
 
 int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
@@ -439,7 +440,7 @@ int ipconfig_carrier_changed(struct ipconfig *c, int ifindex, bool carrier, char
 
 struct reapply_ctx {
 	struct ipconfig *c;
-	unsigned done, failed;
+	unsigned done, failed, missing;
 	char last[256];
 };
 
@@ -458,7 +459,8 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	r = adapter_resolve(c->o.sysfs_root, st->mac, 0, &a);
 	if (r < 0) {
-		log_info("saved failover settings for %s (%s) not re-applied: the adapter is not here",
+		rc->missing++;
+		log_info("saved failover settings for %s (%s) wait for the adapter to appear",
 			 st->ifname, st->mac);
 		return 0;
 	}
@@ -499,8 +501,20 @@ int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size)
 	struct reapply_ctx rc = { .c = c };
 	int r = state_foreach(c->state_dir, reapply_one, &rc);
 
+	c->reapply_missing = rc.missing;
 	if (status && (rc.done || rc.failed))
 		strprintf(status, status_size, "re-applied saved failover settings to %u adapter%s%s",
 			 rc.done, rc.done == 1 ? "" : "s", rc.failed ? " (some failed, see the journal)" : "");
 	return r;
+}
+
+int ipconfig_reapply_pending(struct ipconfig *c, char *status, size_t status_size)
+{
+	unsigned before = c->reapply_missing;
+
+	if (before == 0)
+		return 0;
+	/* the ones that were applied already are idempotent: nothing changes */
+	(void)ipconfig_reapply(c, status, status_size);
+	return c->reapply_missing < before;
 }

@@ -64,3 +64,8 @@ int ipconfig_carrier_changed(struct ipconfig *c, int ifindex, bool carrier, char
 /* At start-up: applies again what was applied through netlink before
  * (nothing else keeps those settings across a reboot). */
 int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size);
+
+/* Re-applies the saved settings of adapters that were missing at start-up,
+ * once they are there (called on link events; cheap when nothing waits).
+ * Returns 1 when something was applied (status filled), else 0. */
+int ipconfig_reapply_pending(struct ipconfig *c, char *status, size_t status_size);

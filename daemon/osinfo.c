@@ -277,6 +277,14 @@ static void fqdn_child(int fd, const char *host)
 {
 	struct addrinfo hints = { .ai_family = AF_INET, .ai_flags = AI_CANONNAME }, *res = NULL;
 
+	/* hold nothing of the daemon's (the KVP device has a single opener, and
+	 * a reopen must not wait for this child), and never outlive a slow
+	 * resolver by much */
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0U, 0);
+	alarm(15);
+
 	if (getaddrinfo(host, NULL, &hints, &res) == 0 && res && res->ai_canonname)
 		(void)loop_write(fd, res->ai_canonname, strnlen(res->ai_canonname, 255));
 	_exit(0);
