@@ -18,10 +18,16 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 export top_srcdir=$top
-export top_builddir=${top_builddir:-$top/build/dev}
+export top_builddir=${top_builddir:-$top/build/plain}
 RUNS=${1:-${HVKVP_BENCH_RUNS:-10}}
 
-if [ -z "${HV_SANDBOXED:-}" ] && [ -f "$top_builddir/Makefile" ]; then
+if [ -z "${HV_SANDBOXED:-}" ]; then
+	# the same plain build as scripts/bench.sh, configured on first use
+	if [ ! -f "$top_builddir/Makefile" ]; then
+		[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh >/dev/null 2>&1)
+		mkdir -p "$top_builddir"
+		(cd "$top_builddir" && "$top/configure" >/dev/null)
+	fi
 	make -C "$top_builddir" -j"$(nproc)" hvkvpd hvkvp-emu backend-nm.so >/dev/null
 fi
 [ -f "$top_builddir/backend-nm.so" ] || { echo "no $top_builddir/backend-nm.so (configure --with-libnm)" >&2; exit 1; }
