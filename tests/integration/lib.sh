@@ -329,6 +329,36 @@ hv_ctl() {
 		"$HV_EMU" ctl --control "$HV_TMP/emu.sock" "$@"
 }
 
+# hv_start_system_bus: a private system bus for the test (EXTERNAL auth,
+# everything allowed) at $HV_TMP/bus, exported as DBUS_SYSTEM_BUS_ADDRESS
+# for the managers under test, their tools and hvkvpd. $HV_TMP is opened to
+# other users (0711) because networkd connects as systemd-network.
+hv_start_system_bus() {
+	chmod 0711 "$HV_TMP"
+	cat >"$HV_TMP/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$HV_TMP/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOF
+	dbus-daemon --config-file="$HV_TMP/bus.conf" --nofork --nopidfile \
+		>>"$HV_TMP/dbus.log" 2>&1 </dev/null &
+	hv_track_pid $!
+	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$HV_TMP/bus"
+	hv_wait_for 10 test -S "$HV_TMP/bus" ||
+		hv_fail "dbus-daemon did not create $HV_TMP/bus: $(tail -n 5 "$HV_TMP/dbus.log")"
+}
+
 # hv_start_emu [ARGS...]: start `hvkvp-emu serve --mount /dev/vmbus --control
 # $HV_TMP/emu.sock ARGS...` in the background (log: $HV_TMP/emu.log), record
 # HV_EMU_PID, and return once the control socket answers `status`.

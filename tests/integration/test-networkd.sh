@@ -30,38 +30,6 @@ NETWORKD_PID=
 
 # ---- private system bus and networkd (kept here, not in lib.sh) ----------------
 
-# A system-type bus on $HV_TMP/bus that lets everyone own, send and receive:
-# networkd (which drops to systemd-network), hvkvpd and networkctl share it.
-nd_start_bus() {
-	local i
-	# networkd runs as systemd-network: it must reach the socket
-	chmod 0711 "$HV_TMP"
-	cat >"$HV_TMP/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$HV_TMP/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-	dbus-daemon --config-file="$HV_TMP/bus.conf" --nofork --nopidfile \
-		>>"$HV_TMP/dbus.log" 2>&1 </dev/null &
-	hv_track_pid $!
-	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$HV_TMP/bus
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$HV_TMP/bus" ] && return 0
-		sleep 0.1
-	done
-	hv_fail "dbus-daemon did not create $HV_TMP/bus: $(tail -n 5 "$HV_TMP/dbus.log")"
-}
-
 nd_has_owner() {
 	busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
 		NameHasOwner s "$1" 2>/dev/null | grep -qx 'b true'
@@ -199,7 +167,7 @@ find "$NETDIR" -mindepth 1 -delete
 rm -f /etc/resolv.conf
 echo "nameserver 10.9.9.9" >/etc/resolv.conf
 
-nd_start_bus
+hv_start_system_bus
 
 ip link add eth0 address "$MAC" type veth peer name eth0p
 ip link set eth0p up

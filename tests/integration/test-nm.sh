@@ -29,31 +29,6 @@ nm_find_bin() {
 
 # ---- the sandbox: bus, NetworkManager, eth0 --------------------------------------------
 
-# nm_bus: a private system bus (EXTERNAL auth, everything allowed) that NM,
-# libnm, nmcli and hvkvpd share through DBUS_SYSTEM_BUS_ADDRESS.
-nm_bus() {
-	cat >"$HV_TMP/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$HV_TMP/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOF
-	dbus-daemon --config-file="$HV_TMP/bus.conf" --nofork --nopidfile >>"$HV_TMP/dbus.log" 2>&1 </dev/null &
-	hv_track_pid $!
-	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$HV_TMP/bus"
-	hv_wait_for 10 test -S "$HV_TMP/bus" || hv_fail "the private dbus-daemon did not start"
-}
-
 # nm_config: NM's files in the sandbox only (tmpfs run and state
 # directories, keyfiles in $HV_TMP/nm/keyfiles, no host conf.d).
 nm_config() {
@@ -128,7 +103,7 @@ nm_device_state() {
 # nm_sandbox: everything above, then NM's "Wired connection 1" on eth0.
 nm_sandbox() {
 	hv_private_overlay /etc # nothing here may write the real /etc
-	nm_bus
+	hv_start_system_bus
 	nm_config
 	nm_start
 	nm_eth0

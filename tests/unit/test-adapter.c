@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-adapter.c - adapter ids: normalization, and resolution against a fake sysfs tree. */
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "adapter.h"
 #include "suites.h"
+#include "test-util.h"
 #include "util.h"
 
 #define GUID0 "f3b2f2d8-3fb1-4a36-9a1b-4f2e2e2a6c11"
@@ -164,31 +164,14 @@ END_TEST
 static char base_dir[64];
 static char root[128];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	if (*path)
-		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void base_setup(void)
 {
-	strcpy(base_dir, "/tmp/hvkvpd-test-adapter-XXXXXX");
-	if (!mkdtemp(base_dir))
-		abort();
+	test_tmpdir(base_dir, sizeof(base_dir), "adapter");
 }
 
 static void base_teardown(void)
 {
-	rm_tree(base_dir);
+	test_rm_tree(base_dir);
 }
 
 static void root_setup(void)
@@ -199,7 +182,7 @@ static void root_setup(void)
 
 static void root_teardown(void)
 {
-	rm_tree(root);
+	test_rm_tree(root);
 }
 
 static void mkdir_p(const char *path)

@@ -2,7 +2,6 @@
 /* test-pool.c - the pool files: upstream layout, semantics, outside writers, kills, orphans. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -12,6 +11,7 @@
 
 #include "pool.h"
 #include "suites.h"
+#include "test-util.h"
 #include "util.h"
 
 #define REC KVP_RECORD_SIZE
@@ -23,31 +23,14 @@
 static char base_dir[64];
 static char dir[128];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	if (*path)
-		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void base_setup(void)
 {
-	strcpy(base_dir, "/tmp/hvkvpd-test-pool-XXXXXX");
-	if (!mkdtemp(base_dir))
-		abort();
+	test_tmpdir(base_dir, sizeof(base_dir), "pool");
 }
 
 static void base_teardown(void)
 {
-	rm_tree(base_dir);
+	test_rm_tree(base_dir);
 }
 
 static void test_setup(void)
@@ -58,7 +41,7 @@ static void test_setup(void)
 
 static void test_teardown(void)
 {
-	rm_tree(dir);
+	test_rm_tree(dir);
 }
 
 /* ---- helpers -------------------------------------------------------------- */
