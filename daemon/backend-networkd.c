@@ -154,34 +154,17 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
-/* Replaces path atomically with text (0644, root): a temporary file in the
- * same directory whose name networkd ignores (no .network suffix), fsync,
- * rename, fsync of the directory. */
-static int write_file_atomic(const char *dir, const char *path, const char *text)
+/* Replaces path atomically with text (0644: networkd reads it as its own
+ * user), then syncs the directory. The temporary file's name has no
+ * .network suffix, so networkd never reads it. */
+static int write_network_file(const char *dir, const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 16];
-	int fd, r;
+	int r;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return negative_errno();
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	r = loop_write(fd, text, strlen(text));
-	if (r == 0 && fchmod(fd, 0644) < 0)
-		r = negative_errno();
-	if (r == 0 && fsync(fd) < 0)
-		r = negative_errno();
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = negative_errno();
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return fsync_dir(dir);
+	r = write_file_atomic(path, text, 0644);
+	return r < 0 ? r : fsync_dir(dir);
 }
 
 /* ---- what networkd says ---------------------------------------------------------- */
@@ -1009,7 +992,7 @@ static int nd_apply(struct backend *b, const struct adapter *a, const struct fai
 		/* set first: a failure after the rename (the directory's fsync)
 		 * must still be rolled back; restoring the old file is harmless */
 		snap->file_written = true;
-		r = write_file_atomic(ND_NETWORK_DIR, snap->path, text);
+		r = write_network_file(ND_NETWORK_DIR, snap->path, text);
 		if (r < 0)
 			return log_error_errno(r, "%s: cannot write %s", a->ifname, snap->path);
 	}
@@ -1109,7 +1092,7 @@ static int nd_rollback(struct backend *b, const struct adapter *a, void *p, uint
 
 	if (snap->file_written) {
 		if (snap->content)
-			r = write_file_atomic(ND_NETWORK_DIR, snap->path, snap->content);
+			r = write_network_file(ND_NETWORK_DIR, snap->path, snap->content);
 		else if (unlink(snap->path) < 0 && errno != ENOENT)
 			r = negative_errno();
 		else

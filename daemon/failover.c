@@ -374,19 +374,6 @@ const char *failover_ip_to_string(int family, const union in_addr_union *a, char
 	return buf;
 }
 
-/* Appends "item" to a ';'-list in buf; -EMSGSIZE when it does not fit. */
-static int list_append(char *buf, size_t size, const char *item)
-{
-	size_t len = strlen(buf), n = strlen(item);
-
-	if (len + (len ? 1 : 0) + n + 1 > size)
-		return -EMSGSIZE;
-	if (len)
-		buf[len++] = ';';
-	memcpy(buf + len, item, n + 1);
-	return 0;
-}
-
 /* Every address list failover_parse accepts can be written back. */
 _Static_assert(FAILOVER_MAX_ADDRS * INET6_ADDRSTRLEN <= KVP_IP_ADDR_BYTES, "ip_addr fits");
 
@@ -411,16 +398,16 @@ int failover_format(const struct failover_settings *s, struct kvp_ip_fields *out
 		} else {
 			snprintf(m, sizeof(m), "%u", x->prefixlen);
 		}
-		r = list_append(out->ip_addr, sizeof(out->ip_addr), a);
+		r = strlist_append(out->ip_addr, sizeof(out->ip_addr), a);
 		if (r == 0)
-			r = list_append(out->sub_net, sizeof(out->sub_net), m);
+			r = strlist_append(out->sub_net, sizeof(out->sub_net), m);
 	}
 	for (size_t i = 0; i < s->n_gateways && r == 0; i++)
-		r = list_append(out->gate_way, sizeof(out->gate_way),
+		r = strlist_append(out->gate_way, sizeof(out->gate_way),
 				failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr, a,
 						      sizeof(a)));
 	for (size_t i = 0; i < s->n_dns && r == 0; i++)
-		r = list_append(out->dns_addr, sizeof(out->dns_addr),
+		r = strlist_append(out->dns_addr, sizeof(out->dns_addr),
 				failover_ip_to_string(s->dns[i].family, &s->dns[i].addr, a,
 						      sizeof(a)));
 	return r;

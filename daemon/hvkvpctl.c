@@ -147,18 +147,6 @@ static int open_ipconfig(struct kvp_pool **ret_guest, struct ipconfig **ret)
 
 /* ---- building the host's strings ------------------------------------------------- */
 
-static int list_add(char *buf, size_t size, const char *v)
-{
-	size_t len = strlen(buf), n = strlen(v);
-
-	if (len + (len ? 1 : 0) + n + 1 > size)
-		return -EMSGSIZE;
-	if (len)
-		buf[len++] = ';';
-	memcpy(buf + len, v, n + 1);
-	return 0;
-}
-
 struct cli_settings {
 	const char *adapter;
 	const char *v4[FAILOVER_MAX_ADDRS], *v4mask[FAILOVER_MAX_ADDRS];
@@ -190,23 +178,23 @@ static int cli_to_fields(const struct cli_settings *c, struct kvp_ip_fields *f)
 		return usage("%zu --ipv6-address but %zu --ipv6-subnet-prefix-length (give one per address, or one for all)",
 			     c->n6, c->n6len);
 	for (size_t i = 0; i < c->n4 && r == 0; i++) {
-		r = list_add(f->ip_addr, sizeof(f->ip_addr), c->v4[i]);
-		r = r ?: list_add(f->sub_net, sizeof(f->sub_net), c->v4mask[c->n4mask == 1 ? 0 : i]);
+		r = strlist_append(f->ip_addr, sizeof(f->ip_addr), c->v4[i]);
+		r = r ?: strlist_append(f->sub_net, sizeof(f->sub_net), c->v4mask[c->n4mask == 1 ? 0 : i]);
 	}
 	for (size_t i = 0; i < c->n6 && r == 0; i++) {
-		r = list_add(f->ip_addr, sizeof(f->ip_addr), c->v6[i]);
-		r = r ?: list_add(f->sub_net, sizeof(f->sub_net), c->v6len[c->n6len == 1 ? 0 : i]);
+		r = strlist_append(f->ip_addr, sizeof(f->ip_addr), c->v6[i]);
+		r = r ?: strlist_append(f->sub_net, sizeof(f->sub_net), c->v6len[c->n6len == 1 ? 0 : i]);
 	}
 	for (size_t i = 0; i < c->ngw4 && r == 0; i++)
-		r = list_add(f->gate_way, sizeof(f->gate_way), c->gw4[i]);
+		r = strlist_append(f->gate_way, sizeof(f->gate_way), c->gw4[i]);
 	for (size_t i = 0; i < c->ngw6 && r == 0; i++)
-		r = list_add(f->gate_way, sizeof(f->gate_way), c->gw6[i]);
+		r = strlist_append(f->gate_way, sizeof(f->gate_way), c->gw6[i]);
 	for (size_t i = 0; i < 2 && r == 0; i++)
 		if (c->dns4[i])
-			r = list_add(f->dns_addr, sizeof(f->dns_addr), c->dns4[i]);
+			r = strlist_append(f->dns_addr, sizeof(f->dns_addr), c->dns4[i]);
 	for (size_t i = 0; i < 2 && r == 0; i++)
 		if (c->dns6[i])
-			r = list_add(f->dns_addr, sizeof(f->dns_addr), c->dns6[i]);
+			r = strlist_append(f->dns_addr, sizeof(f->dns_addr), c->dns6[i]);
 	if (r < 0)
 		return usage("the settings are longer than the host's fields allow");
 	f->dhcp_enabled = c->dhcp;

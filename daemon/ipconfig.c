@@ -290,20 +290,6 @@ int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct ada
 	return 0;
 }
 
-/* Appends to a ';' list; false when it does not fit (the list is then cut
- * at the previous item, never mid-address). */
-static bool list_add(char *buf, size_t size, const char *item)
-{
-	size_t len = strlen(buf), n = strlen(item);
-
-	if (len + (len ? 1 : 0) + n + 1 > size)
-		return false;
-	if (len)
-		buf[len++] = ';';
-	memcpy(buf + len, item, n + 1);
-	return true;
-}
-
 int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
 {
 	struct link_state *l = NULL;
@@ -347,8 +333,8 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 			snprintf(mask, sizeof(mask), "/%u", x->prefixlen);
 			out->addr_family |= ADDR_FAMILY_IPV6;
 		}
-		if (!list_add(out->ip_addr, sizeof(out->ip_addr), ip) ||
-		    !list_add(out->sub_net, sizeof(out->sub_net), mask))
+		if (strlist_append(out->ip_addr, sizeof(out->ip_addr), ip) < 0 ||
+		    strlist_append(out->sub_net, sizeof(out->sub_net), mask) < 0)
 			break;
 	}
 	/* this link's default gateways only: IPv4 first, each family lowest
@@ -369,7 +355,7 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 			n++;
 		}
 		for (size_t k = 0; k < n; k++)
-			list_add(out->gate_way, sizeof(out->gate_way),
+			strlist_append(out->gate_way, sizeof(out->gate_way),
 				 failover_ip_to_string(l->routes[order[k]].family,
 						       &l->routes[order[k]].gateway, ip, sizeof(ip)));
 	}
@@ -377,7 +363,7 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
 	if (r == 0 && b->ops->query && b->ops->query(b, &a, &info) >= 0) {
 		for (size_t i = 0; i < info.n_dns; i++)
-			list_add(out->dns_addr, sizeof(out->dns_addr),
+			strlist_append(out->dns_addr, sizeof(out->dns_addr),
 				 failover_ip_to_string(info.dns[i].family, &info.dns[i].addr, ip,
 						       sizeof(ip)));
 		out->dhcp_enabled = info.dhcp4_known && info.dhcp4;

@@ -235,9 +235,9 @@ static int mac_file(const char *dir, const char *mac, char *buf, size_t size)
 
 int state_save(const char *dir, const struct adapter_state *st)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	_cleanup_free_ char *text = malloc(STATE_MAX_SIZE);
-	int fd, r;
+	int r;
 
 	if (!text)
 		return -ENOMEM;
@@ -249,21 +249,7 @@ int state_save(const char *dir, const struct adapter_state *st)
 		return r;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return negative_errno();
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	r = loop_write(fd, text, strlen(text));
-	if (r == 0 && fchmod(fd, 0600) < 0)
-		r = negative_errno();
-	if (r == 0 && fsync(fd) < 0)
-		r = negative_errno();
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = negative_errno();
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	return write_file_atomic(path, text, 0600);
 }
 
 static int load_path(const char *path, struct adapter_state *ret)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* util.c - string, UTF-8 and time helpers. */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
@@ -151,4 +153,39 @@ void strprintf(char *buf, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
+}
+
+int write_file_atomic(const char *path, const char *text, mode_t mode)
+{
+	char tmp[PATH_MAX + 16];
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	r = loop_write(fd, text, strlen(text));
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = negative_errno();
+	if (r == 0 && fsync(fd) < 0)
+		r = negative_errno();
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = negative_errno();
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int strlist_append(char *buf, size_t size, const char *item)
+{
+	size_t len = strlen(buf), n = strlen(item);
+
+	if (len + (len ? 1 : 0) + n + 1 > size)
+		return -EMSGSIZE;
+	if (len)
+		buf[len++] = ';';
+	memcpy(buf + len, item, n + 1);
+	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,3 +102,13 @@ int loop_write(int fd, const void *buf, size_t len);
 /* snprintf() for one-line messages where cutting a long value short is the
  * intended behaviour (log text, STATUS=, result lines). */
 void strprintf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
+
+/* Replaces path with text atomically: a temporary file beside it (named
+ * "<path>.tmp-XXXXXX", which no consumer of .network or .state files
+ * picks up), given `mode`, fsync'ed, renamed over path. The temporary file
+ * is removed on failure. The directory is not created. */
+int write_file_atomic(const char *path, const char *text, mode_t mode);
+
+/* Appends item to a ';'-separated list in buf (no separator before the
+ * first item); -EMSGSIZE, with buf unchanged, when it does not fit. */
+int strlist_append(char *buf, size_t size, const char *item);
