@@ -110,41 +110,6 @@ struct nd_link_file {
 
 /* ---- small file helpers ---------------------------------------------------------- */
 
-/* Reads a whole small file; -ENOENT when missing, -EFBIG above max bytes. */
-static int read_small_file(const char *path, size_t max, char **ret)
-{
-	_cleanup_close_ int fd = -1;
-	char *buf;
-	size_t len = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return negative_errno();
-	buf = malloc(max + 1);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t k = read(fd, buf + len, max + 1 - len);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			return negative_errno();
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-		if (len > max) {
-			free(buf);
-			return -EFBIG;
-		}
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	return 0;
-}
-
 static int fsync_dir(const char *dir)
 {
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -216,7 +181,7 @@ static int read_link_file(int ifindex, struct nd_link_file *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	snprintf(path, sizeof(path), ND_LINKS_DIR "/%d", ifindex);
-	r = read_small_file(path, ND_STATE_MAX, &text);
+	r = read_file_bounded(path, 0, ND_STATE_MAX, &text, NULL);
 	if (r < 0)
 		return r;
 	for (char *line = text, *next; line && *line; line = next) {
@@ -271,7 +236,7 @@ static int network_file_dhcp4(const char *path)
 	bool in_network = false;
 	int dhcp4 = 0, r;
 
-	r = read_small_file(path, ND_FILE_MAX, &text);
+	r = read_file_bounded(path, 0, ND_FILE_MAX, &text, NULL);
 	if (r < 0)
 		return r;
 	for (char *line = text, *next; line && *line; line = next) {
@@ -909,7 +874,7 @@ static int nd_snapshot(struct backend *b, const struct adapter *a, void **ret)
 				a->mac);
 		goto fail;
 	}
-	r = read_small_file(snap->path, ND_FILE_MAX, &snap->content);
+	r = read_file_bounded(snap->path, 0, ND_FILE_MAX, &snap->content, NULL);
 	if (r < 0 && r != -ENOENT) {
 		log_error_errno(r, "%s: cannot read %s", a->ifname, snap->path);
 		if (r == -EFBIG)
@@ -1033,7 +998,7 @@ static int nd_verify(struct backend *b, const struct adapter *a, const struct fa
 	r = nd_render(a, s, &want);
 	if (r < 0)
 		return r;
-	r = read_small_file(path, ND_FILE_MAX, &have);
+	r = read_file_bounded(path, 0, ND_FILE_MAX, &have, NULL);
 	if (r < 0)
 		return log_error_errno(r, "%s: verify: cannot read %s back", a->ifname, path);
 	if (!streq(want, have))

@@ -413,48 +413,6 @@ static void index_remove_last(struct kvp_pool *p, size_t i)
 
 /* ---- file helpers --------------------------------------------------------- */
 
-static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
-{
-	const char *b = buf;
-
-	while (len > 0) {
-		ssize_t n = pwrite(fd, b, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			return -EIO;
-		b += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Returns the number of bytes read; fewer than len only at end of file. */
-static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
-{
-	char *b = buf;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, b + done, len - done, off + (off_t)done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
 /* Both lock kinds, because the two families of other writers each honour
  * only one: cloud-init uses flock(), upstream and Microsoft's samples use
  * fcntl() record locks. Open file description locks conflict with the

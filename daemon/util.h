@@ -99,6 +99,17 @@ int parse_uint(const char *s, unsigned long max, unsigned long *ret);
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t len);
 
+/* pwrite()/pread() all of len bytes at off, retrying on EINTR and short
+ * transfers. pread_full returns the byte count (short only at end of file). */
+int pwrite_full(int fd, const void *buf, size_t len, off_t off);
+ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
+
+/* Reads the whole file at path, opened with O_RDONLY|O_CLOEXEC|O_NOCTTY
+ * plus open_flags (e.g. O_NOFOLLOW), into a NUL-terminated malloc'ed buffer.
+ * -EFBIG when it holds more than max bytes; *ret_len (may be NULL) gets the
+ * length. Writes *ret only on success. */
+int read_file_bounded(const char *path, int open_flags, size_t max, char **ret, size_t *ret_len);
+
 /* snprintf() for one-line messages where cutting a long value short is the
  * intended behaviour (log text, STATUS=, result lines). */
 void strprintf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
