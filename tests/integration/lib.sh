@@ -21,9 +21,14 @@
 #   top_builddir   build tree holding the binaries (default: the source tree
 #                  containing this file)
 #   top_srcdir     source tree (default: same)
-#   HV_LOG_DIR     if set, the sandbox's *.log files are copied there on exit
+#   HV_LOG_DIR     where the test's logs go: each check's full output
+#                  (checks/NN-name.log) and, on exit, the sandbox's *.log
+#                  files (default: <build>/tests/integration/logs/<test>;
+#                  run.sh sets it per test)
 #   HV_CTL_TIMEOUT upper bound in seconds for one hv_ctl call (default 300)
 #   HV_VERBOSE     if set, hv_check also shows the output of passing checks
+#   HV_CHECK_ONLY  a regular expression: run only the checks it matches
+#   HV_CHECK_REPEAT run each check that many times (default 1)
 
 # ---- locations ----------------------------------------------------------------
 
@@ -38,6 +43,9 @@ HV_PROBE=$top_builddir/tests/integration/kvp-probe
 HV_HVKVPD=$top_builddir/hvkvpd
 # The test script itself, for the re-exec inside the namespaces.
 HV_TEST_SCRIPT=$(readlink -f "$0")
+HV_TEST_NAME=$(basename "$HV_TEST_SCRIPT" .sh)
+: "${HV_LOG_DIR:=$top_builddir/tests/integration/logs/$HV_TEST_NAME}"
+export HV_LOG_DIR
 
 # Pids to stop on exit (hv_track_pid), the emulator's and our daemon's pid.
 HV_PIDS=()
@@ -48,6 +56,7 @@ HV_TMP=${HV_TMP:-}
 # Failed hv_check count.
 HV_CHECK_FAILURES=0
 HV_CHECK_COUNT=0
+HV_FAILED_CHECKS=()
 
 # ---- results ----------------------------------------------------------------------
 
@@ -214,9 +223,10 @@ hv_private_overlay() {
 		"$dir" || hv_fail "cannot mount an overlay on $dir"
 }
 
-# hv_cleanup: the EXIT trap. Stops every recorded pid (newest first), shows
-# the tail of each log when the test failed, copies the logs to $HV_LOG_DIR
-# when set, unmounts and removes HV_TMP. Keeps the test's exit status.
+# hv_cleanup: the EXIT trap. Stops every recorded pid (newest first), copies
+# the sandbox's logs to $HV_LOG_DIR and, when the test failed, names them
+# (the failing checks were already named by hv_check), unmounts and removes
+# HV_TMP. Keeps the test's exit status.
 hv_cleanup() {
 	local rc=$? i f
 	set +e
@@ -225,15 +235,11 @@ hv_cleanup() {
 		hv_stop "${HV_PIDS[i]}"
 	done
 	if [ -n "$HV_TMP" ] && [ -d "$HV_TMP" ]; then
+		mkdir -p "$HV_LOG_DIR" && cp "$HV_TMP"/*.log "$HV_LOG_DIR"/ 2>/dev/null
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 			for f in "$HV_TMP"/*.log; do
-				[ -s "$f" ] || continue
-				echo "--- $(basename "$f") (last 40 lines)" >&2
-				tail -n 40 "$f" >&2
+				[ -s "$f" ] && echo "# log: $HV_LOG_DIR/$(basename "$f")" >&2
 			done
-		fi
-		if [ -n "${HV_LOG_DIR:-}" ]; then
-			mkdir -p "$HV_LOG_DIR" && cp "$HV_TMP"/*.log "$HV_LOG_DIR"/ 2>/dev/null
 		fi
 	fi
 	if mountpoint -q /dev/vmbus 2>/dev/null; then
@@ -290,7 +296,14 @@ hv_stop() {
 # jobs, to exit; reap and forget it and return its exit status. When it
 # overstays, stop it with hv_stop and return 124.
 hv_wait() {
-	local pid=$1 secs=${2:-60} i rc=0 keep=()
+	local pid=$1 secs=${2:-60} i rc=0 keep=() parent
+	# Only the shell that started PID can reap it: from inside $(...) the
+	# final `wait` would fail or succeed depending on timing.
+	parent=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || true
+	if [ -n "$parent" ] && [ "$parent" != "$BASHPID" ]; then
+		echo "hv_wait: pid $pid is not a child of this shell ($BASHPID); called inside \$(...)?" >&2
+		return 2
+	fi
 	for ((i = 0; i < secs * 10; i++)); do
 		hv_alive "$pid" || break
 		sleep 0.1
@@ -402,6 +415,56 @@ hv_start_hvkvpd() {
 	fi
 }
 
+# ---- what the kernel holds --------------------------------------------------------------
+
+# hv_addrs IF: IF's global addresses as "addr/plen", one per line, sorted.
+hv_addrs() {
+	ip -j addr show dev "$1" |
+		jq -r '.[0].addr_info[] | select(.scope == "global") | "\(.local)/\(.prefixlen)"' | sort
+}
+
+# hv_default_routes IF [-4|-6]: the default routes of the main table that
+# leave through IF (a nexthop of a multipath route counts), one "gateway
+# metric protocol" per line, sorted; both families unless one is named.
+hv_default_routes() {
+	local fam
+	for fam in ${2:--4 -6}; do
+		ip -j "$fam" route show table main
+	done | jq -r --arg dev "$1" '.[] | select(.dst == "default") | . as $r |
+		(if .nexthops then .nexthops[] else . end) | select(.dev == $dev) |
+		"\(.gateway // "-") \($r.metric // 0) \($r.protocol // "boot")"' | sort
+}
+
+# ---- what the host sends ------------------------------------------------------------------
+
+# hv_set_ip ARGS...: one SET_IP_INFO (hvkvp-emu ctl set-ip-info ARGS); prints
+# the JSON answer. Fails when the host got no answer, timed out, or (with
+# HV_BUDGET_US set) was answered after that many microseconds. With
+# HV_TIMES_FILE set, each answer's elapsed_us is appended to it.
+hv_set_ip() {
+	local out
+	out=$(hv_ctl --wait 30 set-ip-info "$@") || { echo "set-ip-info $*: no answer: $out"; return 1; }
+	[ -z "${HV_TIMES_FILE:-}" ] || hv_json "$out" .elapsed_us >>"$HV_TIMES_FILE"
+	if ! hv_json_is "$out" .timeout false; then
+		echo "set-ip-info $*: the host timed out"
+		return 1
+	fi
+	if [ -n "${HV_BUDGET_US:-}" ] && [ "$(hv_json "$out" .elapsed_us)" -ge "$HV_BUDGET_US" ]; then
+		echo "set-ip-info $*: answered after the reply budget: $out"
+		return 1
+	fi
+	printf '%s\n' "$out"
+}
+
+# hv_expect_code CODE ARGS...: SET_IP_INFO with ARGS must answer CODE (a code_name).
+hv_expect_code() {
+	local want=$1 out
+	shift
+	out=$(hv_set_ip "$@") || { echo "$out"; return 1; }
+	hv_json_is "$out" .code_name "$want" || return 1
+	echo "SET -> $want in $(hv_json "$out" .elapsed_us) us"
+}
+
 # ---- assertions ------------------------------------------------------------------------
 
 # hv_assert_eq WHAT EXPECTED ACTUAL: "ok - WHAT", or fail the test.
@@ -436,31 +499,86 @@ hv_assert_json() {
 	hv_assert_eq "${4:-$2}" "$3" "$got"
 }
 
-# hv_check NAME CMD...: run CMD as one named check without stopping the test:
-# prints "ok - NAME" or "FAIL - NAME" followed by CMD's output, and counts
-# failures for hv_checks_done.
+# hv_check NAME CMD...: run CMD as one named check without stopping the test.
+# CMD runs in a subshell of its own with `set -e` in force: the subshell is a
+# plain statement here, not part of `$(...) &&`, `if` or `||`, where bash
+# silently ignores set -e, so any failing step (a setup `ip addr add` as much
+# as an assertion) fails the check. Pids the check records with hv_track_pid
+# are stopped when it ends, so a failed check leaves nothing running behind
+# it. The check's whole output goes to $HV_LOG_DIR/checks/NN-NAME.log; the
+# console gets "ok - NAME", or "FAIL - NAME", the log's path and its last
+# lines. Failures are counted for hv_checks_done.
 hv_check() {
-	local name=$1 out rc
+	local name=$1 i
+	shift
+	# HV_CHECK_ONLY=REGEX runs only the matching checks, HV_CHECK_REPEAT=N
+	# runs each N times: the way to hunt a flaky check
+	if [ -n "${HV_CHECK_ONLY:-}" ] && ! [[ $name =~ $HV_CHECK_ONLY ]]; then
+		return 0
+	fi
+	for ((i = 0; i < ${HV_CHECK_REPEAT:-1}; i++)); do
+		_hv_check_once "$name" "$@"
+	done
+}
+
+_hv_check_once() {
+	local name=$1 rc had_e=0 log slug
 	shift
 	HV_CHECK_COUNT=$((HV_CHECK_COUNT + 1))
-	out=$("$@" 2>&1) && rc=0 || rc=$?
+	slug=$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' - | tr -s - | cut -c1-60)
+	log=$HV_LOG_DIR/checks/$(printf '%02d' "$HV_CHECK_COUNT")-${slug%-}.log
+	mkdir -p "$HV_LOG_DIR/checks"
+	[[ $- == *e* ]] && had_e=1
+	set +e
+	(
+		set -e
+		_hv_check_outer_pids=("${HV_PIDS[@]}")
+		trap '_hv_check_end $?' EXIT
+		"$@"
+	) >"$log" 2>&1 </dev/null
+	rc=$?
+	[ "$had_e" -eq 0 ] || set -e
 	if [ "$rc" -eq 0 ]; then
 		echo "ok - $name"
-		if [ -n "${HV_VERBOSE:-}" ] && [ -n "$out" ]; then
-			printf '%s\n' "$out" | sed 's/^/    | /'
+		if [ -n "${HV_VERBOSE:-}" ] && [ -s "$log" ]; then
+			sed 's/^/    | /' "$log"
 		fi
 	else
 		HV_CHECK_FAILURES=$((HV_CHECK_FAILURES + 1))
+		HV_FAILED_CHECKS+=("$name")
 		echo "FAIL - $name (exit $rc)"
-		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    | /'
+		echo "    full log: $log"
+		tail -n 20 "$log" | sed 's/^/    | /'
 	fi
 	return 0
 }
 
-# hv_checks_done: summary line; exit 1 if any hv_check failed.
+# The EXIT trap of a check's subshell: stops what the check started and
+# keeps its status.
+_hv_check_end() {
+	local rc=$1 p o mine
+	set +e
+	trap - EXIT
+	for p in "${HV_PIDS[@]}"; do
+		mine=1
+		for o in "${_hv_check_outer_pids[@]}"; do
+			[ "$o" = "$p" ] && mine=0
+		done
+		[ "$mine" -eq 0 ] || hv_stop "$p"
+	done
+	[ "$rc" -eq 0 ] || echo "# check failed with exit $rc" >&2
+	exit "$rc"
+}
+
+# hv_checks_done: summary line; exit 1, naming the failed checks and where
+# their logs are, if any hv_check failed.
 hv_checks_done() {
+	local n
 	if [ "$HV_CHECK_FAILURES" -ne 0 ]; then
-		hv_fail "$HV_CHECK_FAILURES of $HV_CHECK_COUNT checks failed"
+		for n in "${HV_FAILED_CHECKS[@]}"; do
+			echo "FAILED CHECK: $n"
+		done
+		hv_fail "$HV_CHECK_FAILURES of $HV_CHECK_COUNT checks failed (logs: $HV_LOG_DIR/checks)"
 	fi
 	echo "all $HV_CHECK_COUNT checks passed"
 }

@@ -14,16 +14,20 @@ probe() { "$HV_PROBE" "$@"; }
 
 # bg_probe NAME ARGS...: kvp-probe ARGS in the background, output in
 # $HV_TMP/NAME.out; it creates $HV_TMP/NAME.ready once it is ready for a host
-# request. Sets PROBE_PID.
+# request. Sets PROBE_PID; the check stops the probe if it ends first.
 bg_probe() {
 	local name=$1
 	shift
 	rm -f "$HV_TMP/$name.ready"
 	"$HV_PROBE" "$@" --ready-file "$HV_TMP/$name.ready" >"$HV_TMP/$name.out" 2>&1 &
 	PROBE_PID=$!
+	hv_track_pid "$PROBE_PID"
 }
 wait_ready() { hv_wait_for 10 test -e "$HV_TMP/$1.ready"; }
-# end_probe NAME: wait for the background probe, show its output, return its status
+# end_probe NAME: wait for the background probe, show its output, return its
+# status. Call it as a statement of the check, never inside $(...): `wait`
+# in a subshell cannot reap the probe, which is the check's child, and fails
+# whenever the probe has not been reaped before the subshell forked.
 end_probe() {
 	local rc=0
 	hv_wait "$PROBE_PID" 30 || rc=$?
@@ -134,8 +138,8 @@ check_string_limits() {
 	bg_probe limits serve "$DEV" --count 1
 	wait_ready limits || rc=1
 	json=$(hv_ctl --wait 10 set --pool 1 --key "$key" --value "$value") || rc=1
-	out=$(end_probe limits) || rc=1
-	printf '%s\n' "$out" | cut -c1-120
+	end_probe limits >"$HV_TMP/limits.shown" || rc=1
+	cut -c1-120 "$HV_TMP/limits.shown"
 	hv_json_is "$json" '[.truncated, (.key | length), (.value | utf8bytelength)] | @csv' \
 		'true,511,2046' || rc=1
 	grep -q 'key_len=511 value_len=2046 ' "$HV_TMP/limits.out" || rc=1

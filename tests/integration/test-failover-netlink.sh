@@ -14,7 +14,6 @@ set -eu
 hv_require_root
 hv_require_cmd jq ip awk flock
 # the daemon's and the emulator's logs outlive the sandbox
-export HV_LOG_DIR=${HV_LOG_DIR:-$top_builddir/tests/integration/logs/failover-netlink}
 hv_sandbox "$@"
 
 MAC0=00:15:5d:00:00:01 GUID0='{4e0c1a2b-0000-4000-8000-00155d000001}'
@@ -23,14 +22,14 @@ KEY0=HvKvpdFailoverResult_00155D000001
 KEY1=HvKvpdFailoverResult_00155D000002
 STATE=$HV_TMP/state
 SYSFS=$HV_TMP/sys
-BUDGET_US=20000000 # hvkvpd's default --reply-budget
-TIMES=$HV_TMP/set-elapsed-us
+export HV_BUDGET_US=20000000 # hvkvpd's default --reply-budget
+export HV_TIMES_FILE=$HV_TMP/set-elapsed-us
 RESOLV_BASE='# resolv.conf of the test: every byte of it must survive
 search example.org
 nameserver 10.9.9.9
 options edns0 timeout:2
 '
-: >"$TIMES"
+: >"$HV_TIMES_FILE"
 
 # The daemon under test: the GUID seam, and no system bus (so neither
 # NetworkManager, networkd nor resolved of the real machine is ever asked).
@@ -100,32 +99,6 @@ reset_nic() {
 
 # ---- what the host sends and gets ---------------------------------------------
 
-# set_ip ARGS...: one SET_IP_INFO (hvkvp-emu ctl set-ip-info ARGS); prints the
-# JSON answer; records elapsed_us; fails when the host got no answer in time.
-set_ip() {
-	local out
-	out=$(hv_ctl --wait 30 set-ip-info "$@") || { echo "set-ip-info $*: no answer: $out"; return 1; }
-	hv_json "$out" .elapsed_us >>"${TIMES_FILE:-$TIMES}"
-	if ! hv_json_is "$out" .timeout false; then
-		echo "set-ip-info $*: the host timed out"
-		return 1
-	fi
-	if [ "$(hv_json "$out" .elapsed_us)" -ge "$BUDGET_US" ]; then
-		echo "set-ip-info $*: answered after the reply budget: $out"
-		return 1
-	fi
-	printf '%s\n' "$out"
-}
-
-# expect CODE ARGS...: SET_IP_INFO must answer CODE (a code_name).
-expect() {
-	local want=$1 out
-	shift
-	out=$(set_ip "$@") || { echo "$out"; return 1; }
-	hv_json_is "$out" .code_name "$want" || return 1
-	echo "SET -> $want in $(hv_json "$out" .elapsed_us) us"
-}
-
 # raw ARGS...: a hand-made message (hvkvp-emu ctl raw ARGS); prints the JSON.
 raw() {
 	hv_ctl --wait 30 raw "$@"
@@ -148,23 +121,6 @@ state_get() {
 }
 
 # ---- what the kernel holds ---------------------------------------------------------
-
-# addrs IF: the global addresses of IF, "addr/plen", sorted.
-addrs() {
-	ip -j addr show dev "$1" |
-		jq -r '.[0].addr_info[] | select(.scope == "global") | "\(.local)/\(.prefixlen)"' | sort
-}
-
-# defroutes IF: the default routes that leave through IF, one "gateway metric
-# protocol" per line, sorted; a nexthop of a multipath route counts.
-defroutes() {
-	{
-		ip -j -4 route show table main
-		ip -j -6 route show table main
-	} | jq -r --arg dev "$1" '.[] | select(.dst == "default") | . as $r |
-		(if .nexthops then .nexthops[] else . end) | select(.dev == $dev) |
-		"\(.gateway // "-") \($r.metric // 0) \($r.protocol // "boot")"' | sort
-}
 
 # same WHAT WANT GOT: equal, or say how they differ.
 same() {
@@ -245,10 +201,10 @@ start_daemon
 check_basic() {
 	reset_nic eth0
 	ip link set eth0 down
-	expect HV_S_OK "${BASIC[@]}" || return 1
-	same "eth0 addresses" "$(lines 192.0.2.10/24 192.0.2.11/24 2001:db8::10/64)" "$(addrs eth0)" || return 1
+	hv_expect_code HV_S_OK "${BASIC[@]}" || return 1
+	same "eth0 addresses" "$(lines 192.0.2.10/24 192.0.2.11/24 2001:db8::10/64)" "$(hv_addrs eth0)" || return 1
 	same "eth0 default routes" "$(lines '192.0.2.1 100 static' '192.0.2.2 101 static')" \
-		"$(defroutes eth0)" || return 1
+		"$(hv_default_routes eth0)" || return 1
 	ip -j link show dev eth0 | jq -e '.[0].flags | index("UP")' >/dev/null ||
 		{ echo "eth0 was not brought up"; return 1; }
 	resolv_is eth0 192.0.2.53 192.0.2.54 2001:db8::53
@@ -262,9 +218,9 @@ check_keep_secondary() {
 	reset_nic eth0
 	ip addr add 192.0.2.10/24 brd + dev eth0
 	ip addr add 192.0.2.20/24 brd + dev eth0
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.20;192.0.2.30" --Subnets "24;24" \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.20;192.0.2.30" --Subnets "24;24" \
 		--DefaultGateways 192.0.2.1 --DHCPEnabled false || return 1
-	same "eth0 addresses" "$(lines 192.0.2.20/24 192.0.2.30/24)" "$(addrs eth0)"
+	same "eth0 addresses" "$(lines 192.0.2.20/24 192.0.2.30/24)" "$(hv_addrs eth0)"
 }
 hv_check "(1b) a new list that drops the primary address and keeps the old secondary one: HV_S_OK, both addresses there" check_keep_secondary
 
@@ -272,12 +228,12 @@ hv_check "(1b) a new list that drops the primary address and keeps the old secon
 # address with the same gateway must still end with the default route.
 check_same_gateway() {
 	reset_nic eth0
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
 		--DefaultGateways 192.0.2.1 --DHCPEnabled false || return 1
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.20 --Subnets 24 \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.20 --Subnets 24 \
 		--DefaultGateways 192.0.2.1 --DHCPEnabled false || return 1
-	same "eth0 addresses" 192.0.2.20/24 "$(addrs eth0)" || return 1
-	same "eth0 default routes" "192.0.2.1 100 static" "$(defroutes eth0)"
+	same "eth0 addresses" 192.0.2.20/24 "$(hv_addrs eth0)" || return 1
+	same "eth0 default routes" "192.0.2.1 100 static" "$(hv_default_routes eth0)"
 }
 hv_check "(1c) a new address in the same subnet with the same gateway: HV_S_OK, the default route still there" check_same_gateway
 
@@ -295,7 +251,7 @@ check_idempotent_inner() {
 	before_inode=$(stat -c '%i %Y %s' /etc/resolv.conf)
 	snapshot idem eth0
 	sentinel 203.0.113.254 || return 1
-	expect HV_S_OK "${BASIC[@]}" || return 1
+	hv_expect_code HV_S_OK "${BASIC[@]}" || return 1
 	sentinel 203.0.113.253 || return 1
 	if grep -E 'eth0|192\.0\.2\.|2001:db8::' "$HV_TMP/monitor.out"; then
 		echo "^ netlink events on eth0 during an identical SET (a flap)"
@@ -323,13 +279,13 @@ check_detector() {
 
 check_idempotent() {
 	local mon rc=0
-	expect HV_S_OK "${BASIC[@]}" >/dev/null || return 1
+	hv_expect_code HV_S_OK "${BASIC[@]}" >/dev/null || return 1
 	ip -o monitor address route >>"$HV_TMP/monitor.out" 2>/dev/null </dev/null &
 	mon=$!
+	hv_track_pid "$mon"
 	check_idempotent_inner || rc=1
 	[ $rc -ne 0 ] || check_detector || rc=1
-	kill "$mon" 2>/dev/null
-	wait "$mon" 2>/dev/null
+	hv_stop "$mon"
 	return $rc
 }
 hv_check "(2) the same settings again: HV_S_OK, no address or route event on the link (no flap; the detector sees a deliberate one), resolv.conf not rewritten, result says unchanged" check_idempotent
@@ -352,7 +308,7 @@ V6ONLY=(--adapter-id "$GUID0" --IPAddresses "2001:db8::10" --Subnets 64
 check_v6_dhcp_refused() {
 	preset_eth0
 	snapshot dhcp eth0
-	expect HV_ERROR_NOT_SUPPORTED "${V6ONLY[@]}" --DHCPEnabled true || return 1
+	hv_expect_code HV_ERROR_NOT_SUPPORTED "${V6ONLY[@]}" --DHCPEnabled true || return 1
 	unchanged dhcp eth0 || return 1
 	same "state result" 0x80070032 "$(state_get $MAC0 result)" || return 1
 	case $(result_key "$KEY0") in
@@ -364,9 +320,9 @@ hv_check "(3a) IPv6-only with DHCPEnabled=true and no DHCP client: HV_ERROR_NOT_
 
 check_v6_static() {
 	preset_eth0
-	expect HV_S_OK "${V6ONLY[@]}" --DHCPEnabled false || return 1
-	same "eth0 addresses" "2001:db8::10/64" "$(addrs eth0)" || return 1
-	same "eth0 default routes" "2001:db8::1 100 static" "$(defroutes eth0)" || return 1
+	hv_expect_code HV_S_OK "${V6ONLY[@]}" --DHCPEnabled false || return 1
+	same "eth0 addresses" "2001:db8::10/64" "$(hv_addrs eth0)" || return 1
+	same "eth0 default routes" "2001:db8::1 100 static" "$(hv_default_routes eth0)" || return 1
 	resolv_is eth0 2001:db8::53
 }
 hv_check "(3b) IPv6-only with DHCPEnabled=false: HV_S_OK, only the IPv6 address and gateway, old static IPv4 gone" check_v6_static
@@ -377,10 +333,10 @@ check_dhcp_kept() {
 	reset_nic eth0
 	ip addr add 192.0.2.50/24 brd + dev eth0 valid_lft 3600 preferred_lft 3600
 	ip route add default via 192.0.2.1 dev eth0 proto dhcp metric 1024
-	expect HV_S_OK "${V6ONLY[@]}" --DHCPEnabled true || return 1
-	same "eth0 addresses" "$(lines 192.0.2.50/24 2001:db8::10/64)" "$(addrs eth0)" || return 1
+	hv_expect_code HV_S_OK "${V6ONLY[@]}" --DHCPEnabled true || return 1
+	same "eth0 addresses" "$(lines 192.0.2.50/24 2001:db8::10/64)" "$(hv_addrs eth0)" || return 1
 	same "eth0 default routes" "$(lines '192.0.2.1 1024 dhcp' '2001:db8::1 100 static')" \
-		"$(defroutes eth0)" || return 1
+		"$(hv_default_routes eth0)" || return 1
 	case $(result_key "$KEY0") in
 	*"HV_S_OK eth0 netlink: applied"*"DHCPv4 kept"*) ;;
 	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
@@ -392,16 +348,16 @@ hv_check "(3c) DHCPEnabled=true where a DHCP client holds a lease: HV_S_OK, leas
 
 check_mixed_hint() {
 	reset_nic eth0
-	expect HV_S_OK --adapter-id "$GUID0" --addr-family 1 --IPAddresses "2001:db8::10;192.0.2.10" \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --addr-family 1 --IPAddresses "2001:db8::10;192.0.2.10" \
 		--Subnets "64;255.255.255.0" --DefaultGateways "2001:db8::1;192.0.2.1" \
 		--DHCPEnabled false || return 1
-	same "eth0 addresses" "$(lines 192.0.2.10/24 2001:db8::10/64)" "$(addrs eth0)" || return 1
+	same "eth0 addresses" "$(lines 192.0.2.10/24 2001:db8::10/64)" "$(hv_addrs eth0)" || return 1
 	same "eth0 default routes" "$(lines '192.0.2.1 100 static' '2001:db8::1 100 static')" \
-		"$(defroutes eth0)" || return 1
-	expect HV_S_OK --adapter-id "$GUID0" --addr-family 2 --IPAddresses "192.0.2.20" \
+		"$(hv_default_routes eth0)" || return 1
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --addr-family 2 --IPAddresses "192.0.2.20" \
 		--Subnets "255.255.255.0" --DHCPEnabled false || return 1
-	same "eth0 addresses" "192.0.2.20/24" "$(addrs eth0)" || return 1
-	same "eth0 default routes" "" "$(defroutes eth0)"
+	same "eth0 addresses" "192.0.2.20/24" "$(hv_addrs eth0)" || return 1
+	same "eth0 default routes" "" "$(hv_default_routes eth0)"
 }
 hv_check "(4) mixed families with a wrong addr_family hint (1 for v6+v4, 2 for v4): every address applied by its own family" check_mixed_hint
 
@@ -412,17 +368,17 @@ FIVE_GW=(--adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets
 
 check_five_gateways() {
 	reset_nic eth0
-	expect HV_S_OK "${FIVE_GW[@]}" || return 1
+	hv_expect_code HV_S_OK "${FIVE_GW[@]}" || return 1
 	same "eth0 default routes" "$(lines '192.0.2.1 100 static' '192.0.2.2 101 static' \
 		'192.0.2.3 102 static' '2001:db8::1 100 static' '2001:db8::2 101 static')" \
-		"$(defroutes eth0)"
+		"$(hv_default_routes eth0)"
 }
 hv_check "(5a) 5 gateways (3 IPv4 + 2 IPv6, interleaved): 5 default routes, metrics 100.. per family in the host's order" check_five_gateways
 
 check_six_gateways() {
-	expect HV_S_OK "${FIVE_GW[@]}" >/dev/null || return 1
+	hv_expect_code HV_S_OK "${FIVE_GW[@]}" >/dev/null || return 1
 	snapshot six eth0
-	expect HV_INVALIDARG --adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" \
+	hv_expect_code HV_INVALIDARG --adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" \
 		--Subnets "24;64" --DefaultGateways "192.0.2.1;2001:db8::1;192.0.2.2;192.0.2.3;2001:db8::2;192.0.2.4" \
 		--DHCPEnabled false || return 1
 	unchanged six eth0 || return 1
@@ -435,9 +391,9 @@ hv_check "(5b) 6 gateways: HV_INVALIDARG, link unchanged, the result names Defau
 
 check_onlink() {
 	reset_nic eth0
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
 		--DefaultGateways 203.0.113.1 --DHCPEnabled false || return 1
-	same "eth0 default routes" "203.0.113.1 100 static" "$(defroutes eth0)" || return 1
+	same "eth0 default routes" "203.0.113.1 100 static" "$(hv_default_routes eth0)" || return 1
 	ip -j route show default dev eth0 | jq -e '.[0].flags | index("onlink")' >/dev/null ||
 		{ echo "no onlink flag: $(ip route show default dev eth0)"; return 1; }
 }
@@ -448,7 +404,7 @@ hv_check "(5c) an IPv4 gateway outside every configured subnet: default route wi
 # Bad input arrives on a link that holds applied failover settings.
 bad_setup() {
 	reset_nic eth0
-	expect HV_S_OK "${BASIC[@]}" >/dev/null || return 1
+	hv_expect_code HV_S_OK "${BASIC[@]}" >/dev/null || return 1
 	snapshot bad eth0
 }
 
@@ -459,7 +415,7 @@ bad_input() {
 	local why=$1 key
 	shift
 	bad_setup || return 1
-	expect HV_INVALIDARG "$@" || return 1
+	hv_expect_code HV_INVALIDARG "$@" || return 1
 	unchanged bad eth0 || return 1
 	key=$(result_key "$KEY0")
 	case $key in
@@ -510,7 +466,7 @@ hv_check "(6f) raw message, adapter id not UTF-8: HV_INVALIDARG, link unchanged"
 
 check_unknown_guid() {
 	bad_setup || return 1
-	expect HV_GUID_NOTFOUND --adapter-id '{00000000-0000-4000-8000-000000000000}' \
+	hv_expect_code HV_GUID_NOTFOUND --adapter-id '{00000000-0000-4000-8000-000000000000}' \
 		--IPAddresses 192.0.2.99 --Subnets 24 --DHCPEnabled false || return 1
 	unchanged bad eth0
 }
@@ -521,9 +477,9 @@ check_guid_forms() {
 	for id in '{4E0C1A2B-0000-4000-8000-00155D000001}' '4e0c1a2b-0000-4000-8000-00155d000001' \
 		'4E0C1A2B-0000-4000-8000-00155D000001'; do
 		reset_nic eth0
-		expect HV_S_OK --adapter-id "$id" --IPAddresses 192.0.2.10 --Subnets 24 \
+		hv_expect_code HV_S_OK --adapter-id "$id" --IPAddresses 192.0.2.10 --Subnets 24 \
 			--DHCPEnabled false || return 1
-		same "eth0 addresses for $id" "192.0.2.10/24" "$(addrs eth0)" || return 1
+		same "eth0 addresses for $id" "192.0.2.10/24" "$(hv_addrs eth0)" || return 1
 	done
 }
 hv_check "(7b) the GUID in upper case, without braces, both: HV_S_OK on eth0" check_guid_forms
@@ -536,7 +492,7 @@ FAILOVER=(--adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnet
 # rolled_back NAME STEP: HV_E_FAIL, and eth0 + resolv.conf exactly as in NAME.
 rolled_back() {
 	local key
-	expect HV_E_FAIL "${FAILOVER[@]}" || return 1
+	hv_expect_code HV_E_FAIL "${FAILOVER[@]}" || return 1
 	unchanged "$1" eth0 || return 1
 	daemon_log | grep -q "failure injected after $2" ||
 		{ echo "the seam did not fire at $2"; return 1; }
@@ -585,7 +541,7 @@ check_get() {
 	# eth1 has a default route of its own, which is not eth0's to report
 	ip addr add 198.51.100.10/24 dev eth1
 	ip route add default via 198.51.100.1 dev eth1 metric 10
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.10;192.0.2.11;2001:db8::10" \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.10;192.0.2.11;2001:db8::10" \
 		--Subnets "255.255.255.0;255.255.255.128;64" --DefaultGateways "192.0.2.1;2001:db8::1" \
 		--DNSServers "192.0.2.53;2001:db8::53" --DHCPEnabled false || return 1
 	for id in 00:15:5D:00:00:01 00:15:5d:00:00:01 00-15-5D-00-00-01; do
@@ -614,7 +570,7 @@ hv_check "(9) GET after SET: addresses, subnets (IPv4 dotted, IPv6 /64), this li
 # ---- (10) re-applied after a restart ----------------------------------------------------------------
 
 reset_nic eth1
-hv_check "(10a) SET before the restart" expect HV_S_OK "${BASIC[@]}"
+hv_check "(10a) SET before the restart" hv_expect_code HV_S_OK "${BASIC[@]}"
 hv_stop "$HVKVPD_PID"
 # what a reboot does to settings only the kernel held
 ip addr flush dev eth0
@@ -623,9 +579,9 @@ ip -6 route flush dev eth0
 wc -l <"$HV_TMP/hvkvpd.log" >"$HV_TMP/log-mark"
 start_daemon # returns once registered: re-applying comes before READY and the handshake
 check_reapplied() {
-	same "eth0 addresses" "$(lines 192.0.2.10/24 192.0.2.11/24 2001:db8::10/64)" "$(addrs eth0)" || return 1
+	same "eth0 addresses" "$(lines 192.0.2.10/24 192.0.2.11/24 2001:db8::10/64)" "$(hv_addrs eth0)" || return 1
 	same "eth0 default routes" "$(lines '192.0.2.1 100 static' '192.0.2.2 101 static')" \
-		"$(defroutes eth0)" || return 1
+		"$(hv_default_routes eth0)" || return 1
 	resolv_is eth0 192.0.2.53 192.0.2.54 2001:db8::53 || return 1
 	daemon_log | grep -q "eth0: re-applied the saved failover settings" ||
 		{ echo "no re-apply logged"; return 1; }
@@ -637,14 +593,14 @@ hv_check "(10b) restart after the link was flushed: addresses and routes back be
 check_no_carrier() {
 	reset_nic eth1
 	ip link set eth1p down
-	expect HV_S_OK --adapter-id "$GUID1" --IPAddresses "198.51.100.10;2001:db8:1::10" \
+	hv_expect_code HV_S_OK --adapter-id "$GUID1" --IPAddresses "198.51.100.10;2001:db8:1::10" \
 		--Subnets "24;64" --DefaultGateways "198.51.100.1;2001:db8:1::1" --DHCPEnabled false ||
 		return 1
 	ip -j link show dev eth1 | jq -e '.[0].flags | index("NO-CARRIER")' >/dev/null ||
 		{ echo "eth1 has a carrier: the test is wrong"; return 1; }
-	same "eth1 addresses" "$(lines 198.51.100.10/24 2001:db8:1::10/64)" "$(addrs eth1)" || return 1
+	same "eth1 addresses" "$(lines 198.51.100.10/24 2001:db8:1::10/64)" "$(hv_addrs eth1)" || return 1
 	same "eth1 default routes" "$(lines '198.51.100.1 100 static' '2001:db8:1::1 100 static')" \
-		"$(defroutes eth1)" || return 1
+		"$(hv_default_routes eth1)" || return 1
 	same "state waiting_for_carrier" 1 "$(state_get $MAC1 waiting_for_carrier)" || return 1
 	case $(result_key "$KEY1") in
 	*"HV_S_OK eth1 netlink"*"waiting for carrier"*) ;;
@@ -669,11 +625,11 @@ ip link set eth1p up
 check_result_key() {
 	local v
 	reset_nic eth0
-	expect HV_S_OK "${BASIC[@]}" || return 1
+	hv_expect_code HV_S_OK "${BASIC[@]}" || return 1
 	v=$(result_key "$KEY0")
 	[[ $v =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\ HV_S_OK\ eth0\ netlink:\ applied\ 2\ IPv4,\ 1\ IPv6,\ 2\ gateways,\ 3\ DNS$ ]] ||
 		{ echo "pool 1 $KEY0 after success: '$v'"; return 1; }
-	expect HV_INVALIDARG --adapter-id "$GUID0" --IPAddresses 192.0.2.300 --Subnets 24 \
+	hv_expect_code HV_INVALIDARG --adapter-id "$GUID0" --IPAddresses 192.0.2.300 --Subnets 24 \
 		--DHCPEnabled false || return 1
 	v=$(result_key "$KEY0")
 	[[ $v =~ ^[0-9-]{10}T[0-9:]{8}Z\ HV_INVALIDARG\ eth0\ -:\ .*192\.0\.2\.300 ]] ||
@@ -689,21 +645,21 @@ hv_check "(12) pool 1 HvKvpdFailoverResult_<MAC>: one key per adapter, time + co
 check_two_adapters_v4() {
 	reset_nic eth0
 	reset_nic eth1
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
 		--DefaultGateways 192.0.2.1 --DNSServers 192.0.2.53 --DHCPEnabled false || return 1
-	expect HV_S_OK --adapter-id "$GUID1" --IPAddresses 198.51.100.10 --Subnets 24 \
+	hv_expect_code HV_S_OK --adapter-id "$GUID1" --IPAddresses 198.51.100.10 --Subnets 24 \
 		--DefaultGateways 198.51.100.1 --DNSServers 198.51.100.53 --DHCPEnabled false || return 1
-	same "eth0 addresses" 192.0.2.10/24 "$(addrs eth0)" || return 1
-	same "eth1 addresses" 198.51.100.10/24 "$(addrs eth1)" || return 1
-	same "eth0 default routes" "192.0.2.1 100 static" "$(defroutes eth0)" || return 1
-	same "eth1 default routes" "198.51.100.1 100 static" "$(defroutes eth1)" || return 1
+	same "eth0 addresses" 192.0.2.10/24 "$(hv_addrs eth0)" || return 1
+	same "eth1 addresses" 198.51.100.10/24 "$(hv_addrs eth1)" || return 1
+	same "eth0 default routes" "192.0.2.1 100 static" "$(hv_default_routes eth0)" || return 1
+	same "eth1 default routes" "198.51.100.1 100 static" "$(hv_default_routes eth1)" || return 1
 	if ! grep -qx 'nameserver 192.0.2.53' /etc/resolv.conf ||
 		! grep -qx 'nameserver 198.51.100.53' /etc/resolv.conf; then
 		echo "resolv.conf lacks a block:"
 		cat /etc/resolv.conf
 		return 1
 	fi
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
 		--DefaultGateways 192.0.2.1 --DNSServers 192.0.2.53 --DHCPEnabled false
 }
 hv_check "(13a) two adapters, IPv4: each its own addresses, default route (both metric 100), DNS block" check_two_adapters_v4
@@ -712,21 +668,21 @@ check_two_adapters_dual() {
 	local out
 	reset_nic eth0
 	reset_nic eth1
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets "24;64" \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets "24;64" \
 		--DefaultGateways "192.0.2.1;2001:db8::1" --DNSServers 192.0.2.53 --DHCPEnabled false || return 1
-	expect HV_S_OK --adapter-id "$GUID1" --IPAddresses "198.51.100.10;2001:db8:1::10" --Subnets "24;64" \
+	hv_expect_code HV_S_OK --adapter-id "$GUID1" --IPAddresses "198.51.100.10;2001:db8:1::10" --Subnets "24;64" \
 		--DefaultGateways "198.51.100.1;2001:db8:1::1" --DNSServers 198.51.100.53 --DHCPEnabled false ||
 		{ ip -6 route show default; return 1; }
-	same "eth0 addresses" "$(lines 192.0.2.10/24 2001:db8::10/64)" "$(addrs eth0)" || return 1
-	same "eth1 addresses" "$(lines 198.51.100.10/24 2001:db8:1::10/64)" "$(addrs eth1)" || return 1
-	same "eth0 default routes" "$(lines '192.0.2.1 100 static' '2001:db8::1 100 static')" "$(defroutes eth0)" || return 1
-	same "eth1 default routes" "$(lines '198.51.100.1 100 static' '2001:db8:1::1 100 static')" "$(defroutes eth1)" || return 1
+	same "eth0 addresses" "$(lines 192.0.2.10/24 2001:db8::10/64)" "$(hv_addrs eth0)" || return 1
+	same "eth1 addresses" "$(lines 198.51.100.10/24 2001:db8:1::10/64)" "$(hv_addrs eth1)" || return 1
+	same "eth0 default routes" "$(lines '192.0.2.1 100 static' '2001:db8::1 100 static')" "$(hv_default_routes eth0)" || return 1
+	same "eth1 default routes" "$(lines '198.51.100.1 100 static' '2001:db8:1::1 100 static')" "$(hv_default_routes eth1)" || return 1
 	out=$(get_ip 00:15:5D:00:00:01) || return 1
 	same "GET eth0 gateways" '["192.0.2.1","2001:db8::1"]' "$(jq -c .DefaultGateways <<<"$out")" || return 1
 	out=$(get_ip 00:15:5D:00:00:02) || return 1
 	same "GET eth1 gateways" '["198.51.100.1","2001:db8:1::1"]' "$(jq -c .DefaultGateways <<<"$out")" || return 1
 	# the host retries eth0: nothing to do, and certainly no failure
-	expect HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets "24;64" \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets "24;64" \
 		--DefaultGateways "192.0.2.1;2001:db8::1" --DNSServers 192.0.2.53 --DHCPEnabled false
 }
 hv_check "(13b) two adapters, dual stack: each its own IPv4 and IPv6 default route (same metrics on two links), GET each, eth0 again OK" check_two_adapters_dual
@@ -746,7 +702,7 @@ check_locked() {
 	local out
 	snapshot locked eth0
 	# timed apart: waiting for the lock is not a turnaround figure
-	out=$(TIMES_FILE=$HV_TMP/set-elapsed-us-locked set_ip --adapter-id "$GUID0" --IPAddresses 192.0.2.99 --Subnets 24 --DHCPEnabled false) ||
+	out=$(HV_TIMES_FILE=$HV_TMP/set-elapsed-us-locked hv_set_ip --adapter-id "$GUID0" --IPAddresses 192.0.2.99 --Subnets 24 --DHCPEnabled false) ||
 		{ echo "$out"; return 1; }
 	hv_json_is "$out" .code_name HV_ERROR_MACHINE_LOCKED || return 1
 	[ "$(hv_json "$out" .elapsed_us)" -lt 10000000 ] ||
@@ -765,14 +721,14 @@ restart_daemon
 
 check_budget() {
 	local n max
-	n=$(cat "$TIMES" "$HV_TMP"/set-elapsed-us-locked 2>/dev/null | wc -l)
-	max=$(cat "$TIMES" "$HV_TMP"/set-elapsed-us-locked 2>/dev/null | sort -n | tail -n 1)
+	n=$(cat "$HV_TIMES_FILE" "$HV_TMP"/set-elapsed-us-locked 2>/dev/null | wc -l)
+	max=$(cat "$HV_TIMES_FILE" "$HV_TMP"/set-elapsed-us-locked 2>/dev/null | sort -n | tail -n 1)
 	[ "$n" -gt 0 ] || { echo "no SET was timed"; return 1; }
-	[ "$max" -lt "$BUDGET_US" ] || { echo "slowest SET: $max us"; return 1; }
+	[ "$max" -lt "$HV_BUDGET_US" ] || { echo "slowest SET: $max us"; return 1; }
 }
-hv_check "every SET_IP_INFO answered inside the reply budget ($((BUDGET_US / 1000000)) s)" check_budget
+hv_check "every SET_IP_INFO answered inside the reply budget ($((HV_BUDGET_US / 1000000)) s)" check_budget
 
-sort -n "$TIMES" | awk '{ v[NR] = $1; s += $1 }
+sort -n "$HV_TIMES_FILE" | awk '{ v[NR] = $1; s += $1 }
 	END { if (NR) printf "# SET_IP_INFO turnaround (elapsed_us, %d requests): min %d, median %d, p90 %d, max %d, mean %d\n",
 		NR, v[1], v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.999)], v[NR], s / NR }'
 

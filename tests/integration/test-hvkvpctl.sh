@@ -22,11 +22,12 @@ hv_private_overlay /etc
 rm -f /etc/resolv.conf
 echo "nameserver 198.51.100.53" >/etc/resolv.conf
 
-addrs() { ip -j addr show dev eth0 | jq -r '[.[0].addr_info[] | select(.scope == "global") | "\(.local)/\(.prefixlen)"] | sort | join(" ")'; }
-gws() { ip -j route show default dev eth0 | jq -r '[.[] | "\(.gateway)@\(.metric)"] | join(" ")'; }
+# eth0's addresses and IPv4 default routes ("gateway@metric"), each on one line
+addrs() { hv_addrs eth0 | paste -sd ' '; }
+gws() { hv_default_routes eth0 -4 | awk '{ print $1 "@" $2 }' | paste -sd ' '; }
 
-# expect CODE MESSAGE-SUBSTRING CMD...: exit status and a message on stderr
-expect() {
+# expect_ctl CODE MESSAGE-SUBSTRING CMD...: exit status and a message on stderr
+expect_ctl() {
 	local code=$1 msg=$2 out rc=0
 	shift 2
 	out=$(ctl "$@" 2>&1) || rc=$?
@@ -85,26 +86,26 @@ hv_assert_json "$json" '.[0].mac + " " + .[0].backend + " " + .[0].result' \
 
 # ---- bad input: exit codes and messages, nothing changed -------------------------------
 before=$(addrs)
-expect 4 "Subnets[0] '255.0.255.0'" apply --adapter eth0 --ipv4-address 203.0.113.9 --ipv4-subnet-mask 255.0.255.0
-expect 4 "IPAddresses[0] '203.0.113.999'" apply --adapter eth0 --ipv4-address 203.0.113.999 --ipv4-subnet-mask 24
-expect 3 "no network adapter matches 'eth9'" apply --adapter eth9 --ipv4-address 203.0.113.9 --ipv4-subnet-mask 24
-expect 3 "no network adapter matches" apply --adapter "{00000000-0000-4000-8000-000000000000}" --dhcp
-expect 5 "cannot do DHCP" apply --adapter eth0 --dhcp
-expect 2 "give --adapter ID" apply --ipv4-address 203.0.113.9
-expect 2 "no settings given" apply --adapter eth0
-expect 2 "--ipv4-subnet-mask" apply --adapter eth0 --ipv4-address 203.0.113.9
-expect 2 "not a command" frobnicate
+expect_ctl 4 "Subnets[0] '255.0.255.0'" apply --adapter eth0 --ipv4-address 203.0.113.9 --ipv4-subnet-mask 255.0.255.0
+expect_ctl 4 "IPAddresses[0] '203.0.113.999'" apply --adapter eth0 --ipv4-address 203.0.113.999 --ipv4-subnet-mask 24
+expect_ctl 3 "no network adapter matches 'eth9'" apply --adapter eth9 --ipv4-address 203.0.113.9 --ipv4-subnet-mask 24
+expect_ctl 3 "no network adapter matches" apply --adapter "{00000000-0000-4000-8000-000000000000}" --dhcp
+expect_ctl 5 "cannot do DHCP" apply --adapter eth0 --dhcp
+expect_ctl 2 "give --adapter ID" apply --ipv4-address 203.0.113.9
+expect_ctl 2 "no settings given" apply --adapter eth0
+expect_ctl 2 "--ipv4-subnet-mask" apply --adapter eth0 --ipv4-address 203.0.113.9
+expect_ctl 2 "not a command" frobnicate
 printf '[eth0]\nIPAdresses=1.2.3.4\n' >"$HV_TMP/bad.ini"
-expect 2 "bad.ini:2: unknown key 'IPAdresses'" apply --file "$HV_TMP/bad.ini"
+expect_ctl 2 "bad.ini:2: unknown key 'IPAdresses'" apply --file "$HV_TMP/bad.ini"
 printf 'Backend=netlnk\n' >"$HV_TMP/bad.conf"
-expect 2 "bad.conf:1: Backend: 'netlnk'" --config "$HV_TMP/bad.conf" show
+expect_ctl 2 "bad.conf:1: Backend: 'netlnk'" --config "$HV_TMP/bad.conf" show
 hv_assert_eq "bad input changed nothing" "$before" "$(addrs)"
 
 # ---- the apply lock is shared: a held lock means exit 6 -----------------------------------
 printf 'ReplyBudgetSec=1\n' >"$HV_TMP/short.conf"
 exec 9>"$HV_TMP/state/.apply.lock"
 flock -x 9
-expect 6 "holds the lock" --config "$HV_TMP/short.conf" apply --adapter eth0 --ipv4-address 203.0.113.9 --ipv4-subnet-mask 24
+expect_ctl 6 "holds the lock" --config "$HV_TMP/short.conf" apply --adapter eth0 --ipv4-address 203.0.113.9 --ipv4-subnet-mask 24
 exec 9>&-
 hv_assert_eq "busy apply changed nothing" "$before" "$(addrs)"
 
@@ -120,9 +121,9 @@ hv_assert_eq "pool list" "2" "$(echo "$out" | wc -l)"
 hv_assert_json "$(ctl --json pool list --pool 0)" '.[1].key' "FromHost" "pool list --json"
 ctl pool delete --pool 0 FromCtl
 hv_assert_json "$(hv_ctl get --pool 0 --key FromCtl)" '.code_name' "HV_S_CONT" "daemon sees the delete"
-expect 7 "has no key 'FromCtl'" pool get --pool 0 FromCtl
-expect 2 "--pool: '9'" pool get --pool 9 x
-expect 2 "the value is too long" pool set --pool 0 k "$(head -c 3000 /dev/zero | tr '\0' v)"
+expect_ctl 7 "has no key 'FromCtl'" pool get --pool 0 FromCtl
+expect_ctl 2 "--pool: '9'" pool get --pool 9 x
+expect_ctl 2 "the value is too long" pool set --pool 0 k "$(head -c 3000 /dev/zero | tr '\0' v)"
 # the result line of hvkvpctl's applies is in the guest pool, as for the daemon's
 [[ "$(ctl pool list --pool 1)" == *"HvKvpdFailoverResult_00155D0000C1"* ]] ||
 	hv_fail "no result line in pool 1"

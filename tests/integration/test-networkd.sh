@@ -50,17 +50,10 @@ nd_stop_networkd() {
 
 # ---- observing the link ------------------------------------------------------------
 
-# "addr/prefix" of eth0's global addresses, sorted, one line
-global_addrs() {
-	ip -j addr show dev eth0 scope global | jq -r '.[0].addr_info[] | select(.local) | "\(.local)/\(.prefixlen)"' |
-		sort | tr '\n' ' ' | sed 's/ $//'
-}
-
-# "gateway metric" of eth0's default routes of a family (-4/-6), sorted by metric
-default_routes() {
-	ip -j "$1" route show default dev eth0 | jq -r '.[] | "\(.gateway) \(.metric // 0)"' |
-		sort -k2n | tr '\n' ',' | sed 's/,$//'
-}
+# eth0's global addresses, "addr/prefix" sorted on one line; its default
+# routes of a family (-4/-6), "gateway metric" joined by commas
+global_addrs() { hv_addrs eth0 | paste -sd ' '; }
+default_routes() { hv_default_routes eth0 "$1" | cut -d' ' -f1,2 | sort -k2n | paste -sd ,; }
 
 network_file_in_use() {
 	networkctl status eth0 --no-pager 2>/dev/null | sed -n 's/^ *Network File: //p'

@@ -134,17 +134,10 @@ SET_B=(--IPAddresses "198.51.100.20;2001:db8:1::20" --Subnets "255.255.255.0;64"
 	--DefaultGateways "198.51.100.1;2001:db8:1::1" --DNSServers "198.51.100.53;198.51.100.54"
 	--DHCPEnabled false)
 
-# What the kernel holds on eth0: global addresses, default routes as gateway@metric.
-kernel_addrs() {
-	ip -j addr show dev "$NM_IF" | jq -r '.[0].addr_info[] | select(.scope == "global") | "\(.local)/\(.prefixlen)"' | sort | tr '\n' ' '
-}
-
-kernel_defaults() {
-	{
-		ip -j -4 route show default dev "$NM_IF"
-		ip -j -6 route show default dev "$NM_IF"
-	} | jq -r '.[] | "\(.gateway)@\(.metric)"' | sort | tr '\n' ' '
-}
+# What the kernel holds on eth0: global addresses, default routes as
+# gateway@metric, each list sorted and space-terminated.
+kernel_addrs() { hv_addrs "$NM_IF" | tr '\n' ' '; }
+kernel_defaults() { hv_default_routes "$NM_IF" | awk '{ print $1 "@" $2 }' | sort | tr '\n' ' '; }
 
 # kernel_has ADDRS DEFAULTS: what eth0 holds, both lists sorted, space-terminated
 kernel_has() {
@@ -350,12 +343,12 @@ check_idempotent() {
 	mtime=$(stat -c %Y.%y "$(profile_file "$NM_PROFILE")")
 	ip -o monitor link address route >"$HV_TMP/monitor.out" 2>&1 &
 	local mon=$!
+	hv_track_pid "$mon"
 	sleep 0.2
 	out=$(nm_set "${SET_A[@]}")
 	record "SET A again (idempotent)" "$out"
 	sleep 0.3
-	kill "$mon"
-	wait "$mon" 2>/dev/null || true
+	hv_stop "$mon"
 	code_is "$out" HV_S_OK || rc=1
 	grep -q "^detail=unchanged" "$STATE" || { grep detail "$STATE"; rc=1; }
 	[ "$(nmcli -g GENERAL.CON-PATH device show "$NM_IF")" = "$path" ] || { echo "re-activated"; rc=1; }
