@@ -42,9 +42,15 @@ check_installed() {
 	local f missing=0
 	for f in "$sbindir/hvkvpd" "$sbindir/hvkvpctl" "$unitdir/hvkvpd.service" \
 		"$rulesdir/70-hvkvpd.rules" "$mandir/man8/hvkvpd.8" "$mandir/man8/hvkvpctl.8" \
-		"$mandir/man5/hvkvpd.conf.5" "$docdir/hvkvpd.conf.example"; do
+		"$mandir/man5/hvkvpd.conf.5" "$docdir/hvkvpd.conf.example" \
+		"$unitdir/hv-kvp-daemon.service.d/50-hvkvpd.conf" \
+		"$unitdir/hypervkvpd.service.d/50-hvkvpd.conf" \
+		"$unitdir/hv_kvp_daemon.service.d/50-hvkvpd.conf"; do
 		if [ -e "$ROOT$f" ]; then echo "  $f"; else echo "missing: $f"; missing=1; fi
 	done
+	# the take-over drop-in names the installed daemon
+	grep -qx "ConditionPathExists=!$sbindir/hvkvpd" "$ROOT$unitdir/hv-kvp-daemon.service.d/50-hvkvpd.conf" ||
+		{ echo "the drop-in does not name $sbindir/hvkvpd"; missing=1; }
 	if [ -x "$top_builddir/hvkvp-emu" ]; then
 		for f in "$bindir/hvkvp-emu" "$mandir/man1/hvkvp-emu.1"; do
 			if [ -e "$ROOT$f" ]; then echo "  $f"; else echo "missing: $f"; missing=1; fi
@@ -64,7 +70,7 @@ check_unit_contract() {
 	for line in Type=notify NotifyAccess=main Restart=on-failure WatchdogSec= \
 		ConditionVirtualization=microsoft DefaultDependencies=no Conflicts=shutdown.target \
 		'Before=cloud-init-local.service walinuxagent.service' \
-		'Conflicts=hv-kvp-daemon.service hypervkvpd.service hv_kvp_daemon.service' \
+		'After=hv-kvp-daemon.service hypervkvpd.service hv_kvp_daemon.service' \
 		CapabilityBoundingSet=CAP_NET_ADMIN ProtectSystem=strict DevicePolicy=closed \
 		'DeviceAllow=/dev/vmbus/hv_kvp rw' RestrictAddressFamilies= SystemCallFilter=; do
 		grep -q "^$line" "$UNIT" || { echo "missing: $line"; bad=1; }
@@ -75,6 +81,12 @@ check_unit_contract() {
 		bad=1
 	fi
 	if grep -n '^\[Install\]' "$UNIT"; then echo "udev starts it; no [Install]"; bad=1; fi
+	# a Conflicts= on the distributions' units would let their udev-started
+	# start job stop hvkvpd at boot; the take-over drop-in keeps them off
+	if grep -nE '^Conflicts=.*(hv-kvp-daemon|hypervkvpd|hv_kvp_daemon)' "$UNIT"; then
+		echo "conflicts with a distribution KVP unit"
+		bad=1
+	fi
 	return $bad
 }
 hv_check "hvkvpd.service: Type=notify, watchdog, restart, ordering, conflicts, no device guard" \
