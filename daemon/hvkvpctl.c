@@ -9,7 +9,7 @@
 
 #include "adapter.h"
 #include "backend.h"
-#include "config.h"
+#include "conf.h"
 #include "failover.h"
 #include "hv-error.h"
 #include "ipconfig.h"
@@ -52,7 +52,7 @@ static int exit_code(int r)
 	}
 }
 
-static struct config cfg;
+static struct conf cfg;
 static bool arg_json;
 static const char *arg_sysfs_root;
 
@@ -90,7 +90,7 @@ static void help(void)
 	       "  --dry-run                          print the plan, change nothing\n"
 	       "\n"
 	       "Global options:\n"
-	       "  -c, --config PATH     configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	       "  -c, --config PATH     configuration (default " CONF_DEFAULT_PATH ")\n"
 	       "  -p, --pool-dir DIR    pool files (default from the configuration)\n"
 	       "  -s, --state-dir DIR   failover state (default from the configuration)\n"
 	       "  -b, --backend NAME    auto, networkmanager, networkd or netlink\n"
@@ -918,7 +918,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	const char *config_path = CONFIG_DEFAULT_PATH, *pool_dir = NULL, *state_dir = NULL,
+	const char *config_path = CONF_DEFAULT_PATH, *pool_dir = NULL, *state_dir = NULL,
 		   *backend = NULL;
 	bool config_given = false;
 	char err[512];
@@ -959,8 +959,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage("no command (apply, show or pool)");
 
-	config_defaults(&cfg);
-	r = config_load(&cfg, config_path, config_given, err, sizeof(err));
+	conf_defaults(&cfg);
+	r = conf_load(&cfg, config_path, config_given, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "hvkvpctl: %s\n", err);
 		return EXIT_USAGE;

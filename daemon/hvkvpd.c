@@ -14,7 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "backend.h"
-#include "config.h"
+#include "conf.h"
 #include "dispatch.h"
 #include "state.h"
 #include "kvp-device.h"
@@ -341,7 +341,7 @@ static void help(void)
 	       "guest IP queries over " KVP_DEVICE_DEFAULT_PATH ".\n"
 	       "Runs in the foreground, as systemd expects.\n"
 	       "\n"
-	       "  -c, --config=PATH      configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	       "  -c, --config=PATH      configuration file (default " CONF_DEFAULT_PATH ")\n"
 	       "  -D, --device=PATH      KVP device (default " KVP_DEVICE_DEFAULT_PATH ")\n"
 	       "  -p, --pool-dir=DIR     directory of the .kvp_pool_N files\n"
 	       "                         (default " KVP_POOL_DEFAULT_DIR ")\n"
@@ -356,7 +356,7 @@ static void help(void)
 	       "  -h, --help             show this help\n"
 	       "  -V, --version          show the version\n"
 	       "\n"
-	       "Options given here override " CONFIG_DEFAULT_PATH " (see hvkvpd.conf(5)).\n"
+	       "Options given here override " CONF_DEFAULT_PATH " (see hvkvpd.conf(5)).\n"
 	       "Exit status: 0 stopped cleanly, 1 failed to start or run, 2 bad usage or\n"
 	       "a bad configuration file.\n");
 }
@@ -382,9 +382,9 @@ int main(int argc, char **argv)
 		.backoff_usec = BACKOFF_MIN_USEC,
 	};
 	enum log_target target = LOG_TARGET_AUTO;
-	const char *config_path = CONFIG_DEFAULT_PATH;
+	const char *config_path = CONF_DEFAULT_PATH;
 	bool config_given = false, debug = false;
-	static struct config cfg;
+	static struct conf cfg;
 	char err[512];
 	sigset_t mask;
 	int c, r;
@@ -396,8 +396,8 @@ int main(int argc, char **argv)
 			config_path = optarg;
 			config_given = true;
 		}
-	config_defaults(&cfg);
-	r = config_load(&cfg, config_path, config_given, err, sizeof(err));
+	conf_defaults(&cfg);
+	r = conf_load(&cfg, config_path, config_given, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "hvkvpd: %s\n", err);
 		return 2;
@@ -425,7 +425,7 @@ int main(int argc, char **argv)
 			strscpy(cfg.backend, sizeof(cfg.backend), optarg);
 			break;
 		case 'R':
-			if (config_parse_budget(optarg, &cfg.budget_usec) < 0) {
+			if (conf_parse_budget(optarg, &cfg.budget_usec) < 0) {
 				fprintf(stderr, "hvkvpd: --reply-budget: '%s' is not a number of seconds in 1..25 (the driver gives up after 30)\n",
 					optarg);
 				return 2;

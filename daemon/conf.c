@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* config.c - parse /etc/hvkvpd.conf; every error names the file, the line and the key. */
+/* conf.c - parse /etc/hvkvpd.conf; every error names the file, the line and the key. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
 
 #include "backend.h"
-#include "config.h"
+#include "conf.h"
 #include "kvp-device.h"
 #include "pool.h"
 #include "state.h"
 #include "util.h"
 
-#define CONFIG_MAX_SIZE (64 * 1024)
+#define CONF_MAX_SIZE (64 * 1024)
 
-void config_defaults(struct config *c)
+void conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	strscpy(c->backend, sizeof(c->backend), "auto");
@@ -25,7 +25,7 @@ void config_defaults(struct config *c)
 	c->log_level = LOG_INFO;
 }
 
-int config_parse_budget(const char *v, uint64_t *ret_usec)
+int conf_parse_budget(const char *v, uint64_t *ret_usec)
 {
 	unsigned long s;
 
@@ -37,7 +37,7 @@ int config_parse_budget(const char *v, uint64_t *ret_usec)
 	return 0;
 }
 
-int config_parse_log_level(const char *v, int *ret)
+int conf_parse_log_level(const char *v, int *ret)
 {
 	static const struct {
 		const char *name;
@@ -95,7 +95,7 @@ static int set_path(char *dst, size_t size, const char *key, const char *v, char
 	return 0;
 }
 
-int config_parse(struct config *c, const char *text, const char *origin, char *err,
+int conf_parse(struct conf *c, const char *text, const char *origin, char *err,
 		 size_t err_size)
 {
 	const char *p = text;
@@ -142,7 +142,7 @@ int config_parse(struct config *c, const char *text, const char *origin, char *e
 					    "Backend: '%s' is not built into this hvkvpd", val);
 			strscpy(c->backend, sizeof(c->backend), val);
 		} else if (streq(key, "ReplyBudgetSec")) {
-			if (config_parse_budget(val, &c->budget_usec) < 0)
+			if (conf_parse_budget(val, &c->budget_usec) < 0)
 				return fail(err, err_size, origin, line,
 					    "ReplyBudgetSec: '%s' is not a number of seconds in 1..25 (the driver gives up after 30)",
 					    val);
@@ -155,7 +155,7 @@ int config_parse(struct config *c, const char *text, const char *origin, char *e
 			r = set_path(c->state_dir, sizeof(c->state_dir), key, val, err, err_size, origin,
 				     line);
 		} else if (streq(key, "LogLevel")) {
-			if (config_parse_log_level(val, &c->log_level) < 0)
+			if (conf_parse_log_level(val, &c->log_level) < 0)
 				return fail(err, err_size, origin, line,
 					    "LogLevel: '%s' is not error, warning, notice, info or debug",
 					    val);
@@ -167,9 +167,9 @@ int config_parse(struct config *c, const char *text, const char *origin, char *e
 	return 0;
 }
 
-int config_load(struct config *c, const char *path, bool must_exist, char *err, size_t err_size)
+int conf_load(struct conf *c, const char *path, bool must_exist, char *err, size_t err_size)
 {
-	_cleanup_free_ char *text = malloc(CONFIG_MAX_SIZE);
+	_cleanup_free_ char *text = malloc(CONF_MAX_SIZE);
 	_cleanup_close_ int fd = -1;
 	size_t len = 0;
 	ssize_t n;
@@ -184,15 +184,15 @@ int config_load(struct config *c, const char *path, bool must_exist, char *err, 
 		snprintf(err, err_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	while ((n = read(fd, text + len, CONFIG_MAX_SIZE - 1 - len)) > 0)
+	while ((n = read(fd, text + len, CONF_MAX_SIZE - 1 - len)) > 0)
 		len += (size_t)n;
 	if (n < 0) {
 		int r = negative_errno();
 		snprintf(err, err_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	if (len == CONFIG_MAX_SIZE - 1) {
-		snprintf(err, err_size, "%s: larger than %d bytes", path, CONFIG_MAX_SIZE - 1);
+	if (len == CONF_MAX_SIZE - 1) {
+		snprintf(err, err_size, "%s: larger than %d bytes", path, CONF_MAX_SIZE - 1);
 		return -EFBIG;
 	}
 	text[len] = '\0';
@@ -200,5 +200,5 @@ int config_load(struct config *c, const char *path, bool must_exist, char *err, 
 		snprintf(err, err_size, "%s: contains a NUL byte", path);
 		return -EINVAL;
 	}
-	return config_parse(c, text, path, err, err_size);
+	return conf_parse(c, text, path, err, err_size);
 }
