@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conf.c - parse /etc/hvkvpd.conf; every error names the file, the line and the key. */
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
 
 #include "backend.h"
 #include "conf.h"
+#include "ini.h"
 #include "kvp-device.h"
 #include "pool.h"
 #include "state.h"
 #include "util.h"
 
-#define CONF_MAX_SIZE (64 * 1024)
+#define CONF_MAX_SIZE (64 * 1024 - 1)
+/* longer lines are mistakes, not settings: every value fits in a path */
+#define CONF_LINE_MAX 8191
 
 void conf_defaults(struct conf *c)
 {
@@ -73,18 +75,6 @@ static int fail(char *err, size_t size, const char *origin, unsigned line, const
 	return -EINVAL;
 }
 
-static char *strip(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static int set_path(char *dst, size_t size, const char *key, const char *v, char *err,
 		    size_t err_size, const char *origin, unsigned line)
 {
@@ -95,107 +85,104 @@ static int set_path(char *dst, size_t size, const char *key, const char *v, char
 	return 0;
 }
 
-int conf_parse(struct conf *c, const char *text, const char *origin, char *err,
-		 size_t err_size)
+static int set_backend(struct conf *c, const char *val, char *err, size_t err_size,
+		       const char *origin, unsigned line)
 {
-	const char *p = text;
-	unsigned line = 0;
+	if (!backend_name_valid(val))
+		return fail(err, err_size, origin, line,
+			    "Backend: '%s' is not auto, networkmanager, networkd or netlink", val);
+	if (!backend_available(val))
+		return fail(err, err_size, origin, line,
+			    "Backend: '%s' is not built into this hvkvpd", val);
+	strscpy(c->backend, sizeof(c->backend), val);
+	return 0;
+}
+
+static int set_key(struct conf *c, const struct ini_line *l, char *err, size_t err_size,
+		   const char *origin)
+{
+	const char *key = l->key, *val = l->value;
+	unsigned line = l->number;
+
+	if (streq(key, "Backend"))
+		return set_backend(c, val, err, err_size, origin, line);
+	if (streq(key, "ReplyBudgetSec")) {
+		if (conf_parse_budget(val, &c->budget_usec) < 0)
+			return fail(err, err_size, origin, line,
+				    "ReplyBudgetSec: '%s' is not a number of seconds in 1..25 (the driver gives up after 30)",
+				    val);
+		return 0;
+	}
+	if (streq(key, "Device"))
+		return set_path(c->device, sizeof(c->device), key, val, err, err_size, origin, line);
+	if (streq(key, "PoolDirectory"))
+		return set_path(c->pool_dir, sizeof(c->pool_dir), key, val, err, err_size, origin,
+				line);
+	if (streq(key, "StateDirectory"))
+		return set_path(c->state_dir, sizeof(c->state_dir), key, val, err, err_size, origin,
+				line);
+	if (streq(key, "LogLevel")) {
+		if (conf_parse_log_level(val, &c->log_level) < 0)
+			return fail(err, err_size, origin, line,
+				    "LogLevel: '%s' is not error, warning, notice, info or debug", val);
+		return 0;
+	}
+	return fail(err, err_size, origin, line, "unknown key '%s'", key);
+}
+
+int conf_parse(struct conf *c, const char *text, const char *origin, char *err, size_t err_size)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	struct ini_line l;
+	struct ini t;
+	int r;
 
 	if (err && err_size)
 		err[0] = '\0';
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		char buf[8192], *s, *eq, *key, *val;
-		int r = 0;
-
-		line++;
-		if (len >= sizeof(buf))
-			return fail(err, err_size, origin, line, "line too long");
-		memcpy(buf, p, len);
-		buf[len] = '\0';
-		p += len + (eol ? 1 : 0);
-
-		s = strip(buf);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			if (!streq(s, "[hvkvpd]"))
-				return fail(err, err_size, origin, line,
-					    "unknown section '%s' (only [hvkvpd] is known)", s);
-			continue;
+	if (!copy)
+		return -ENOMEM;
+	ini_init(&t, copy, CONF_LINE_MAX);
+	while (ini_next(&t, &l) > 0) {
+		switch (l.kind) {
+		case INI_TOO_LONG:
+			return fail(err, err_size, origin, l.number, "line too long");
+		case INI_SECTION:
+			if (!streq(l.section, "hvkvpd"))
+				return fail(err, err_size, origin, l.number,
+					    "unknown section '[%s]' (only [hvkvpd] is known)", l.section);
+			break;
+		case INI_BAD_SECTION:
+			return fail(err, err_size, origin, l.number,
+				    "unknown section '%s' (only [hvkvpd] is known)", l.text);
+		case INI_NOT_ASSIGNMENT:
+			return fail(err, err_size, origin, l.number, "'%s' is not Key=Value", l.text);
+		case INI_ASSIGNMENT:
+			r = set_key(c, &l, err, err_size, origin);
+			if (r < 0)
+				return r;
+			break;
 		}
-		eq = strchr(s, '=');
-		if (!eq)
-			return fail(err, err_size, origin, line, "'%s' is not Key=Value", s);
-		*eq = '\0';
-		key = strip(s);
-		val = strip(eq + 1);
-
-		if (streq(key, "Backend")) {
-			if (!backend_name_valid(val))
-				return fail(err, err_size, origin, line,
-					    "Backend: '%s' is not auto, networkmanager, networkd or netlink",
-					    val);
-			if (!backend_available(val))
-				return fail(err, err_size, origin, line,
-					    "Backend: '%s' is not built into this hvkvpd", val);
-			strscpy(c->backend, sizeof(c->backend), val);
-		} else if (streq(key, "ReplyBudgetSec")) {
-			if (conf_parse_budget(val, &c->budget_usec) < 0)
-				return fail(err, err_size, origin, line,
-					    "ReplyBudgetSec: '%s' is not a number of seconds in 1..25 (the driver gives up after 30)",
-					    val);
-		} else if (streq(key, "Device")) {
-			r = set_path(c->device, sizeof(c->device), key, val, err, err_size, origin, line);
-		} else if (streq(key, "PoolDirectory")) {
-			r = set_path(c->pool_dir, sizeof(c->pool_dir), key, val, err, err_size, origin,
-				     line);
-		} else if (streq(key, "StateDirectory")) {
-			r = set_path(c->state_dir, sizeof(c->state_dir), key, val, err, err_size, origin,
-				     line);
-		} else if (streq(key, "LogLevel")) {
-			if (conf_parse_log_level(val, &c->log_level) < 0)
-				return fail(err, err_size, origin, line,
-					    "LogLevel: '%s' is not error, warning, notice, info or debug",
-					    val);
-		} else
-			return fail(err, err_size, origin, line, "unknown key '%s'", key);
-		if (r < 0)
-			return r;
 	}
 	return 0;
 }
 
 int conf_load(struct conf *c, const char *path, bool must_exist, char *err, size_t err_size)
 {
-	_cleanup_free_ char *text = malloc(CONF_MAX_SIZE);
-	_cleanup_close_ int fd = -1;
-	size_t len = 0;
-	ssize_t n;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
 
-	if (!text)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int r = negative_errno();
-		if (r == -ENOENT && !must_exist)
-			return 0;
+	r = read_file_bounded(path, 0, CONF_MAX_SIZE, &text, &len);
+	if (r == -ENOENT && !must_exist)
+		return 0;
+	if (r == -EFBIG) {
+		snprintf(err, err_size, "%s: larger than %d bytes", path, CONF_MAX_SIZE);
+		return r;
+	}
+	if (r < 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	while ((n = read(fd, text + len, CONF_MAX_SIZE - 1 - len)) > 0)
-		len += (size_t)n;
-	if (n < 0) {
-		int r = negative_errno();
-		snprintf(err, err_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	if (len == CONF_MAX_SIZE - 1) {
-		snprintf(err, err_size, "%s: larger than %d bytes", path, CONF_MAX_SIZE - 1);
-		return -EFBIG;
-	}
-	text[len] = '\0';
 	if (strlen(text) != len) {
 		snprintf(err, err_size, "%s: contains a NUL byte", path);
 		return -EINVAL;

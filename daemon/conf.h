@@ -31,12 +31,14 @@ struct conf {
 /* Defaults: auto, 20 s, /dev/vmbus/hv_kvp, /var/lib/hyperv, /var/lib/hvkvpd, info. */
 void conf_defaults(struct conf *c);
 
-/* Parses text into c (on top of what is there). On error returns -EINVAL
- * and writes "<origin>:<line>: <key>: <why>" into err. Pure. */
-int conf_parse(struct conf *c, const char *text, const char *origin, char *err,
-		 size_t err_size);
+/* Parses text into c (on top of what is there), with the tokenizer of ini.h
+ * (a line may be at most 8191 bytes long). On error returns -EINVAL and
+ * writes "<origin>:<line>: <key>: <why>" into err (-ENOMEM: err is empty).
+ * Pure: no I/O. */
+int conf_parse(struct conf *c, const char *text, const char *origin, char *err, size_t err_size);
 
-/* Reads and parses path; a missing file is not an error when !must_exist. */
+/* Reads (at most 65535 bytes, no NUL) and parses path; a missing file is
+ * not an error when !must_exist. */
 int conf_load(struct conf *c, const char *path, bool must_exist, char *err, size_t err_size);
 
 /* Shared value checks, also used for the command-line options. */
