@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hvkvpctl.c - one-shot tool: apply failover settings by hand, show state, read and write the pools. */
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +8,7 @@
 
 #include "adapter.h"
 #include "backend.h"
-#include "config.h"
+#include "conf.h"
 #include "failover.h"
 #include "hv-error.h"
 #include "ipconfig.h"
@@ -17,6 +16,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "pool.h"
+#include "settings-file.h"
 #include "state.h"
 #include "util.h"
 
@@ -52,7 +52,7 @@ static int exit_code(int r)
 	}
 }
 
-static struct config cfg;
+static struct conf cfg;
 static bool arg_json;
 static const char *arg_sysfs_root;
 
@@ -90,7 +90,7 @@ static void help(void)
 	       "  --dry-run                          print the plan, change nothing\n"
 	       "\n"
 	       "Global options:\n"
-	       "  -c, --config PATH     configuration (default " CONFIG_DEFAULT_PATH ")\n"
+	       "  -c, --config PATH     configuration (default " CONF_DEFAULT_PATH ")\n"
 	       "  -p, --pool-dir DIR    pool files (default from the configuration)\n"
 	       "  -s, --state-dir DIR   failover state (default from the configuration)\n"
 	       "  -b, --backend NAME    auto, networkmanager, networkd or netlink\n"
@@ -126,6 +126,12 @@ static void print_json(struct json *j)
 		fputc('\n', stdout);
 	}
 	free(doc);
+}
+
+/* ipconfig.h has no cleanup helper (yet): a local one */
+static void free_ipconfigp(struct ipconfig **p)
+{
+	ipconfig_free(*p);
 }
 
 static int open_ipconfig(struct kvp_pool **ret_guest, struct ipconfig **ret)
@@ -298,210 +304,205 @@ static void json_settings(struct json *j, const char *key, const struct failover
 	json_end_object(j);
 }
 
-static int apply_one(struct ipconfig *ic, const struct kvp_ip_fields *f, bool dry_run)
+static void print_plan(const struct kvp_ip_fields *f, int r, const struct adapter *a,
+		       const char *backend, const struct failover_settings *s,
+		       const struct link_state *now, const char *err)
 {
-	struct ipconfig_result res;
 	struct json j;
+
+	if (arg_json) {
+		json_init(&j);
+		json_begin_object(&j);
+		json_kv_bool(&j, "dry_run", true);
+		json_kv_string(&j, "adapter_id", f->adapter_id);
+		if (r == 0) {
+			json_kv_string(&j, "ifname", a->ifname);
+			json_kv_string(&j, "backend", backend);
+			json_settings(&j, "settings", s);
+		} else
+			json_kv_string(&j, "error", err);
+		json_kv_string(&j, "result", r == 0 ? "ok" : "rejected");
+		json_end_object(&j);
+		print_json(&j);
+	} else if (r == 0) {
+		printf("%s (%s): would apply through %s; nothing changed (dry run)\n", a->ifname,
+		       a->mac, backend);
+		print_addr_list("now:", now);
+		print_settings("would be:", s);
+	} else
+		fprintf(stderr, "hvkvpctl: %s\n", err);
+}
+
+static int plan_one(struct ipconfig *ic, const struct kvp_ip_fields *f)
+{
+	_cleanup_free_ struct failover_settings *s = malloc(sizeof(*s));
+	_cleanup_free_ struct link_state *now = NULL;
+	const char *backend = NULL;
+	struct adapter a;
+	char err[256] = "";
 	int r;
 
-	if (dry_run) {
-		struct failover_settings *s = malloc(sizeof(*s));
-		struct link_state *now = NULL;
-		const char *backend = NULL;
-		struct adapter a;
-		char err[256] = "";
+	if (!s)
+		return -ENOMEM;
+	r = ipconfig_plan(ic, f, &a, &backend, s, &now, err, sizeof(err));
+	print_plan(f, r, &a, backend, s, now, err);
+	return r;
+}
 
-		if (!s)
-			return -ENOMEM;
-		r = ipconfig_plan(ic, f, &a, &backend, s, &now, err, sizeof(err));
-		if (arg_json) {
-			json_init(&j);
-			json_begin_object(&j);
-			json_kv_bool(&j, "dry_run", true);
-			json_kv_string(&j, "adapter_id", f->adapter_id);
-			if (r == 0) {
-				json_kv_string(&j, "ifname", a.ifname);
-				json_kv_string(&j, "backend", backend);
-				json_settings(&j, "settings", s);
-			} else
-				json_kv_string(&j, "error", err);
-			json_kv_string(&j, "result", r == 0 ? "ok" : "rejected");
-			json_end_object(&j);
-			print_json(&j);
-		} else if (r == 0) {
-			printf("%s (%s): would apply through %s; nothing changed (dry run)\n", a.ifname,
-			       a.mac, backend);
-			print_addr_list("now:", now);
-			print_settings("would be:", s);
-		} else
-			fprintf(stderr, "hvkvpctl: %s\n", err);
-		free(now);
-		free(s);
-		return r;
-	}
+static void print_result(const struct kvp_ip_fields *f, int r, const struct ipconfig_result *res)
+{
+	struct json j;
 
-	r = ipconfig_set(ic, f, &res);
 	if (arg_json) {
 		json_init(&j);
 		json_begin_object(&j);
 		json_kv_string(&j, "adapter_id", f->adapter_id);
-		json_kv_string(&j, "ifname", res.ifname);
-		json_kv_string(&j, "backend", res.backend);
+		json_kv_string(&j, "ifname", res->ifname);
+		json_kv_string(&j, "backend", res->backend);
 		json_kv_string(&j, "result", hv_error_to_string(hv_error_from_errno(r)));
-		json_kv_string(&j, "message", res.message);
-		json_kv_bool(&j, "waiting_for_carrier", res.waiting_for_carrier);
+		json_kv_string(&j, "message", res->message);
+		json_kv_bool(&j, "waiting_for_carrier", res->waiting_for_carrier);
 		json_end_object(&j);
 		print_json(&j);
 	} else if (r == 0)
-		printf("%s: %s through %s%s\n", res.ifname, res.message, res.backend,
-		       res.waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)"
-					       : "");
+		printf("%s: %s through %s%s\n", res->ifname, res->message, res->backend,
+		       res->waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)"
+						: "");
 	else
-		fprintf(stderr, "hvkvpctl: %s: %s\n", isempty(res.ifname) ? f->adapter_id : res.ifname,
-			res.message);
+		fprintf(stderr, "hvkvpctl: %s: %s\n", isempty(res->ifname) ? f->adapter_id : res->ifname,
+			res->message);
+}
+
+static int apply_one(struct ipconfig *ic, const struct kvp_ip_fields *f, bool dry_run)
+{
+	struct ipconfig_result res;
+	int r;
+
+	if (dry_run)
+		return plan_one(ic, f);
+	r = ipconfig_set(ic, f, &res);
+	print_result(f, r, &res);
 	return r;
 }
 
-/* A settings file: one [section] per adapter (MAC, GUID or name), keys named
- * as the WMI class Msvm_FailoverNetworkAdapterSettingData's properties. */
-static int parse_settings_file(const char *path, struct kvp_ip_fields *out, size_t max,
-			       size_t *ret_n)
+/* Reads a settings file and looks its adapters up; returns an exit code. */
+static int load_settings_file(const char *path, struct kvp_ip_fields *out, size_t max,
+			      size_t *ret_n)
 {
-	_cleanup_free_ char *text = malloc(256 * 1024);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct kvp_ip_fields *cur = NULL;
-	size_t len = 0, n = 0;
-	unsigned line = 0;
-	ssize_t k;
-	char *p;
+	_cleanup_(settings_file_freep) struct settings_file *sf = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct adapter a;
+	size_t len;
+	int r;
 
-	if (!text)
-		return -ENOMEM;
-	if (fd < 0) {
-		int e = errno;
-		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(e));
-		return -e;
-	}
-	while ((k = read(fd, text + len, 256 * 1024 - 1 - len)) > 0)
-		len += (size_t)k;
-	if (k < 0) {
-		int e = errno;
-		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(e));
-		return -e;
-	}
-	if (len == 256 * 1024 - 1) {
+	r = read_file_bounded(path, 0, SETTINGS_FILE_MAX_SIZE, &text, &len);
+	if (r == -EFBIG) {
 		fprintf(stderr, "hvkvpctl: %s: larger than 256 KiB\n", path);
-		return -EFBIG;
+		return EXIT_USAGE;
 	}
-	text[len] = '\0';
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(-r));
+		return EXIT_USAGE;
+	}
 	if (strlen(text) != len) {
 		fprintf(stderr, "hvkvpctl: %s: contains a NUL byte\n", path);
-		return -EINVAL;
+		return EXIT_USAGE;
 	}
-	for (p = text; *p;) {
-		char *eol = strchr(p, '\n'), *s = p, *eq, *e, *key, *val;
-		struct adapter a;
+	sf = settings_file_new();
+	r = sf ? settings_file_parse(sf, text, path) : -ENOMEM;
+	if (r == -ENOMEM) {
+		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(-r));
+		return EXIT_USAGE;
+	}
+	/* an adapter named above a bad line is reported first, in file order */
+	for (size_t i = 0; i < sf->n && i < max; i++) {
+		struct settings_section *s = &sf->sections[i];
 
-		if (eol)
-			*eol = '\0';
-		p = eol ? eol + 1 : p + strlen(p);
-		line++;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r');)
-			*--e = '\0';
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			if (e[-1] != ']') {
-				fprintf(stderr, "hvkvpctl: %s:%u: '%s' is not a [section]\n", path, line, s);
-				return -EINVAL;
-			}
-			e[-1] = '\0';
-			if (n >= max) {
-				fprintf(stderr, "hvkvpctl: %s:%u: more than %zu adapters\n", path, line, max);
-				return -EINVAL;
-			}
-			cur = &out[n++];
-			memset(cur, 0, sizeof(*cur));
-			if (resolve_for_host(s + 1, &a, cur->adapter_id, sizeof(cur->adapter_id)) < 0) {
-				fprintf(stderr, "hvkvpctl: %s:%u: in this section header\n", path, line);
-				return -ENODEV;
-			}
-			continue;
+		if (resolve_for_host(s->adapter, &a, s->fields.adapter_id,
+				     sizeof(s->fields.adapter_id)) < 0) {
+			fprintf(stderr, "hvkvpctl: %s:%u: in this section header\n", path, s->line);
+			return EXIT_NO_ADAPTER;
 		}
-		eq = strchr(s, '=');
-		if (!eq || !cur) {
-			fprintf(stderr, "hvkvpctl: %s:%u: %s\n", path, line,
-				cur ? "expected Key=Value" : "a [adapter] section must come first");
-			return -EINVAL;
-		}
-		*eq = '\0';
-		key = s;
-		for (e = eq; e > key && (e[-1] == ' ' || e[-1] == '\t');)
-			*--e = '\0';
-		val = eq + 1;
-		while (*val == ' ' || *val == '\t')
-			val++;
-#define LIST(name, field)                                                                \
-	else if (streq(key, name))                                                       \
-	{                                                                                \
-		if (strscpy(cur->field, sizeof(cur->field), val) < 0) {                   \
-			fprintf(stderr, "hvkvpctl: %s:%u: %s: longer than the host's field\n", \
-				path, line, key);                                         \
-			return -EINVAL;                                                   \
-		}                                                                        \
+		out[i] = s->fields;
 	}
-		if (0)
-			;
-		LIST("IPAddresses", ip_addr)
-		LIST("Subnets", sub_net)
-		LIST("DefaultGateways", gate_way)
-		LIST("DNSServers", dns_addr)
-#undef LIST
-		else if (streq(key, "DHCPEnabled")) {
-			if (streq(val, "true") || streq(val, "True") || streq(val, "1"))
-				cur->dhcp_enabled = 1;
-			else if (streq(val, "false") || streq(val, "False") || streq(val, "0"))
-				cur->dhcp_enabled = 0;
-			else {
-				fprintf(stderr, "hvkvpctl: %s:%u: DHCPEnabled: '%s' is not true or false\n",
-					path, line, val);
-				return -EINVAL;
-			}
-		} else if (streq(key, "ProtocolIFType")) {
-			/* 4096 IPv4, 4097 IPv6, 4098 both: only a hint, as on the wire */
-			if (streq(val, "4096"))
-				cur->addr_family = ADDR_FAMILY_IPV4;
-			else if (streq(val, "4097"))
-				cur->addr_family = ADDR_FAMILY_IPV6;
-			else if (streq(val, "4098"))
-				cur->addr_family = ADDR_FAMILY_IPV4 | ADDR_FAMILY_IPV6;
-			else {
-				fprintf(stderr, "hvkvpctl: %s:%u: ProtocolIFType: '%s' is not 4096 (IPv4), 4097 (IPv6) or 4098 (both)\n",
-					path, line, val);
-				return -EINVAL;
-			}
-		} else {
-			fprintf(stderr, "hvkvpctl: %s:%u: unknown key '%s' (IPAddresses, Subnets, DefaultGateways, DNSServers, DHCPEnabled, ProtocolIFType)\n",
-				path, line, key);
-			return -EINVAL;
-		}
+	if (r < 0) {
+		fprintf(stderr, "hvkvpctl: %s\n", sf->error);
+		return EXIT_USAGE;
 	}
-	if (n == 0) {
-		fprintf(stderr, "hvkvpctl: %s: no [adapter] section\n", path);
-		return -EINVAL;
-	}
-	*ret_n = n;
-	return 0;
+	*ret_n = MIN(sf->n, max);
+	return EXIT_OK;
 }
 
-static int cmd_apply(int argc, char **argv)
+enum {
+	O_V4 = 0x100,
+	O_V4MASK,
+	O_GW4,
+	O_DNS4P,
+	O_DNS4A,
+	O_V6,
+	O_V6LEN,
+	O_GW6,
+	O_DNS6P,
+	O_DNS6A,
+	O_DHCP,
+	O_DRY,
+	O_FILE,
+	O_ADAPTER,
+};
+
+struct apply_args {
+	struct cli_settings c;
+	const char *file;
+	bool dry, any;
+};
+
+/* One option of apply; returns an exit code. */
+static int apply_option(struct apply_args *args, int o, const char *v)
 {
-	enum {
-		O_V4 = 0x100, O_V4MASK, O_GW4, O_DNS4P, O_DNS4A, O_V6, O_V6LEN, O_GW6, O_DNS6P,
-		O_DNS6A, O_DHCP, O_DRY, O_FILE, O_ADAPTER,
-	};
+	struct cli_settings *c = &args->c;
+
+	args->any = args->any || (o != O_DRY && o != O_FILE && o != O_ADAPTER);
+	switch (o) {
+	case O_ADAPTER:
+		c->adapter = v;
+		return EXIT_OK;
+	case O_V4:
+		return push(c->v4, &c->n4, FAILOVER_MAX_ADDRS, v, "--ipv4-address");
+	case O_V4MASK:
+		return push(c->v4mask, &c->n4mask, FAILOVER_MAX_ADDRS, v, "--ipv4-subnet-mask");
+	case O_GW4:
+		return push(c->gw4, &c->ngw4, ARRAY_SIZE(c->gw4), v, "--ipv4-default-gateway");
+	case O_V6:
+		return push(c->v6, &c->n6, FAILOVER_MAX_ADDRS, v, "--ipv6-address");
+	case O_V6LEN:
+		return push(c->v6len, &c->n6len, FAILOVER_MAX_ADDRS, v, "--ipv6-subnet-prefix-length");
+	case O_GW6:
+		return push(c->gw6, &c->ngw6, ARRAY_SIZE(c->gw6), v, "--ipv6-default-gateway");
+	case O_DNS4P:
+	case O_DNS4A:
+		c->dns4[o == O_DNS4A] = v;
+		return EXIT_OK;
+	case O_DNS6P:
+	case O_DNS6A:
+		c->dns6[o == O_DNS6A] = v;
+		return EXIT_OK;
+	case O_DHCP:
+		c->dhcp = true;
+		return EXIT_OK;
+	case O_DRY:
+		args->dry = true;
+		return EXIT_OK;
+	case O_FILE:
+		args->file = v;
+		return EXIT_OK;
+	default: /* getopt has said what is wrong */
+		return EXIT_USAGE;
+	}
+}
+
+/* Returns an exit code. */
+static int parse_apply_args(int argc, char **argv, struct apply_args *args)
+{
 	static const struct option opts[] = {
 		{ "adapter", required_argument, NULL, O_ADAPTER },
 		{ "ipv4-address", required_argument, NULL, O_V4 },
@@ -519,109 +520,78 @@ static int cmd_apply(int argc, char **argv)
 		{ "file", required_argument, NULL, O_FILE },
 		{}
 	};
-	static struct cli_settings c;
-	static struct kvp_ip_fields fields[16];
-	struct kvp_pool *guest = NULL;
-	struct ipconfig *ic = NULL;
-	const char *file = NULL;
-	bool dry = false, any = false;
-	size_t n = 0;
-	int o, r = 0;
+	int o, ec;
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
-		any = any || (o != O_DRY && o != O_FILE && o != O_ADAPTER);
-		switch (o) {
-		case O_ADAPTER:
-			c.adapter = optarg;
-			break;
-		case O_V4:
-			r = push(c.v4, &c.n4, FAILOVER_MAX_ADDRS, optarg, "--ipv4-address");
-			break;
-		case O_V4MASK:
-			r = push(c.v4mask, &c.n4mask, FAILOVER_MAX_ADDRS, optarg, "--ipv4-subnet-mask");
-			break;
-		case O_GW4:
-			r = push(c.gw4, &c.ngw4, 8, optarg, "--ipv4-default-gateway");
-			break;
-		case O_DNS4P:
-			c.dns4[0] = optarg;
-			break;
-		case O_DNS4A:
-			c.dns4[1] = optarg;
-			break;
-		case O_V6:
-			r = push(c.v6, &c.n6, FAILOVER_MAX_ADDRS, optarg, "--ipv6-address");
-			break;
-		case O_V6LEN:
-			r = push(c.v6len, &c.n6len, FAILOVER_MAX_ADDRS, optarg,
-				 "--ipv6-subnet-prefix-length");
-			break;
-		case O_GW6:
-			r = push(c.gw6, &c.ngw6, 8, optarg, "--ipv6-default-gateway");
-			break;
-		case O_DNS6P:
-			c.dns6[0] = optarg;
-			break;
-		case O_DNS6A:
-			c.dns6[1] = optarg;
-			break;
-		case O_DHCP:
-			c.dhcp = true;
-			break;
-		case O_DRY:
-			dry = true;
-			break;
-		case O_FILE:
-			file = optarg;
-			break;
-		default:
-			return EXIT_USAGE;
-		}
-		if (r)
-			return r;
+		ec = apply_option(args, o, optarg);
+		if (ec != EXIT_OK)
+			return ec;
 	}
 	if (optind < argc)
 		return usage("apply: unexpected argument '%s'", argv[optind]);
-	if (file && (any || c.adapter))
+	if (args->file && (args->any || args->c.adapter))
 		return usage("apply: --file cannot be combined with --adapter or settings options");
-	if (!file && !c.adapter)
+	if (!args->file && !args->c.adapter)
 		return usage("apply: give --adapter ID with settings, or --file FILE");
-	if (!file && !any)
+	if (!args->file && !args->any)
 		return usage("apply: no settings given for %s (e.g. --ipv4-address and --ipv4-subnet-mask, or --dhcp)",
-			     c.adapter);
+			     args->c.adapter);
+	return EXIT_OK;
+}
 
-	if (file) {
-		r = parse_settings_file(file, fields, ARRAY_SIZE(fields), &n);
-		if (r < 0)
-			return r == -ENODEV ? EXIT_NO_ADAPTER : EXIT_USAGE;
-	} else {
-		struct adapter a;
+/* The settings given with --adapter as the host would send them; returns an exit code. */
+static int fields_from_cli(const struct cli_settings *c, struct kvp_ip_fields *f)
+{
+	struct adapter a;
+	int ec, r;
 
-		memset(&fields[0], 0, sizeof(fields[0]));
-		r = cli_to_fields(&c, &fields[0]);
-		if (r)
-			return r;
-		r = resolve_for_host(c.adapter, &a, fields[0].adapter_id, sizeof(fields[0].adapter_id));
-		if (r < 0)
-			return exit_code(r);
-		n = 1;
-	}
+	memset(f, 0, sizeof(*f));
+	ec = cli_to_fields(c, f);
+	if (ec != EXIT_OK)
+		return ec;
+	r = resolve_for_host(c->adapter, &a, f->adapter_id, sizeof(f->adapter_id));
+	return exit_code(r);
+}
+
+/* Applies (or plans) each in turn, all of them even after a failure; the
+ * exit code is that of the first failure. */
+static int apply_all(const struct kvp_ip_fields *fields, size_t n, bool dry)
+{
+	_cleanup_(kvp_pool_freep) struct kvp_pool *guest = NULL;
+	_cleanup_(free_ipconfigp) struct ipconfig *ic = NULL;
+	int r, first = 0;
 
 	r = open_ipconfig(&guest, &ic);
 	if (r < 0) {
 		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
-		kvp_pool_free(guest);
 		return EXIT_FAILED;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int q = apply_one(ic, &fields[i], dry);
-		if (q < 0 && r == 0)
-			r = q;
+		r = apply_one(ic, &fields[i], dry);
+		if (r < 0 && first == 0)
+			first = r;
 	}
-	ipconfig_free(ic);
-	kvp_pool_free(guest);
-	return exit_code(r);
+	return exit_code(first);
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	static struct apply_args args;
+	static struct kvp_ip_fields fields[SETTINGS_FILE_MAX_ADAPTERS];
+	size_t n = 1;
+	int ec;
+
+	ec = parse_apply_args(argc, argv, &args);
+	if (ec != EXIT_OK)
+		return ec;
+	if (args.file)
+		ec = load_settings_file(args.file, fields, ARRAY_SIZE(fields), &n);
+	else
+		ec = fields_from_cli(&args.c, &fields[0]);
+	if (ec != EXIT_OK)
+		return ec;
+	return apply_all(fields, n, args.dry);
 }
 
 /* ---- show ------------------------------------------------------------------------ */
@@ -646,63 +616,53 @@ struct show_ctx {
 	unsigned n;
 };
 
-static int show_one(const struct adapter_state *st, void *userdata)
+static void json_fields(struct json *j, const struct kvp_ip_fields *f)
 {
-	struct show_ctx *sc = userdata;
-	struct kvp_ip_fields q = { 0 }, live;
-	char recv[64], appl[64];
-	int r;
+	json_kv_string(j, "IPAddresses", f->ip_addr);
+	json_kv_string(j, "Subnets", f->sub_net);
+	json_kv_string(j, "DefaultGateways", f->gate_way);
+	json_kv_string(j, "DNSServers", f->dns_addr);
+	json_kv_bool(j, "DHCPEnabled", f->dhcp_enabled);
+}
 
-	if (sc->only_mac && !streq(sc->only_mac, st->mac))
-		return 0;
-	sc->n++;
-	strscpy(q.adapter_id, sizeof(q.adapter_id), st->mac);
-	r = ipconfig_get(sc->ic, &q, &live);
+static void show_json(struct json *j, const struct adapter_state *st, int r,
+		      const struct kvp_ip_fields *live)
+{
+	json_begin_object(j);
+	json_kv_string(j, "mac", st->mac);
+	json_kv_string(j, "ifname", st->ifname);
+	json_key(j, "host");
+	json_begin_object(j);
+	json_kv_string(j, "adapter_id", st->host.adapter_id);
+	json_fields(j, &st->host);
+	json_kv_uint(j, "received_usec", st->received_usec);
+	json_end_object(j);
+	json_key(j, "applied");
+	json_begin_object(j);
+	json_fields(j, &st->applied);
+	json_kv_uint(j, "applied_usec", st->applied_usec);
+	json_end_object(j);
+	json_kv_string(j, "backend", st->backend);
+	json_kv_string(j, "result", hv_error_to_string(st->result));
+	json_kv_string(j, "detail", st->detail);
+	json_kv_bool(j, "waiting_for_carrier", st->waiting_for_carrier);
+	json_kv_bool(j, "reapplied_at_start", st->reapply);
+	json_key(j, "live");
+	if (r == 0) {
+		json_begin_object(j);
+		json_fields(j, live);
+		json_end_object(j);
+	} else
+		json_null(j);
+	json_end_object(j);
+}
+
+static void show_text(const struct adapter_state *st, int r, const struct kvp_ip_fields *live)
+{
+	char recv[64], appl[64];
+
 	iso(st->received_usec, recv, sizeof(recv));
 	iso(st->applied_usec, appl, sizeof(appl));
-	if (sc->j) {
-		struct json *j = sc->j;
-		json_begin_object(j);
-		json_kv_string(j, "mac", st->mac);
-		json_kv_string(j, "ifname", st->ifname);
-		json_key(j, "host");
-		json_begin_object(j);
-		json_kv_string(j, "adapter_id", st->host.adapter_id);
-		json_kv_string(j, "IPAddresses", st->host.ip_addr);
-		json_kv_string(j, "Subnets", st->host.sub_net);
-		json_kv_string(j, "DefaultGateways", st->host.gate_way);
-		json_kv_string(j, "DNSServers", st->host.dns_addr);
-		json_kv_bool(j, "DHCPEnabled", st->host.dhcp_enabled);
-		json_kv_uint(j, "received_usec", st->received_usec);
-		json_end_object(j);
-		json_key(j, "applied");
-		json_begin_object(j);
-		json_kv_string(j, "IPAddresses", st->applied.ip_addr);
-		json_kv_string(j, "Subnets", st->applied.sub_net);
-		json_kv_string(j, "DefaultGateways", st->applied.gate_way);
-		json_kv_string(j, "DNSServers", st->applied.dns_addr);
-		json_kv_bool(j, "DHCPEnabled", st->applied.dhcp_enabled);
-		json_kv_uint(j, "applied_usec", st->applied_usec);
-		json_end_object(j);
-		json_kv_string(j, "backend", st->backend);
-		json_kv_string(j, "result", hv_error_to_string(st->result));
-		json_kv_string(j, "detail", st->detail);
-		json_kv_bool(j, "waiting_for_carrier", st->waiting_for_carrier);
-		json_kv_bool(j, "reapplied_at_start", st->reapply);
-		json_key(j, "live");
-		if (r == 0) {
-			json_begin_object(j);
-			json_kv_string(j, "IPAddresses", live.ip_addr);
-			json_kv_string(j, "Subnets", live.sub_net);
-			json_kv_string(j, "DefaultGateways", live.gate_way);
-			json_kv_string(j, "DNSServers", live.dns_addr);
-			json_kv_bool(j, "DHCPEnabled", live.dhcp_enabled);
-			json_end_object(j);
-		} else
-			json_null(j);
-		json_end_object(j);
-		return 0;
-	}
 	printf("%s (%s, %s)\n", st->ifname, st->mac, st->host.adapter_id);
 	printf("  host sent:  %s\n", recv);
 	printf("              IPAddresses=%s Subnets=%s\n", st->host.ip_addr, st->host.sub_net);
@@ -720,21 +680,39 @@ static int show_one(const struct adapter_state *st, void *userdata)
 	} else
 		printf("  applied:    nothing yet\n");
 	if (r == 0) {
-		printf("  live:       %s / %s\n", isempty(live.ip_addr) ? "(no address)" : live.ip_addr,
-		       live.sub_net);
+		printf("  live:       %s / %s\n", isempty(live->ip_addr) ? "(no address)" : live->ip_addr,
+		       live->sub_net);
 		printf("              gateways %s, DNS %s, DHCPv4 %s\n",
-		       isempty(live.gate_way) ? "-" : live.gate_way,
-		       isempty(live.dns_addr) ? "-" : live.dns_addr, live.dhcp_enabled ? "on" : "off");
+		       isempty(live->gate_way) ? "-" : live->gate_way,
+		       isempty(live->dns_addr) ? "-" : live->dns_addr, live->dhcp_enabled ? "on" : "off");
 	} else
 		printf("  live:       %s\n", r == -ENODEV ? "the adapter is not present" : strerror(-r));
+}
+
+static int show_one(const struct adapter_state *st, void *userdata)
+{
+	struct show_ctx *sc = userdata;
+	struct kvp_ip_fields q = { 0 }, live;
+	int r;
+
+	if (sc->only_mac && !streq(sc->only_mac, st->mac))
+		return 0;
+	sc->n++;
+	strscpy(q.adapter_id, sizeof(q.adapter_id), st->mac);
+	r = ipconfig_get(sc->ic, &q, &live);
+	if (sc->j)
+		show_json(sc->j, st, r, &live);
+	else
+		show_text(st, r, &live);
 	return 0;
 }
 
 static int cmd_show(int argc, char **argv)
 {
 	static const struct option opts[] = { { "adapter", required_argument, NULL, 'a' }, {} };
+	_cleanup_(kvp_pool_freep) struct kvp_pool *guest = NULL;
+	_cleanup_(free_ipconfigp) struct ipconfig *ic = NULL;
 	struct show_ctx sc = { 0 };
-	struct kvp_pool *guest = NULL;
 	struct adapter a;
 	struct json j;
 	char id[64];
@@ -751,12 +729,12 @@ static int cmd_show(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage("show: unexpected argument '%s'", argv[optind]);
-	r = open_ipconfig(&guest, &sc.ic);
+	r = open_ipconfig(&guest, &ic);
 	if (r < 0) {
 		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
-		kvp_pool_free(guest);
 		return EXIT_FAILED;
 	}
+	sc.ic = ic;
 	if (arg_json) {
 		json_init(&j);
 		json_begin_array(&j);
@@ -769,8 +747,6 @@ static int cmd_show(int argc, char **argv)
 	} else if (r == 0 && sc.n == 0)
 		printf("no failover settings received%s (state directory %s)\n",
 		       sc.only_mac ? " for this adapter" : "", cfg.state_dir);
-	ipconfig_free(sc.ic);
-	kvp_pool_free(guest);
 	if (r < 0) {
 		fprintf(stderr, "hvkvpctl: %s: %s\n", cfg.state_dir, strerror(-r));
 		return EXIT_FAILED;
@@ -821,64 +797,61 @@ static int parse_pool_index(const char *v, unsigned *ret)
 	return 0;
 }
 
-static int cmd_pool(int argc, char **argv)
+static int pool_list(bool all, unsigned idx)
 {
-	static const struct option opts[] = { { "pool", required_argument, NULL, 'P' }, {} };
+	struct json j;
+	int r = 0;
+
+	if (arg_json) {
+		json_init(&j);
+		json_begin_array(&j);
+	}
+	for (unsigned i = 0; i < KVP_POOL_COUNT && r == 0; i++)
+		if (all || i == idx)
+			r = pool_list_one(i, arg_json ? &j : NULL);
+	if (arg_json) {
+		json_end_array(&j);
+		print_json(&j);
+	}
+	return r < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+static void print_value(unsigned idx, const char *key, const char *value)
+{
+	struct json j;
+
+	if (arg_json) {
+		json_init(&j);
+		json_begin_object(&j);
+		json_kv_uint(&j, "pool", idx);
+		json_kv_string(&j, "key", key);
+		json_kv_string(&j, "value", value);
+		json_end_object(&j);
+		print_json(&j);
+	} else
+		printf("%s\n", value);
+}
+
+/* get, set or delete KEY [VALUE] in pool idx; returns an exit code. */
+static int pool_edit(const char *verb, unsigned idx, char **args)
+{
 	_cleanup_(kvp_pool_freep) struct kvp_pool *p = NULL;
-	const char *verb, *pool_arg = NULL;
 	static char value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
-	unsigned idx = 0;
-	int o, r;
+	int r;
 
-	if (argc < 2)
-		return usage("pool: give list, get, set or delete");
-	verb = argv[1];
-	optind = 2;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
-		if (o != 'P')
-			return EXIT_USAGE;
-		pool_arg = optarg;
-	}
-	if (pool_arg && (r = parse_pool_index(pool_arg, &idx)))
-		return r;
-
-	if (streq(verb, "list")) {
-		struct json j;
-		if (optind < argc)
-			return usage("pool list: unexpected argument '%s'", argv[optind]);
-		if (arg_json) {
-			json_init(&j);
-			json_begin_array(&j);
-		}
-		r = 0;
-		for (unsigned i = 0; i < KVP_POOL_COUNT && r == 0; i++)
-			if (!pool_arg || i == idx)
-				r = pool_list_one(i, arg_json ? &j : NULL);
-		if (arg_json) {
-			json_end_array(&j);
-			print_json(&j);
-		}
-		return r < 0 ? EXIT_FAILED : EXIT_OK;
-	}
-	if (!streq(verb, "get") && !streq(verb, "set") && !streq(verb, "delete"))
-		return usage("pool: '%s' is not list, get, set or delete", verb);
-	if (!pool_arg)
-		return usage("pool %s: --pool N is required", verb);
-	if (argc - optind != (streq(verb, "set") ? 2 : 1))
-		return usage("pool %s: expected %s", verb, streq(verb, "set") ? "KEY VALUE" : "KEY");
 	r = kvp_pool_open(cfg.pool_dir, idx, &p);
 	if (r < 0) {
 		fprintf(stderr, "hvkvpctl: pool %u in %s: %s\n", idx, cfg.pool_dir, strerror(-r));
 		return EXIT_FAILED;
 	}
 	if (streq(verb, "get"))
-		r = kvp_pool_get(p, argv[optind], value, sizeof(value));
+		r = kvp_pool_get(p, args[0], value, sizeof(value));
 	else if (streq(verb, "set"))
-		r = kvp_pool_set(p, argv[optind], argv[optind + 1]);
+		r = kvp_pool_set(p, args[0], args[1]);
 	else
-		r = kvp_pool_delete(p, argv[optind]);
+		r = kvp_pool_delete(p, args[0]);
 	if (r == -ENOENT) {
-		fprintf(stderr, "hvkvpctl: pool %u has no key '%s'\n", idx, argv[optind]);
+		fprintf(stderr, "hvkvpctl: pool %u has no key '%s'\n", idx, args[0]);
 		return EXIT_NOT_FOUND;
 	}
 	if (r == -ENAMETOOLONG || r == -EMSGSIZE || (r == -EINVAL && streq(verb, "set"))) {
@@ -890,23 +863,52 @@ static int cmd_pool(int argc, char **argv)
 		fprintf(stderr, "hvkvpctl: pool %u: %s\n", idx, strerror(-r));
 		return EXIT_FAILED;
 	}
-	if (streq(verb, "get")) {
-		if (arg_json) {
-			struct json j;
-			json_init(&j);
-			json_begin_object(&j);
-			json_kv_uint(&j, "pool", idx);
-			json_kv_string(&j, "key", argv[optind]);
-			json_kv_string(&j, "value", value);
-			json_end_object(&j);
-			print_json(&j);
-		} else
-			printf("%s\n", value);
-	}
+	if (streq(verb, "get"))
+		print_value(idx, args[0], value);
 	return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static int cmd_pool(int argc, char **argv)
+{
+	static const struct option opts[] = { { "pool", required_argument, NULL, 'P' }, {} };
+	const char *verb, *pool_arg = NULL;
+	unsigned idx = 0;
+	int o, ec;
+
+	if (argc < 2)
+		return usage("pool: give list, get, set or delete");
+	verb = argv[1];
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+		if (o != 'P')
+			return EXIT_USAGE;
+		pool_arg = optarg;
+	}
+	if (pool_arg && (ec = parse_pool_index(pool_arg, &idx)))
+		return ec;
+
+	if (streq(verb, "list")) {
+		if (optind < argc)
+			return usage("pool list: unexpected argument '%s'", argv[optind]);
+		return pool_list(!pool_arg, idx);
+	}
+	if (!streq(verb, "get") && !streq(verb, "set") && !streq(verb, "delete"))
+		return usage("pool: '%s' is not list, get, set or delete", verb);
+	if (!pool_arg)
+		return usage("pool %s: --pool N is required", verb);
+	if (argc - optind != (streq(verb, "set") ? 2 : 1))
+		return usage("pool %s: expected %s", verb, streq(verb, "set") ? "KEY VALUE" : "KEY");
+	return pool_edit(verb, idx, argv + optind);
+}
+
+struct global_args {
+	const char *config_path, *pool_dir, *state_dir, *backend;
+	bool config_given;
+	bool done; /* --help or --version: nothing more to do */
+};
+
+/* Global options stop at the command; the command parses the rest. Returns an exit code. */
+static int parse_global_args(int argc, char **argv, struct global_args *g)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -918,39 +920,36 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	const char *config_path = CONFIG_DEFAULT_PATH, *pool_dir = NULL, *state_dir = NULL,
-		   *backend = NULL;
-	bool config_given = false;
-	char err[512];
-	int o, r;
+	int o;
 
-	/* global options stop at the command; the command parses the rest */
 	while ((o = getopt_long(argc, argv, "+c:p:s:b:jhV", opts, NULL)) >= 0) {
 		switch (o) {
 		case 'c':
-			config_path = optarg;
-			config_given = true;
+			g->config_path = optarg;
+			g->config_given = true;
 			break;
 		case 'p':
-			pool_dir = optarg;
+			g->pool_dir = optarg;
 			break;
 		case 's':
-			state_dir = optarg;
+			g->state_dir = optarg;
 			break;
 		case 'b':
 			if (!backend_name_valid(optarg) || !backend_available(optarg))
 				return usage("--backend: '%s' is not auto, networkmanager, networkd or netlink (built in)",
 					     optarg);
-			backend = optarg;
+			g->backend = optarg;
 			break;
 		case 'j':
 			arg_json = true;
 			break;
 		case 'h':
 			help();
+			g->done = true;
 			return EXIT_OK;
 		case 'V':
 			printf("hvkvpctl " PKG_VERSION "\n");
+			g->done = true;
 			return EXIT_OK;
 		default:
 			return usage("bad option");
@@ -958,26 +957,30 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage("no command (apply, show or pool)");
+	return EXIT_OK;
+}
 
-	config_defaults(&cfg);
-	r = config_load(&cfg, config_path, config_given, err, sizeof(err));
-	if (r < 0) {
+/* The configuration file, then the options that override it; returns an exit code. */
+static int load_conf(const struct global_args *g)
+{
+	char err[512];
+
+	conf_defaults(&cfg);
+	if (conf_load(&cfg, g->config_path, g->config_given, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hvkvpctl: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (pool_dir)
-		strscpy(cfg.pool_dir, sizeof(cfg.pool_dir), pool_dir);
-	if (state_dir)
-		strscpy(cfg.state_dir, sizeof(cfg.state_dir), state_dir);
-	if (backend)
-		strscpy(cfg.backend, sizeof(cfg.backend), backend);
-	log_setup("hvkvpctl", LOG_TARGET_STDERR);
-	log_set_max_level(cfg.log_level < LOG_NOTICE ? cfg.log_level : LOG_WARNING);
-	if (streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1"))
-		arg_sysfs_root = getenv("HVKVPD_TEST_SYSFS_ROOT");
+	if (g->pool_dir)
+		strscpy(cfg.pool_dir, sizeof(cfg.pool_dir), g->pool_dir);
+	if (g->state_dir)
+		strscpy(cfg.state_dir, sizeof(cfg.state_dir), g->state_dir);
+	if (g->backend)
+		strscpy(cfg.backend, sizeof(cfg.backend), g->backend);
+	return EXIT_OK;
+}
 
-	argc -= optind;
-	argv += optind;
+static int run_command(int argc, char **argv)
+{
 	if (streq(argv[0], "apply"))
 		return cmd_apply(argc, argv);
 	if (streq(argv[0], "show"))
@@ -989,4 +992,22 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	return usage("'%s' is not a command (apply, show or pool)", argv[0]);
+}
+
+int main(int argc, char **argv)
+{
+	struct global_args g = { .config_path = CONF_DEFAULT_PATH };
+	int ec;
+
+	ec = parse_global_args(argc, argv, &g);
+	if (ec != EXIT_OK || g.done)
+		return ec;
+	ec = load_conf(&g);
+	if (ec != EXIT_OK)
+		return ec;
+	log_setup("hvkvpctl", LOG_TARGET_STDERR);
+	log_set_max_level(cfg.log_level < LOG_NOTICE ? cfg.log_level : LOG_WARNING);
+	if (streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1"))
+		arg_sysfs_root = getenv("HVKVPD_TEST_SYSFS_ROOT");
+	return run_command(argc - optind, argv + optind);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -108,4 +109,15 @@ int log_full(int level, int error, const char *const *fields, const char *fmt, .
 out:
 	errno = saved;
 	return r;
+}
+
+void notify_status(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sd_notifyf(0, "STATUS=%s", buf);
 }

@@ -34,3 +34,7 @@ int log_full(int level, int error, const char *const *fields, const char *fmt, .
 #define log_info_errno(e, ...) log_full(LOG_INFO, (e), NULL, __VA_ARGS__)
 #define log_warning_errno(e, ...) log_full(LOG_WARNING, (e), NULL, __VA_ARGS__)
 #define log_error_errno(e, ...) log_full(LOG_ERR, (e), NULL, __VA_ARGS__)
+
+/* STATUS= for systemd: the one line `systemctl status` shows (a no-op
+ * outside a service). */
+void notify_status(const char *fmt, ...) _printf_(1, 2);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* config.h - /etc/hvkvpd.conf: the settings an operator may change, shared by hvkvpd and hvkvpctl. */
+/* conf.h - /etc/hvkvpd.conf: the settings an operator may change, shared by hvkvpd and hvkvpctl. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CONFIG_DEFAULT_PATH "/etc/hvkvpd.conf"
+#define CONF_DEFAULT_PATH "/etc/hvkvpd.conf"
 
 /*
  * The file is a list of "Key=Value" lines; '#' and ';' start comments; blank
@@ -19,7 +19,7 @@
  *   StateDirectory=DIR            the per-adapter failover state
  *   LogLevel=error|warning|notice|info|debug
  */
-struct config {
+struct conf {
 	char backend[32];
 	uint64_t budget_usec;
 	char device[4096];
@@ -29,16 +29,18 @@ struct config {
 };
 
 /* Defaults: auto, 20 s, /dev/vmbus/hv_kvp, /var/lib/hyperv, /var/lib/hvkvpd, info. */
-void config_defaults(struct config *c);
+void conf_defaults(struct conf *c);
 
-/* Parses text into c (on top of what is there). On error returns -EINVAL
- * and writes "<origin>:<line>: <key>: <why>" into err. Pure. */
-int config_parse(struct config *c, const char *text, const char *origin, char *err,
-		 size_t err_size);
+/* Parses text into c (on top of what is there), with the tokenizer of ini.h
+ * (a line may be at most 8191 bytes long). On error returns -EINVAL and
+ * writes "<origin>:<line>: <key>: <why>" into err (-ENOMEM: err is empty).
+ * Pure: no I/O. */
+int conf_parse(struct conf *c, const char *text, const char *origin, char *err, size_t err_size);
 
-/* Reads and parses path; a missing file is not an error when !must_exist. */
-int config_load(struct config *c, const char *path, bool must_exist, char *err, size_t err_size);
+/* Reads (at most 65535 bytes, no NUL) and parses path; a missing file is
+ * not an error when !must_exist. */
+int conf_load(struct conf *c, const char *path, bool must_exist, char *err, size_t err_size);
 
 /* Shared value checks, also used for the command-line options. */
-int config_parse_budget(const char *v, uint64_t *ret_usec);
-int config_parse_log_level(const char *v, int *ret);
+int conf_parse_budget(const char *v, uint64_t *ret_usec);
+int conf_parse_log_level(const char *v, int *ret);
