@@ -74,7 +74,7 @@ static void put_u32(uint8_t *msg, size_t off, uint32_t v)
 
 /*
  * utf8_valid() only answers yes or no. To name the offending byte, walk the
- * string one character at a time (length taken from the lead byte) and let
+ * string one character at a time (length from utf8_lead_len()) and let
  * utf8_valid() judge each one, so there is still a single definition of
  * "valid UTF-8" in the project.
  */
@@ -83,10 +83,9 @@ static size_t utf8_error_offset(const uint8_t *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = s[i] < 0x80 ? 1 : s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
+		size_t n = MIN(utf8_lead_len(s[i]), len - i);
 
-		n = MIN(n, len - i);
-		if (!utf8_valid((const char *)s + i, n))
+		if (n == 0 || !utf8_valid((const char *)s + i, n))
 			return i;
 		i += n;
 	}

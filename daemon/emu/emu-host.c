@@ -53,19 +53,6 @@ struct emu_host {
 
 /* ---- strings the way the driver converts them -------------------------- */
 
-static size_t utf8_lead_len(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	return 0;
-}
-
 int emu_kernel_string(const char *in, size_t maxout, char *out, size_t out_size,
 		      bool *ret_truncated)
 {
