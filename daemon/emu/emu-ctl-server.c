@@ -7,6 +7,7 @@
 
 #include "emu-cmd.h"
 #include "emu-ctl.h"
+#include "emu-event.h"
 #include "log.h"
 
 #define CTL_MAX_ARGS 1024
@@ -170,20 +171,14 @@ static int on_wait_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int conn_arm_wait(struct ctl_conn *c)
 {
-	sd_event *e = c->srv->event;
-	uint64_t now, wait_usec = c->cmd->wait_usec;
 	int r;
 
-	r = sd_event_now(e, CLOCK_MONOTONIC, &now);
-	if (r < 0)
-		return r;
-	if (!c->wait_timer)
-		return sd_event_add_time(e, &c->wait_timer, CLOCK_MONOTONIC, now + wait_usec, 1000,
-					 on_wait_timeout, c);
-	r = sd_event_source_set_time(c->wait_timer, now + wait_usec);
-	if (r < 0)
-		return r;
-	return sd_event_source_set_enabled(c->wait_timer, SD_EVENT_ONESHOT);
+	if (!c->wait_timer) {
+		r = emu_add_timer_off(c->srv->event, &c->wait_timer, on_wait_timeout, c);
+		if (r < 0)
+			return r;
+	}
+	return emu_timer_arm_in(c->wait_timer, c->cmd->wait_usec);
 }
 
 static void on_txn_done(const struct emu_txn_result *res, void *userdata);

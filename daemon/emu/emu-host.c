@@ -2,6 +2,7 @@
 /* emu-host.c - hv_kvp.c's state machine, the deadline, and the host's FIFO of requests. */
 #include <inttypes.h>
 
+#include "emu-event.h"
 #include "emu-host.h"
 #include "hv-error.h"
 #include "kvp-msg.h"
@@ -166,16 +167,7 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int arm_deadline(struct emu_host *h)
 {
-	uint64_t now;
-	int r;
-
-	r = sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-	if (r < 0)
-		return r;
-	r = sd_event_source_set_time(h->deadline, now + h->timeout_usec);
-	if (r < 0)
-		return r;
-	return sd_event_source_set_enabled(h->deadline, SD_EVENT_ONESHOT);
+	return emu_timer_arm_in(h->deadline, h->timeout_usec);
 }
 
 /* kvp_send_key(): hand the oldest request to the daemon. */
@@ -385,16 +377,10 @@ int emu_host_new(sd_event *event, const struct emu_host_config *cfg, struct emu_
 		r = -ENAMETOOLONG;
 		goto fail;
 	}
-	r = sd_event_add_time(event, &h->deadline, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_deadline, h);
+	r = emu_add_timer_off(event, &h->deadline, on_deadline, h);
 	if (r < 0)
 		goto fail;
-	r = sd_event_source_set_enabled(h->deadline, SD_EVENT_OFF);
-	if (r < 0)
-		goto fail;
-	r = sd_event_add_defer(event, &h->kick, on_kick, h);
-	if (r < 0)
-		goto fail;
-	r = sd_event_source_set_enabled(h->kick, SD_EVENT_OFF);
+	r = emu_add_defer_off(event, &h->kick, on_kick, h);
 	if (r < 0)
 		goto fail;
 	*ret = h;
