@@ -2,6 +2,7 @@
 /* util.c - string, UTF-8 and time helpers. */
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -123,6 +124,21 @@ int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 		return -EINVAL;
 	if (v > max)
 		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_seconds(const char *s, double *ret)
+{
+	double v;
+	char *end;
+
+	if (isempty(s))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0)
+		return -EINVAL;
 	*ret = v;
 	return 0;
 }

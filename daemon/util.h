@@ -102,6 +102,11 @@ uint64_t realtime_usec(void);
 /* Parse an unsigned decimal integer that must fill the whole string. */
 int parse_uint(const char *s, unsigned long max, unsigned long *ret);
 
+/* Parse a number of seconds (decimal, fractions allowed) that must fill the
+ * whole string and be finite and not negative. Other bounds are the
+ * caller's. */
+int parse_seconds(const char *s, double *ret);
+
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t len);
 

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -100,13 +99,8 @@ int ctl_parse_u64(const char *s, uint64_t max, uint64_t *ret)
 int ctl_parse_seconds(const char *s, uint64_t *ret_usec)
 {
 	double v;
-	char *end;
 
-	if (isempty(s))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(v) || v <= 0 || v > 86400.0 * 365)
+	if (parse_seconds(s, &v) < 0 || v <= 0 || v > 86400.0 * 365)
 		return -EINVAL;
 	*ret_usec = (uint64_t)(v * 1e6);
 	if (*ret_usec == 0)

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -706,15 +705,6 @@ static int parse_code(const char *s, uint32_t *ret)
 	return 0;
 }
 
-static int parse_secs(const char *s, double *ret)
-{
-	char *end;
-
-	errno = 0;
-	*ret = strtod(s, &end);
-	return errno || *end || !isfinite(*ret) || *ret < 0 ? -EINVAL : 0;
-}
-
 int main(int argc, char **argv)
 {
 	enum {
@@ -796,10 +786,10 @@ int main(int argc, char **argv)
 			o.have_ip = true;
 			break;
 		case OPT_DELAY:
-			r = parse_secs(optarg, &o.delay);
+			r = parse_seconds(optarg, &o.delay);
 			break;
 		case OPT_TIMEOUT:
-			r = parse_secs(optarg, &o.timeout);
+			r = parse_seconds(optarg, &o.timeout);
 			break;
 		case OPT_READY:
 			o.ready_file = optarg;
