@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "emu-cmd.h"
 #include "emu-ctl.h"
@@ -18,8 +17,6 @@
 /* what the driver lets through to the host (utf8s_to_utf16s limits) */
 #define HOST_KEY_UNITS (HV_KVP_EXCHANGE_MAX_KEY_SIZE / 2 - 2)     /* 254 */
 #define HOST_VALUE_UNITS (HV_KVP_EXCHANGE_MAX_VALUE_SIZE / 2 - 2) /* 1022 */
-
-#define MSG_OFF(member) offsetof(struct hv_kvp_msg, member)
 
 #define IP_LIST_OPTS (B(O_IPADDRESSES) | B(O_SUBNETS) | B(O_GATEWAYS) | B(O_DNSSERVERS))
 #define SET_IP_OPTS (B(O_ADAPTER_ID) | B(O_ADDR_FAMILY) | IP_LIST_OPTS | B(O_DHCP))
@@ -119,44 +116,8 @@ static int parse_bool(const char *s, bool *ret)
 	return 0;
 }
 
-/* \xNN and \\ escapes, so that raw can send any byte. Returns the length. */
-static int unescape(const char *s, uint8_t *out, size_t cap, size_t *ret_len, char **err)
-{
-	size_t n = 0;
-
-	while (*s) {
-		unsigned c;
-
-		if (*s == '\\') {
-			if (s[1] == '\\') {
-				c = '\\';
-				s += 2;
-			} else if (s[1] == 'x' && isxdigit((unsigned char)s[2]) &&
-				   isxdigit((unsigned char)s[3])) {
-				char hex[3] = { s[2], s[3], 0 };
-
-				c = (unsigned)strtoul(hex, NULL, 16);
-				s += 4;
-			} else {
-				ctl_errf(err, "bad escape in \"%s\": only \\xNN and \\\\ are understood",
-					 s);
-				return -EINVAL;
-			}
-		} else {
-			c = (unsigned char)*s++;
-		}
-		if (n >= cap) {
-			ctl_errf(err, "string longer than its %zu-byte field", cap);
-			return -EMSGSIZE;
-		}
-		out[n++] = (uint8_t)c;
-	}
-	*ret_len = n;
-	return 0;
-}
-
-static int opt_u64(const struct ctl_args *a, enum opt_id o, const char *name, uint64_t max,
-		   uint64_t def, uint64_t *ret, char **err)
+int ctl_opt_u64(const struct ctl_args *a, enum opt_id o, const char *name, uint64_t max,
+		uint64_t def, uint64_t *ret, char **err)
 {
 	int r;
 
@@ -487,7 +448,7 @@ static int build_enumerate(struct ctl_cmd *cmd, const struct ctl_args *a, char *
 	uint64_t v;
 	int r;
 
-	r = opt_u64(a, O_INDEX, "index", UINT32_MAX, 0, &v, err);
+	r = ctl_opt_u64(a, O_INDEX, "index", UINT32_MAX, 0, &v, err);
 	if (r < 0)
 		return r;
 	cmd->index = (uint32_t)v;
@@ -582,7 +543,7 @@ int ctl_build_ip_fields(struct ctl_cmd *cmd, const struct ctl_args *a, bool with
 			return r;
 	}
 	if (a->seen & B(O_ADDR_FAMILY)) {
-		r = opt_u64(a, O_ADDR_FAMILY, "addr-family", UINT8_MAX, 0, &v, err);
+		r = ctl_opt_u64(a, O_ADDR_FAMILY, "addr-family", UINT8_MAX, 0, &v, err);
 		if (r < 0)
 			return r;
 		cmd->ip.addr_family = (uint8_t)v;
@@ -676,200 +637,6 @@ static void render_set_ip(const struct ctl_cmd *cmd, const struct kvp_reply *rep
 	json_kv_bool(j, "DHCPEnabled", cmd->ip.dhcp_enabled != 0);
 	json_ip_lists(j, &cmd->ip);
 	json_kv_bool(j, "truncated", cmd->ip_truncated);
-}
-
-/* ---- raw -------------------------------------------------------------------- */
-
-/* Where an operation's fields sit in the message; -1 for "no such field". */
-struct raw_layout {
-	size_t key_off, key_cap, value_off, value_cap;
-	ssize_t key_size_off, value_size_off, value_type_off, index_off;
-};
-
-static void raw_layout(uint64_t op, struct raw_layout *l)
-{
-	*l = (struct raw_layout){ .key_size_off = -1,
-				  .value_size_off = -1,
-				  .value_type_off = -1,
-				  .index_off = -1 };
-	switch (op) {
-	case KVP_OP_DELETE:
-		l->key_size_off = MSG_OFF(body.kvp_delete.key_size);
-		l->key_off = MSG_OFF(body.kvp_delete.key);
-		l->key_cap = HV_KVP_EXCHANGE_MAX_KEY_SIZE;
-		break;
-	case KVP_OP_ENUMERATE:
-		l->index_off = MSG_OFF(body.kvp_enum_data.index);
-		l->value_type_off = MSG_OFF(body.kvp_enum_data.data.value_type);
-		l->key_size_off = MSG_OFF(body.kvp_enum_data.data.key_size);
-		l->value_size_off = MSG_OFF(body.kvp_enum_data.data.value_size);
-		l->key_off = MSG_OFF(body.kvp_enum_data.data.key);
-		l->key_cap = HV_KVP_EXCHANGE_MAX_KEY_SIZE;
-		l->value_off = MSG_OFF(body.kvp_enum_data.data.value);
-		l->value_cap = HV_KVP_EXCHANGE_MAX_VALUE_SIZE;
-		break;
-	case KVP_OP_GET_IP_INFO:
-	case KVP_OP_SET_IP_INFO:
-		/* --key is the adapter id, --value the address list */
-		l->key_off = MSG_OFF(body.kvp_ip_val.adapter_id);
-		l->key_cap = KVP_ADAPTER_ID_BYTES;
-		l->value_off = MSG_OFF(body.kvp_ip_val.ip_addr);
-		l->value_cap = KVP_IP_ADDR_BYTES;
-		break;
-	default: /* GET, SET and unknown operations: the kvp_set layout */
-		l->value_type_off = MSG_OFF(body.kvp_set.data.value_type);
-		l->key_size_off = MSG_OFF(body.kvp_set.data.key_size);
-		l->value_size_off = MSG_OFF(body.kvp_set.data.value_size);
-		l->key_off = MSG_OFF(body.kvp_set.data.key);
-		l->key_cap = HV_KVP_EXCHANGE_MAX_KEY_SIZE;
-		l->value_off = MSG_OFF(body.kvp_set.data.value);
-		l->value_cap = HV_KVP_EXCHANGE_MAX_VALUE_SIZE;
-	}
-}
-
-/* An option the operation's layout has no field for is a usage error. */
-static int raw_check_fields(const struct ctl_args *a, uint64_t op, const struct raw_layout *l,
-			    char **err)
-{
-	if ((a->seen & B(O_INDEX)) && l->index_off < 0) {
-		ctl_errf(err, "--index only applies to --op 3 (ENUMERATE)");
-		return -EINVAL;
-	}
-	if ((a->seen & (B(O_VALUE) | B(O_VALUE_SIZE))) && l->value_cap == 0) {
-		ctl_errf(err, "operation %" PRIu64 " has no value field", op);
-		return -EINVAL;
-	}
-	if ((a->seen & B(O_KEY_SIZE)) && l->key_size_off < 0) {
-		ctl_errf(err, "operation %" PRIu64 " has no key_size field", op);
-		return -EINVAL;
-	}
-	if ((a->seen & (B(O_VALUE_SIZE) | B(O_VALUE_TYPE))) && l->value_size_off < 0) {
-		ctl_errf(err, "operation %" PRIu64 " has no value_size/value_type field", op);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static void put_u32(uint8_t *msg, size_t off, uint32_t v)
-{
-	memcpy(msg + off, &v, sizeof(v));
-}
-
-/* --key or --value: the unescaped bytes, their size field set to length+1. */
-static int raw_put_string(struct ctl_cmd *cmd, const char *s, size_t off, size_t cap,
-			  ssize_t size_off, char **err)
-{
-	uint8_t buf[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
-	size_t len;
-	int r;
-
-	r = unescape(s, buf, cap, &len, err);
-	if (r < 0)
-		return r;
-	memcpy(cmd->msg + off, buf, len);
-	if (size_off >= 0)
-		put_u32(cmd->msg, (size_t)size_off, (uint32_t)len + 1);
-	return 0;
-}
-
-/* --file: a whole message, as is. */
-static int read_msg_file(const char *path, uint8_t *msg, char **err)
-{
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	int r;
-
-	if (stat(path, &st) < 0) {
-		r = negative_errno();
-		ctl_errf(err, "--file %s: %s", path, strerror(-r));
-		return r;
-	}
-	r = S_ISREG(st.st_mode) ? read_file_bounded(path, 0, KVP_MSG_SIZE, &buf, &len) : -EFBIG;
-	if (r == -EFBIG || (r == 0 && len != KVP_MSG_SIZE)) {
-		ctl_errf(err, "--file %s: must be a regular file of exactly %d bytes", path,
-			 KVP_MSG_SIZE);
-		return -EINVAL;
-	}
-	if (r < 0) {
-		ctl_errf(err, "--file %s: %s", path, strerror(-r));
-		return r;
-	}
-	memcpy(msg, buf, KVP_MSG_SIZE);
-	return 0;
-}
-
-/* A deliberately malformed (or hand-made) message, byte by byte. */
-static int build_raw(struct ctl_cmd *cmd, const struct ctl_args *a, char **err)
-{
-	struct raw_layout l;
-	uint64_t op, pool, fill, v;
-	int r;
-
-	if (a->seen & B(O_FILE)) {
-		if (a->seen & ~B(O_FILE)) {
-			ctl_errf(err, "--file sends the file as is and takes no other option");
-			return -EINVAL;
-		}
-		return read_msg_file(a->val[O_FILE], cmd->msg, err);
-	}
-	if (!(a->seen & B(O_OP))) {
-		ctl_errf(err, "raw needs --op N (or --file PATH)");
-		return -EINVAL;
-	}
-	if ((r = opt_u64(a, O_OP, "op", UINT8_MAX, 0, &op, err)) < 0 ||
-	    (r = opt_u64(a, O_POOL, "pool", UINT8_MAX, 0, &pool, err)) < 0 ||
-	    (r = opt_u64(a, O_FILL, "fill", UINT8_MAX, 0, &fill, err)) < 0)
-		return r;
-
-	memset(cmd->msg, (int)fill, KVP_MSG_SIZE);
-	cmd->msg[0] = (uint8_t)op;
-	cmd->msg[1] = (uint8_t)pool;
-
-	raw_layout(op, &l);
-	r = raw_check_fields(a, op, &l, err);
-	if (r < 0)
-		return r;
-	if (a->seen & B(O_KEY)) {
-		r = raw_put_string(cmd, a->val[O_KEY], l.key_off, l.key_cap, l.key_size_off, err);
-		if (r < 0)
-			return r;
-	}
-	if (a->seen & B(O_VALUE)) {
-		r = raw_put_string(cmd, a->val[O_VALUE], l.value_off, l.value_cap,
-				   l.value_size_off, err);
-		if (r < 0)
-			return r;
-		if (l.value_type_off >= 0)
-			put_u32(cmd->msg, (size_t)l.value_type_off, REG_SZ);
-	}
-	/* the numeric fields last, so that they override what the strings set */
-	const struct {
-		enum opt_id o;
-		const char *name;
-		ssize_t off;
-	} nums[] = {
-		{ O_KEY_SIZE, "key-size", l.key_size_off },
-		{ O_VALUE_SIZE, "value-size", l.value_size_off },
-		{ O_VALUE_TYPE, "value-type", l.value_type_off },
-		{ O_INDEX, "index", l.index_off },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(nums); i++) {
-		if (!(a->seen & B(nums[i].o)))
-			continue;
-		r = opt_u64(a, nums[i].o, nums[i].name, UINT32_MAX, 0, &v, err);
-		if (r < 0)
-			return r;
-		put_u32(cmd->msg, (size_t)nums[i].off, (uint32_t)v);
-	}
-	return 0;
-}
-
-static void render_raw(const struct ctl_cmd *cmd, const struct kvp_reply *reply, uint32_t *code,
-		       struct json *j)
-{
-	json_kv_uint(j, "raw_op", cmd->msg[0]);
-	json_kv_uint(j, "pool", cmd->msg[1]);
 }
 
 /* ---- enumerate-all ---------------------------------------------------------- */
@@ -1022,9 +789,9 @@ static const struct cmd_def cmd_defs[] = {
 			   B(O_VALUE) | B(O_VALUE_TYPE) | B(O_INDEX) | B(O_FILL) | B(O_FILE),
 		.synopsis = "raw --op N [--pool N] [--key-size N] [--key S] [--value-size N] [--value S]\n"
 			    "              [--value-type N] [--index N] [--fill BYTE] | raw --file PATH",
-		.build = build_raw,
+		.build = ctl_raw_build,
 		.done = done_single,
-		.render = render_raw,
+		.render = ctl_raw_render,
 	},
 	{
 		.name = "bench",
@@ -1130,7 +897,7 @@ static int cmd_build(struct ctl_cmd *cmd, const struct ctl_args *a, char **err)
 	uint64_t v;
 	int r;
 
-	r = opt_u64(a, O_POOL, "pool", UINT8_MAX, 0, &v, err);
+	r = ctl_opt_u64(a, O_POOL, "pool", UINT8_MAX, 0, &v, err);
 	if (r < 0)
 		return r;
 	cmd->pool = (uint8_t)v;

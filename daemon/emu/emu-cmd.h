@@ -117,11 +117,19 @@ struct ctl_cmd *ctl_cmd_free(struct ctl_cmd *cmd);
 _printf_(2, 3) void *ctl_errf(char **err, const char *fmt, ...);
 int ctl_parse_u64(const char *s, uint64_t max, uint64_t *ret);
 int ctl_parse_seconds(const char *s, uint64_t *ret_usec);
+/* The option's number (at most max), or def when it was not given. */
+int ctl_opt_u64(const struct ctl_args *a, enum opt_id o, const char *name, uint64_t max,
+		uint64_t def, uint64_t *ret, char **err);
 int ctl_kernel_string(const char *what, const char *in, size_t maxout, char *out,
 		      size_t out_size, bool *truncated, char **err);
 int ctl_build_ip_fields(struct ctl_cmd *cmd, const struct ctl_args *a, bool with_lists,
 			char **err);
 void ctl_json_head(struct json *j, const struct ctl_cmd *cmd);
+
+/* emu-raw.c: the raw command. */
+int ctl_raw_build(struct ctl_cmd *cmd, const struct ctl_args *a, char **err);
+void ctl_raw_render(const struct ctl_cmd *cmd, const struct kvp_reply *reply, uint32_t *code,
+		    struct json *j);
 
 /* emu-bench.c: the bench command. */
 int ctl_bench_build(struct ctl_cmd *cmd, const struct ctl_args *a, char **err);

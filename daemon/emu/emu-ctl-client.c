@@ -122,7 +122,9 @@ static int receive_answer(int fd)
 	return status;
 }
 
-int emu_ctl_client_main(int argc, char **argv)
+/* --control, --wait and --help before the command. Returns -1 to go on
+ * (optind then indexes the command), or the exit status. */
+static int client_options(int argc, char **argv, const char **ret_control, const char **ret_wait)
 {
 	static const struct option opts[] = {
 		{ "control", required_argument, NULL, 'c' },
@@ -130,20 +132,15 @@ int emu_ctl_client_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_free_ char *pkt = NULL;
-	_cleanup_close_ int fd = -1;
-	const char *control = NULL, *wait = NULL;
-	size_t len = 0;
-	int c, r;
 	uint64_t dummy;
+	int c;
 
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'c':
-			control = optarg;
+			*ret_control = optarg;
 			break;
 		case 'w':
 			if (ctl_parse_seconds(optarg, &dummy) < 0) {
@@ -151,7 +148,7 @@ int emu_ctl_client_main(int argc, char **argv)
 					optarg);
 				return EMU_CTL_USAGE;
 			}
-			wait = optarg;
+			*ret_wait = optarg;
 			break;
 		case 'h':
 			client_usage(stdout);
@@ -165,10 +162,25 @@ int emu_ctl_client_main(int argc, char **argv)
 			return EMU_CTL_USAGE;
 		}
 	}
-	if (!control || optind >= argc) {
+	if (!*ret_control || optind >= argc) {
 		client_usage(stderr);
 		return EMU_CTL_USAGE;
 	}
+	return -1;
+}
+
+int emu_ctl_client_main(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_free_ char *pkt = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *control = NULL, *wait = NULL;
+	size_t len = 0;
+	int r;
+
+	r = client_options(argc, argv, &control, &wait);
+	if (r >= 0)
+		return r;
 	if (strlen(control) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "hvkvp-emu ctl: socket path too long: %s\n", control);
 		return EMU_CTL_USAGE;
