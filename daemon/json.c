@@ -100,20 +100,6 @@ void json_end_array(struct json *j)
 	close_(j, ']');
 }
 
-/* Length of the UTF-8 sequence a lead byte announces, 0 if it cannot lead. */
-static size_t lead_len(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	return 0;
-}
-
 static void put_escaped(struct json *j, const char *s, size_t len)
 {
 	size_t i = 0;
@@ -122,7 +108,7 @@ static void put_escaped(struct json *j, const char *s, size_t len)
 	put(j, "\"", 1);
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = lead_len(c);
+		size_t n = utf8_lead_len(c);
 
 		if (n > 1 && i + n <= len && utf8_valid(s + i, n)) {
 			put(j, s + i, n);

@@ -72,9 +72,17 @@ static void put_u32(uint8_t *msg, size_t off, uint32_t v)
 	memcpy(msg + off, &v, sizeof(v));
 }
 
+/* Where GET (in an exchg value) and DELETE (in its own struct) keep the key
+ * and its size field. */
+static void key_offsets(uint8_t op, size_t *ret_size_off, size_t *ret_key_off)
+{
+	*ret_size_off = op == KVP_OP_GET ? OFF_GET + XV_OFF(key_size) : OFF_DEL_KEY_SIZE;
+	*ret_key_off = op == KVP_OP_GET ? OFF_GET + XV_OFF(key) : OFF_DEL_KEY;
+}
+
 /*
  * utf8_valid() only answers yes or no. To name the offending byte, walk the
- * string one character at a time (length taken from the lead byte) and let
+ * string one character at a time (length from utf8_lead_len()) and let
  * utf8_valid() judge each one, so there is still a single definition of
  * "valid UTF-8" in the project.
  */
@@ -83,10 +91,9 @@ static size_t utf8_error_offset(const uint8_t *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = s[i] < 0x80 ? 1 : s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
+		size_t n = MIN(utf8_lead_len(s[i]), len - i);
 
-		n = MIN(n, len - i);
-		if (!utf8_valid((const char *)s + i, n))
+		if (n == 0 || !utf8_valid((const char *)s + i, n))
 			return i;
 		i += n;
 	}
@@ -218,15 +225,14 @@ static int decode(const uint8_t *msg, size_t len, bool expect_register, struct k
 	switch (op) {
 	case KVP_OP_GET:
 	case KVP_OP_DELETE: {
-		/* GET carries its key in an exchg value, DELETE in its own struct. */
-		size_t size_off = op == KVP_OP_GET ? OFF_GET + XV_OFF(key_size) : OFF_DEL_KEY_SIZE;
-		size_t key_off = op == KVP_OP_GET ? OFF_GET + XV_OFF(key) : OFF_DEL_KEY;
+		size_t size_off, key_off;
 		char *key = op == KVP_OP_GET ? ret->get.key : ret->del.key;
 		size_t *key_len = op == KVP_OP_GET ? &ret->get.key_len : &ret->del.key_len;
 
 		r = check_pool(op, pool);
 		if (r < 0)
 			return r;
+		key_offsets(op, &size_off, &key_off);
 		return take_sized("key", msg + key_off, KEY_SIZE, get_u32(msg, size_off),
 				  KEY_SIZE_MIN, key, key_len);
 	}
@@ -477,20 +483,28 @@ int kvp_msg_build_register(void *buf, uint8_t op, const char *version)
 
 /* Pools are not range-checked by the builders: the emulator must be able to
  * send what a buggy or hostile host could. Same for empty keys. */
-int kvp_msg_build_get(void *buf, uint8_t pool, const char *key)
+
+/* GET and DELETE carry only a key: its size (counting the NUL) and bytes.
+ * A GET's value_size stays 0, as the kernel leaves it. */
+static int build_key_request(void *buf, uint8_t op, uint8_t pool, const char *key)
 {
-	size_t klen;
+	size_t size_off, key_off, klen;
 	uint8_t *msg;
 	int r;
 
 	r = fit(key, KEY_SIZE, -ENAMETOOLONG, &klen);
 	if (r < 0)
 		return r;
-	msg = start_msg(buf, KVP_OP_GET, pool);
-	/* value_size stays 0, as the kernel leaves it for a GET. */
-	put_u32(msg, OFF_GET + XV_OFF(key_size), (uint32_t)klen + 1);
-	memcpy(msg + OFF_GET + XV_OFF(key), key, klen);
+	key_offsets(op, &size_off, &key_off);
+	msg = start_msg(buf, op, pool);
+	put_u32(msg, size_off, (uint32_t)klen + 1);
+	memcpy(msg + key_off, key, klen);
 	return 0;
+}
+
+int kvp_msg_build_get(void *buf, uint8_t pool, const char *key)
+{
+	return build_key_request(buf, KVP_OP_GET, pool, key);
 }
 
 int kvp_msg_build_set(void *buf, uint8_t pool, const char *key, const char *value,
@@ -517,17 +531,7 @@ int kvp_msg_build_set(void *buf, uint8_t pool, const char *key, const char *valu
 
 int kvp_msg_build_delete(void *buf, uint8_t pool, const char *key)
 {
-	size_t klen;
-	uint8_t *msg;
-	int r;
-
-	r = fit(key, KEY_SIZE, -ENAMETOOLONG, &klen);
-	if (r < 0)
-		return r;
-	msg = start_msg(buf, KVP_OP_DELETE, pool);
-	put_u32(msg, OFF_DEL_KEY_SIZE, (uint32_t)klen + 1);
-	memcpy(msg + OFF_DEL_KEY, key, klen);
-	return 0;
+	return build_key_request(buf, KVP_OP_DELETE, pool, key);
 }
 
 int kvp_msg_build_enumerate(void *buf, uint8_t pool, uint32_t index)

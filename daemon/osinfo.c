@@ -12,6 +12,9 @@
 #include "osinfo.h"
 #include "util.h"
 
+/* os-release files are a few hundred bytes; anything this big is not one. */
+#define RELEASE_FILE_MAX (64 * 1024)
+
 /* Host index -> key name, fixed by the comment in <linux/hyperv.h>. */
 static const char *const key_names[OSINFO_KEY_COUNT] = {
 	"FullyQualifiedDomainName", "IntegrationServicesVersion",
@@ -74,19 +77,6 @@ void osinfo_parse_os_release(struct osinfo *o, const char *text)
 	}
 }
 
-static int read_small_file(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return negative_errno();
-	n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return 0;
-}
-
 /* Legacy release files: line 1 is the name, line 2 the major version, line 3
  * the minor version (upstream's fallback when there is no os-release). */
 static void parse_legacy_release(struct osinfo *o, char *text)
@@ -106,7 +96,7 @@ void osinfo_init(struct osinfo *o, const char *root)
 	static const char *const release_files[] = { "/etc/os-release", "/usr/lib/os-release" };
 	static const char *const legacy_files[] = { "/etc/SuSE-release", "/etc/redhat-release" };
 	struct utsname u;
-	char path[4096], text[8192];
+	char path[4096];
 	bool found = false;
 
 	memset(o, 0, sizeof(*o));
@@ -130,15 +120,19 @@ void osinfo_init(struct osinfo *o, const char *root)
 		o->fqdn[0] = '\0';
 
 	for (size_t i = 0; i < ARRAY_SIZE(release_files) && !found; i++) {
+		_cleanup_free_ char *text = NULL;
+
 		snprintf(path, sizeof(path), "%s%s", root, release_files[i]);
-		if (read_small_file(path, text, sizeof(text)) == 0) {
+		if (read_file_bounded(path, 0, RELEASE_FILE_MAX, &text, NULL) == 0) {
 			osinfo_parse_os_release(o, text);
 			found = true;
 		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(legacy_files) && !found; i++) {
+		_cleanup_free_ char *text = NULL;
+
 		snprintf(path, sizeof(path), "%s%s", root, legacy_files[i]);
-		if (read_small_file(path, text, sizeof(text)) == 0) {
+		if (read_file_bounded(path, 0, RELEASE_FILE_MAX, &text, NULL) == 0) {
 			parse_legacy_release(o, text);
 			found = true;
 		}
@@ -156,18 +150,14 @@ void osinfo_set_ic_version(struct osinfo *o, const char *version)
 	strscpy(o->ic_version, sizeof(o->ic_version), version);
 }
 
-int osinfo_addresses(int family, char *buf, size_t size)
+int osinfo_addresses_from(const struct ifaddrs *list, int family, char *buf, size_t size)
 {
-	struct ifaddrs *list, *i;
 	size_t off = 0;
-	int r = 0;
 
 	if (size == 0)
 		return -ENOBUFS;
 	buf[0] = '\0';
-	if (getifaddrs(&list) < 0)
-		return negative_errno();
-	for (i = list; i; i = i->ifa_next) {
+	for (const struct ifaddrs *i = list; i; i = i->ifa_next) {
 		char addr[INET6_ADDRSTRLEN];
 		const void *src;
 		size_t len;
@@ -182,15 +172,27 @@ int osinfo_addresses(int family, char *buf, size_t size)
 		if (!inet_ntop(family, src, addr, sizeof(addr)))
 			continue;
 		len = strlen(addr);
-		if (off + len + (off ? 1 : 0) + 1 > size) {
-			r = -ENOBUFS; /* keep what fits, as a list that ends early */
-			break;
-		}
+		if (off + len + (off ? 1 : 0) + 1 > size)
+			return -ENOBUFS; /* keep what fits, as a list that ends early */
 		if (off)
 			buf[off++] = ';';
 		memcpy(buf + off, addr, len + 1);
 		off += len;
 	}
+	return 0;
+}
+
+int osinfo_addresses(int family, char *buf, size_t size)
+{
+	struct ifaddrs *list;
+	int r;
+
+	if (size == 0)
+		return -ENOBUFS;
+	buf[0] = '\0';
+	if (getifaddrs(&list) < 0)
+		return negative_errno();
+	r = osinfo_addresses_from(list, family, buf, size);
 	freeifaddrs(list);
 	return r;
 }

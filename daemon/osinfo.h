@@ -8,6 +8,7 @@
 #define OSINFO_KEY_COUNT 10
 
 struct fqdn_lookup;
+struct ifaddrs;
 typedef struct sd_event sd_event;
 
 struct osinfo {
@@ -50,6 +51,8 @@ int osinfo_enumerate(struct osinfo *o, uint32_t index, char *key, size_t key_siz
 /* ';'-separated list of non-loopback addresses of one family (AF_INET or
  * AF_INET6), all interfaces, as upstream reports them. */
 int osinfo_addresses(int family, char *buf, size_t size);
+/* The same over a getifaddrs() list (tests hand in their own). Pure. */
+int osinfo_addresses_from(const struct ifaddrs *list, int family, char *buf, size_t size);
 
 /* Starts the canonical-name lookup of the host name in a forked child;
  * when it answers, the loop stores the result with osinfo_set_fqdn(). Until

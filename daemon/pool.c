@@ -1174,17 +1174,35 @@ static int copy_out(char *dst, size_t size, const char *src)
 	return strscpy(dst, size, src);
 }
 
+/* The start of get, set and delete: the arguments checked (the value only
+ * when ret_value_len is given), a change refused on a read-only pool, then
+ * pool_begin(). Pair with pool_end() on success. */
+static int pool_begin_key(struct kvp_pool *p, bool change, const char *key, size_t *ret_key_len,
+			  const char *value, size_t *ret_value_len)
+{
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = check_key(key, ret_key_len);
+	if (r < 0)
+		return r;
+	if (ret_value_len) {
+		r = check_value(value, ret_value_len);
+		if (r < 0)
+			return r;
+	}
+	if (change && p->read_only)
+		return -p->ro_error;
+	return pool_begin(p, change);
+}
+
 int kvp_pool_get(struct kvp_pool *p, const char *key, char *value_out, size_t value_size)
 {
 	size_t key_len, i;
 	int r;
 
-	if (!p)
-		return -EINVAL;
-	r = check_key(key, &key_len);
-	if (r < 0)
-		return r;
-	r = pool_begin(p, false);
+	r = pool_begin_key(p, false, key, &key_len, NULL, NULL);
 	if (r < 0)
 		return r;
 	i = index_lookup(p, key, key_len);
@@ -1201,17 +1219,7 @@ int kvp_pool_set(struct kvp_pool *p, const char *key, const char *value)
 	size_t key_len, value_len, i;
 	int r;
 
-	if (!p)
-		return -EINVAL;
-	r = check_key(key, &key_len);
-	if (r < 0)
-		return r;
-	r = check_value(value, &value_len);
-	if (r < 0)
-		return r;
-	if (p->read_only)
-		return -p->ro_error;
-	r = pool_begin(p, true);
+	r = pool_begin_key(p, true, key, &key_len, value, &value_len);
 	if (r < 0)
 		return r;
 	r = drop_trailing(p);
@@ -1231,14 +1239,7 @@ int kvp_pool_delete(struct kvp_pool *p, const char *key)
 	size_t key_len, i;
 	int r;
 
-	if (!p)
-		return -EINVAL;
-	r = check_key(key, &key_len);
-	if (r < 0)
-		return r;
-	if (p->read_only)
-		return -p->ro_error;
-	r = pool_begin(p, true);
+	r = pool_begin_key(p, true, key, &key_len, NULL, NULL);
 	if (r < 0)
 		return r;
 	i = index_lookup(p, key, key_len);

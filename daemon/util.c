@@ -2,6 +2,7 @@
 /* util.c - string, UTF-8 and time helpers. */
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -25,31 +26,33 @@ int strscpy(char *dst, size_t dst_size, const char *src)
 	return 0;
 }
 
+size_t utf8_lead_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef)
+		return 3;
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	return 0;
+}
+
 /* Returns the length of the sequence starting at s (1..4), or 0 if invalid. */
 static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
-	unsigned char c = s[0];
+	size_t n = utf8_lead_len(s[0]);
 	uint32_t cp;
-	size_t n, i;
 
-	if (c < 0x80)
-		return c ? 1 : 0;
-	if (c < 0xc2)
-		return 0; /* continuation byte or overlong 2-byte lead */
-	if (c < 0xe0) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c < 0xf0) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c < 0xf5) {
-		n = 4;
-		cp = c & 0x07;
-	} else
-		return 0;
+	if (n == 0 || s[0] == 0)
+		return 0; /* NUL, a continuation byte or an impossible lead */
+	if (n == 1)
+		return 1;
 	if (avail < n)
 		return 0;
-	for (i = 1; i < n; i++) {
+	cp = s[0] & (0x7f >> n); /* the lead's payload bits */
+	for (size_t i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 		cp = (cp << 6) | (s[i] & 0x3f);
@@ -125,12 +128,29 @@ int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 	return 0;
 }
 
-int loop_write(int fd, const void *buf, size_t len)
+int parse_seconds(const char *s, double *ret)
+{
+	double v;
+	char *end;
+
+	if (isempty(s))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* write() (off < 0) or pwrite() at off, until all of buf is out. */
+static int write_all(int fd, const void *buf, size_t len, off_t off)
 {
 	const char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
+
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -140,28 +160,22 @@ int loop_write(int fd, const void *buf, size_t len)
 			return -EIO;
 		p += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return 0;
 }
 
+int loop_write(int fd, const void *buf, size_t len)
+{
+	return write_all(fd, buf, len, -1);
+}
+
 int pwrite_full(int fd, const void *buf, size_t len, off_t off)
 {
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
+	if (off < 0)
+		return -EINVAL;
+	return write_all(fd, buf, len, off);
 }
 
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off)

@@ -81,6 +81,12 @@ static inline int negative_errno(void)
  * the source did not fit (the copy is then truncated but terminated). */
 int strscpy(char *dst, size_t dst_size, const char *src);
 
+/* Length of the UTF-8 sequence the byte c announces when it leads one (1..4;
+ * 1 for every ASCII byte, NUL included), 0 when it cannot lead (a
+ * continuation byte, an overlong 2-byte lead, or above U+10FFFF). Says
+ * nothing about the bytes that follow: utf8_valid() judges those. */
+size_t utf8_lead_len(unsigned char c) _pure_;
+
 /* True when buf[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF) and holds no NUL byte. */
 bool utf8_valid(const char *buf, size_t len);
@@ -95,6 +101,11 @@ uint64_t realtime_usec(void);
 
 /* Parse an unsigned decimal integer that must fill the whole string. */
 int parse_uint(const char *s, unsigned long max, unsigned long *ret);
+
+/* Parse a number of seconds (decimal, fractions allowed) that must fill the
+ * whole string and be finite and not negative. Other bounds are the
+ * caller's. */
+int parse_seconds(const char *s, double *ret);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t len);

@@ -17,6 +17,12 @@
  *                     at most 32 KiB, then the server closes the connection.
  */
 
+/* Largest request packet: a few thousand bytes of arguments is the most any
+ * command needs; the limit only keeps a confused client from costing memory. */
+#define EMU_CTL_MAX_REQUEST (256 * 1024)
+/* Largest answer packet. */
+#define EMU_CTL_CHUNK (32 * 1024)
+
 /* Client exit statuses. */
 #define EMU_CTL_OK 0
 #define EMU_CTL_FAILED 1

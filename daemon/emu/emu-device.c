@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "emu-device.h"
+#include "emu-event.h"
 #include "kvp-proto.h"
 #include "log.h"
 #include "util.h"
@@ -492,10 +493,7 @@ int emu_device_new(sd_event *event, const char *mountpoint, const struct emu_dev
 	r = sd_event_add_io(event, &d->io, fuse_session_fd(d->se), EPOLLIN, on_fuse_io, d);
 	if (r < 0)
 		goto fail;
-	r = sd_event_add_defer(event, &d->intr, on_interrupt_defer, d);
-	if (r < 0)
-		goto fail;
-	r = sd_event_source_set_enabled(d->intr, SD_EVENT_OFF);
+	r = emu_add_defer_off(event, &d->intr, on_interrupt_defer, d);
 	if (r < 0)
 		goto fail;
 

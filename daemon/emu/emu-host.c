@@ -2,6 +2,7 @@
 /* emu-host.c - hv_kvp.c's state machine, the deadline, and the host's FIFO of requests. */
 #include <inttypes.h>
 
+#include "emu-event.h"
 #include "emu-host.h"
 #include "hv-error.h"
 #include "kvp-msg.h"
@@ -52,19 +53,6 @@ struct emu_host {
 };
 
 /* ---- strings the way the driver converts them -------------------------- */
-
-static size_t utf8_lead_len(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	return 0;
-}
 
 int emu_kernel_string(const char *in, size_t maxout, char *out, size_t out_size,
 		      bool *ret_truncated)
@@ -179,16 +167,7 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int arm_deadline(struct emu_host *h)
 {
-	uint64_t now;
-	int r;
-
-	r = sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-	if (r < 0)
-		return r;
-	r = sd_event_source_set_time(h->deadline, now + h->timeout_usec);
-	if (r < 0)
-		return r;
-	return sd_event_source_set_enabled(h->deadline, SD_EVENT_ONESHOT);
+	return emu_timer_arm_in(h->deadline, h->timeout_usec);
 }
 
 /* kvp_send_key(): hand the oldest request to the daemon. */
@@ -398,16 +377,10 @@ int emu_host_new(sd_event *event, const struct emu_host_config *cfg, struct emu_
 		r = -ENAMETOOLONG;
 		goto fail;
 	}
-	r = sd_event_add_time(event, &h->deadline, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_deadline, h);
+	r = emu_add_timer_off(event, &h->deadline, on_deadline, h);
 	if (r < 0)
 		goto fail;
-	r = sd_event_source_set_enabled(h->deadline, SD_EVENT_OFF);
-	if (r < 0)
-		goto fail;
-	r = sd_event_add_defer(event, &h->kick, on_kick, h);
-	if (r < 0)
-		goto fail;
-	r = sd_event_source_set_enabled(h->kick, SD_EVENT_OFF);
+	r = emu_add_defer_off(event, &h->kick, on_kick, h);
 	if (r < 0)
 		goto fail;
 	*ret = h;

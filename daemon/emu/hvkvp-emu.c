@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hvkvp-emu.c - the emulated Hyper-V host and KVP kernel device: command line and main loop. */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <systemd/sd-event.h>
@@ -87,7 +86,6 @@ static int serve_main(int argc, char **argv)
 	sd_event *event = NULL;
 	sigset_t mask;
 	double secs;
-	char *end;
 	int c, r, exit_code = 0;
 
 	optind = 0;
@@ -100,9 +98,7 @@ static int serve_main(int argc, char **argv)
 			control = optarg;
 			break;
 		case OPT_TIMEOUT:
-			errno = 0;
-			secs = strtod(optarg, &end);
-			if (errno || *end || !isfinite(secs) || secs <= 0 || secs > 86400) {
+			if (parse_seconds(optarg, &secs) < 0 || secs <= 0 || secs > 86400) {
 				fprintf(stderr, "hvkvp-emu: --timeout: \"%s\" is not a number of seconds in (0, 86400]\n",
 					optarg);
 				return 2;

@@ -5,20 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-util.h"
 #include "kvp-msg.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Logic errors are findings too; abort() makes libFuzzer keep the input. */
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,     \
-				#cond);                                                \
-			abort();                                                       \
-		}                                                                      \
-	} while (0)
 
 static const uint8_t reply_ops[] = {
 	KVP_OP_GET,	    KVP_OP_SET,		KVP_OP_DELETE,	  KVP_OP_ENUMERATE,

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-pool-file.c - libFuzzer target: pool file parser, then the pool API against a model. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "../unit/test-util.h"
+#include "fuzz-util.h"
 #include "pool.h"
 #include "util.h"
 
@@ -15,17 +16,10 @@
  * parser alone is exercised. */
 #define MAX_FILE_INPUT (64 * 1024)
 #define MAX_MODEL (MAX_FILE_INPUT / REC + 4)
+/* The pool file never holds more than the input plus what the model adds. */
+#define MAX_FILE_SIZE (MAX_FILE_INPUT + MAX_MODEL * REC)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                                \
-			abort();                                                       \
-		}                                                                      \
-	} while (0)
 
 /* What upstream would hold in memory: records in file order. */
 struct mrec {
@@ -113,18 +107,9 @@ static void model_delete(const char *key)
 static char dir[64];
 static char path[128];
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(p);
-	return 0;
-}
-
 static void remove_dir(void)
 {
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(dir);
 }
 
 static bool setup_dir(void)
@@ -151,10 +136,8 @@ static void compare(struct kvp_pool *p, bool written, bool api)
 {
 	char key[KEYF], value[VALF];
 	struct walk w = { .compare_model = true };
-	uint8_t *buf;
-	struct stat st;
-	size_t count, trailing = 1;
-	int fd;
+	char *buf;
+	size_t count, len, trailing = 1;
 
 	CHECK(kvp_pool_count(p, &count) == 0);
 	CHECK(count == model_n);
@@ -171,15 +154,9 @@ static void compare(struct kvp_pool *p, bool written, bool api)
 	CHECK(kvp_pool_enumerate(p, (uint32_t)model_n, key, sizeof(key), value, sizeof(value)) ==
 	      -ENOENT);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	CHECK(fd >= 0);
-	CHECK(fstat(fd, &st) == 0);
-	buf = malloc((size_t)st.st_size + 1);
-	CHECK(buf);
-	CHECK(read(fd, buf, (size_t)st.st_size) == st.st_size);
-	close(fd);
-	w.base = buf;
-	CHECK(kvp_pool_parse(buf, (size_t)st.st_size, walk_cb, &w, &trailing) == 0);
+	CHECK(read_file_bounded(path, 0, MAX_FILE_SIZE, &buf, &len) == 0);
+	w.base = (const uint8_t *)buf;
+	CHECK(kvp_pool_parse(buf, len, walk_cb, &w, &trailing) == 0);
 	CHECK(w.n == model_n);
 	CHECK(!written || trailing == 0);
 	free(buf);

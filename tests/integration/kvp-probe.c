@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -198,6 +197,47 @@ static void touch(const char *path)
 		close(fd);
 }
 
+static void print_request(unsigned long n, const uint8_t *msg);
+
+/* open_dev(); a failure is reported. Returns the fd or -1. */
+static int open_or_bad(const char *path)
+{
+	int fd = open_dev(path);
+
+	if (fd < 0)
+		bad("open: %s", errno_name(errno));
+	return fd;
+}
+
+/* open_or_bad(), then do_register(). Returns the fd or -1 (reported). */
+static int open_registered(const char *path, bool legacy, double timeout, char *version,
+			   size_t version_size)
+{
+	int fd = open_or_bad(path);
+
+	if (fd < 0)
+		return -1;
+	if (do_register(fd, legacy, timeout, version, version_size) < 0)
+		return safe_close(fd);
+	return fd;
+}
+
+/* Tells the test we are ready, then waits for the host's first request
+ * and prints it. */
+static int first_request(int fd, const struct probe_opts *o, uint8_t *msg)
+{
+	int r;
+
+	touch(o->ready_file);
+	r = read_msg(fd, msg, o->timeout);
+	if (r < 0) {
+		bad("no request arrived: %s", errno_name(-r));
+		return r;
+	}
+	print_request(1, msg);
+	return 0;
+}
+
 /* ---- scenarios ----------------------------------------------------------- */
 
 static int cmd_open_twice(const char *path, const struct probe_opts *o)
@@ -231,15 +271,13 @@ static int cmd_open_twice(const char *path, const struct probe_opts *o)
 
 static int cmd_short_read(const char *path, const struct probe_opts *o)
 {
-	_cleanup_close_ int fd = open_dev(path);
+	_cleanup_close_ int fd = open_or_bad(path);
 	uint8_t msg[KVP_MSG_SIZE];
 	size_t size = o->size ? o->size : 100;
 	ssize_t n;
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
+	if (fd < 0)
 		return 1;
-	}
 	kvp_msg_build_register(msg, KVP_OP_REGISTER1, NULL);
 	if (xwrite(fd, msg, sizeof(msg)) != KVP_MSG_SIZE) {
 		bad("write(REGISTER1) failed");
@@ -288,14 +326,12 @@ static int cmd_bad_write(const char *path, const struct probe_opts *o, unsigned 
 
 static int cmd_bad_op(const char *path, const struct probe_opts *o, unsigned long op)
 {
-	_cleanup_close_ int fd = open_dev(path);
+	_cleanup_close_ int fd = open_or_bad(path);
 	uint8_t msg[KVP_MSG_SIZE];
 	ssize_t n;
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
+	if (fd < 0)
 		return 1;
-	}
 	kvp_msg_build_register(msg, (uint8_t)op, NULL);
 	n = xwrite(fd, msg, sizeof(msg));
 	if (n == -EINVAL)
@@ -308,15 +344,12 @@ static int cmd_bad_op(const char *path, const struct probe_opts *o, unsigned lon
 
 static int cmd_register(const char *path, const struct probe_opts *o)
 {
-	_cleanup_close_ int fd = open_dev(path);
 	const char *want = o->expect_version ? o->expect_version : KVP_DRIVER_VERSION;
 	char version[600];
+	_cleanup_close_ int fd = open_registered(path, o->legacy, o->timeout, version,
+						 sizeof(version));
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
-		return 1;
-	}
-	if (do_register(fd, o->legacy, o->timeout, version, sizeof(version)) < 0)
+	if (fd < 0)
 		return 1;
 	printf("registered: op=%u version=%s\n", o->legacy ? KVP_OP_REGISTER : KVP_OP_REGISTER1,
 	       version);
@@ -410,17 +443,14 @@ static void make_reply(uint8_t *msg, const struct probe_opts *o)
 
 static int cmd_serve(const char *path, const struct probe_opts *o)
 {
-	_cleanup_close_ int fd = open_dev(path);
 	uint8_t msg[KVP_MSG_SIZE];
 	char version[600];
+	_cleanup_close_ int fd = open_registered(path, o->legacy, o->timeout, version,
+						 sizeof(version));
 	ssize_t n;
 	int r;
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
-		return 1;
-	}
-	if (do_register(fd, o->legacy, o->timeout, version, sizeof(version)) < 0)
+	if (fd < 0)
 		return 1;
 	printf("registered: version=%s\n", version);
 	fflush(stdout);
@@ -446,24 +476,12 @@ static int cmd_serve(const char *path, const struct probe_opts *o)
 
 static int cmd_late_reply(const char *path, const struct probe_opts *o)
 {
-	_cleanup_close_ int fd = open_dev(path);
+	_cleanup_close_ int fd = open_registered(path, false, o->timeout, NULL, 0);
 	uint8_t msg[KVP_MSG_SIZE];
 	ssize_t n;
-	int r;
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
+	if (fd < 0 || first_request(fd, o, msg) < 0)
 		return 1;
-	}
-	if (do_register(fd, false, o->timeout, NULL, 0) < 0)
-		return 1;
-	touch(o->ready_file);
-	r = read_msg(fd, msg, o->timeout);
-	if (r < 0) {
-		bad("no request arrived: %s", errno_name(-r));
-		return 1;
-	}
-	print_request(1, msg);
 	sleep_sec(o->delay);
 	kvp_msg_set_error(msg, HV_S_OK);
 	n = xwrite(fd, msg, sizeof(msg));
@@ -477,15 +495,11 @@ static int cmd_late_reply(const char *path, const struct probe_opts *o)
 
 static int cmd_spurious(const char *path, const struct probe_opts *o)
 {
-	_cleanup_close_ int fd = open_dev(path);
+	_cleanup_close_ int fd = open_registered(path, o->legacy, o->timeout, NULL, 0);
 	uint8_t msg[KVP_MSG_SIZE] = { 0 };
 	ssize_t n;
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
-		return 1;
-	}
-	if (do_register(fd, o->legacy, o->timeout, NULL, 0) < 0)
+	if (fd < 0)
 		return 1;
 	n = xwrite(fd, msg, sizeof(msg));
 	if (n == -EINVAL)
@@ -508,22 +522,15 @@ static int cmd_close_in_flight(const char *path, const struct probe_opts *o)
 	uint8_t msg[KVP_MSG_SIZE];
 	char version[600];
 	ssize_t n;
-	int fd, r;
+	int fd;
 
-	fd = open_dev(path);
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
+	fd = open_registered(path, false, o->timeout, NULL, 0);
+	if (fd < 0)
+		return 1;
+	if (first_request(fd, o, msg) < 0) {
+		close(fd);
 		return 1;
 	}
-	if (do_register(fd, false, o->timeout, NULL, 0) < 0)
-		return 1;
-	touch(o->ready_file);
-	r = read_msg(fd, msg, o->timeout);
-	if (r < 0) {
-		bad("no request arrived: %s", errno_name(-r));
-		return 1;
-	}
-	print_request(1, msg);
 	close(fd);
 	ok("closed the device with the request unanswered");
 
@@ -547,15 +554,13 @@ static int cmd_close_in_flight(const char *path, const struct probe_opts *o)
 
 static int cmd_poll(const char *path, const struct probe_opts *o)
 {
-	_cleanup_close_ int fd = open_dev(path);
+	_cleanup_close_ int fd = open_or_bad(path);
 	uint8_t msg[KVP_MSG_SIZE];
 	ssize_t n;
 	int r;
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
+	if (fd < 0)
 		return 1;
-	}
 	r = wait_in(fd, 0.3);
 	if (r == 0)
 		ok("poll before registering: nothing to read (timeout)");
@@ -612,16 +617,12 @@ static void on_alarm(int sig)
 
 static int cmd_read_signal(const char *path, const struct probe_opts *o)
 {
-	_cleanup_close_ int fd = open_dev(path);
+	_cleanup_close_ int fd = open_registered(path, false, o->timeout, NULL, 0);
 	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
 	uint8_t msg[KVP_MSG_SIZE];
 	ssize_t n;
 
-	if (fd < 0) {
-		bad("open: %s", errno_name(errno));
-		return 1;
-	}
-	if (do_register(fd, false, o->timeout, NULL, 0) < 0)
+	if (fd < 0)
 		return 1;
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(1);
@@ -702,15 +703,6 @@ static int parse_code(const char *s, uint32_t *ret)
 		return -EINVAL;
 	*ret = (uint32_t)v;
 	return 0;
-}
-
-static int parse_secs(const char *s, double *ret)
-{
-	char *end;
-
-	errno = 0;
-	*ret = strtod(s, &end);
-	return errno || *end || !isfinite(*ret) || *ret < 0 ? -EINVAL : 0;
 }
 
 int main(int argc, char **argv)
@@ -794,10 +786,10 @@ int main(int argc, char **argv)
 			o.have_ip = true;
 			break;
 		case OPT_DELAY:
-			r = parse_secs(optarg, &o.delay);
+			r = parse_seconds(optarg, &o.delay);
 			break;
 		case OPT_TIMEOUT:
-			r = parse_secs(optarg, &o.timeout);
+			r = parse_seconds(optarg, &o.timeout);
 			break;
 		case OPT_READY:
 			o.ready_file = optarg;

@@ -8,6 +8,7 @@
 #include "kvp-msg.h"
 #include "log.h"
 #include "suites.h"
+#include "test-util.h"
 #include "util.h"
 
 static char dir[64];
@@ -15,19 +16,15 @@ static struct hvkvp_ctx ctx;
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/hvkvp-dispatch-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	test_tmpdir(dir, sizeof(dir), "dispatch");
 	log_set_max_level(LOG_ERR); /* the bad-input cases log warnings by design */
 	ck_assert_int_eq(hvkvp_ctx_init(&ctx, dir, dir, NULL), 0);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	hvkvp_ctx_done(&ctx);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	test_rm_tree(dir);
 }
 
 /* Sends one message through the dispatcher and decodes the reply. */

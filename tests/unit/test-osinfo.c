@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-osinfo.c - auto pool keys, order and formats (upstream compatible). */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include "osinfo.h"
 #include "suites.h"
+#include "test-util.h"
 #include "util.h"
 
 static char root[64];
@@ -27,16 +31,12 @@ static void write_file(const char *rel, const char *text)
 
 static void setup(void)
 {
-	strcpy(root, "/tmp/hvkvp-osinfo-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	test_tmpdir(root, sizeof(root), "osinfo");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	ck_assert_int_eq(system(cmd), 0);
+	test_rm_tree(root);
 }
 
 START_TEST(test_key_order)
@@ -159,7 +159,82 @@ static void check_address_list(int family, const char *list)
 	ck_assert(strlen(list) == 0 || list[strlen(list) - 1] != ';');
 }
 
+/* What getifaddrs() would list: one entry and its address. */
+struct fake_ifaddr {
+	struct ifaddrs ifa;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_ll ll;
+	} addr;
+};
+
+/* Appends an entry to f[0..*n) (linked in order); addr NULL for an entry
+ * without an address, family AF_PACKET for a link-layer one. */
+static void fake_add(struct fake_ifaddr *f, size_t *n, const char *name, unsigned flags,
+		     int family, const char *addr)
+{
+	struct fake_ifaddr *e = &f[*n];
+
+	memset(e, 0, sizeof(*e));
+	e->ifa.ifa_name = (char *)name;
+	e->ifa.ifa_flags = flags;
+	if (addr) {
+		e->addr.sa.sa_family = (sa_family_t)family;
+		if (family == AF_INET)
+			ck_assert_int_eq(inet_pton(AF_INET, addr, &e->addr.in.sin_addr), 1);
+		else if (family == AF_INET6)
+			ck_assert_int_eq(inet_pton(AF_INET6, addr, &e->addr.in6.sin6_addr), 1);
+		e->ifa.ifa_addr = &e->addr.sa;
+	}
+	if (*n > 0)
+		f[*n - 1].ifa.ifa_next = &e->ifa;
+	(*n)++;
+}
+
+/* Loopback, link-layer and address-less entries mixed with real ones. */
+static const struct ifaddrs *fake_list(struct fake_ifaddr *f)
+{
+	size_t n = 0;
+
+	fake_add(f, &n, "lo", IFF_UP | IFF_LOOPBACK, AF_INET, "127.0.0.1");
+	fake_add(f, &n, "eth0", IFF_UP, AF_PACKET, "");
+	fake_add(f, &n, "eth0", IFF_UP, AF_INET, "192.0.2.10");
+	fake_add(f, &n, "lo", IFF_UP | IFF_LOOPBACK, AF_INET6, "::1");
+	fake_add(f, &n, "eth0", IFF_UP, AF_INET6, "2001:db8::10");
+	fake_add(f, &n, "tun0", IFF_UP, AF_INET, NULL);
+	fake_add(f, &n, "eth1", IFF_UP, AF_INET, "198.51.100.7");
+	fake_add(f, &n, "eth1", IFF_UP, AF_INET6, "fe80::1");
+	return &f[0].ifa;
+}
+
 START_TEST(test_addresses)
+{
+	struct fake_ifaddr f[8];
+	const struct ifaddrs *list = fake_list(f);
+	char buf[2048], small[12];
+
+	ck_assert_int_eq(osinfo_addresses_from(list, AF_INET, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "192.0.2.10;198.51.100.7");
+	ck_assert_int_eq(osinfo_addresses_from(list, AF_INET6, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "2001:db8::10;fe80::1");
+	/* a list that does not fit ends early, on a whole address */
+	ck_assert_int_eq(osinfo_addresses_from(list, AF_INET, small, sizeof(small)), -ENOBUFS);
+	ck_assert_str_eq(small, "192.0.2.10");
+	ck_assert_int_eq(osinfo_addresses_from(list, AF_INET6, small, 5), -ENOBUFS);
+	ck_assert_str_eq(small, "");
+	ck_assert_int_eq(osinfo_addresses_from(list, AF_INET, small, 0), -ENOBUFS);
+	/* nothing to report is an empty list */
+	ck_assert_int_eq(osinfo_addresses_from(NULL, AF_INET, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(osinfo_addresses_from(list, AF_UNIX, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+/* The machine's own interfaces: whatever they hold, the lists are well-formed. */
+START_TEST(test_addresses_live)
 {
 	char buf[2048], tiny[8];
 
@@ -167,7 +242,6 @@ START_TEST(test_addresses)
 	check_address_list(AF_INET, buf);
 	ck_assert_int_eq(osinfo_addresses(AF_INET6, buf, sizeof(buf)), 0);
 	check_address_list(AF_INET6, buf);
-	/* a list that does not fit ends early but stays well-formed */
 	osinfo_addresses(AF_INET6, tiny, sizeof(tiny));
 	check_address_list(AF_INET6, tiny);
 }
@@ -186,6 +260,7 @@ Suite *osinfo_suite(void)
 	tcase_add_test(tc, test_no_release_defaults);
 	tcase_add_test(tc, test_setters);
 	tcase_add_test(tc, test_addresses);
+	tcase_add_test(tc, test_addresses_live);
 	suite_add_tcase(s, tc);
 	return s;
 }
