@@ -393,19 +393,3 @@ int nlx_default_route_del(struct nl_sock *sk, int ifindex, const struct link_rou
 {
 	return route_op(sk, ifindex, r, false, false);
 }
-
-bool link_addr_equal(const struct link_addr *a, const struct link_addr *b)
-{
-	if (a->family != b->family || a->prefixlen != b->prefixlen)
-		return false;
-	return a->family == AF_INET ? a->addr.in.s_addr == b->addr.in.s_addr
-				    : memcmp(&a->addr.in6, &b->addr.in6, 16) == 0;
-}
-
-const struct link_addr *link_find_addr(const struct link_state *s, const struct link_addr *a)
-{
-	for (size_t i = 0; i < s->n_addrs; i++)
-		if (link_addr_equal(&s->addrs[i], a))
-			return &s->addrs[i];
-	return NULL;
-}
