@@ -42,9 +42,6 @@
  * deliberately wants another profile to win. */
 #define NM_PROFILE_PRIORITY 100
 #define NM_PROFILE_ID_PREFIX "Hyper-V failover "
-/* Metric of the Nth default route of a family, as in the netlink backend:
- * the host's order is the preference order. */
-#define NM_ROUTE_METRIC_BASE 100
 /* If hvkvpd dies mid-transaction, NetworkManager rolls the device back by
  * itself after this long: above the longest reply budget (25 s). */
 #define NM_CHECKPOINT_TIMEOUT_SEC 45
@@ -459,7 +456,7 @@ static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
 				       "%s: the host sends IPv4 %s but no IPv4 address and no DHCP; a NetworkManager profile cannot carry that; nothing changed",
 				       a->ifname, n_gw ? "gateways" : "DNS servers");
 	g_object_set(sip, NM_SETTING_IP_CONFIG_METHOD, method, NM_SETTING_IP_CONFIG_ROUTE_METRIC,
-		     (gint64)NM_ROUTE_METRIC_BASE, NULL);
+		     (gint64)LINK_ROUTE_METRIC_BASE, NULL);
 
 	for (size_t i = 0; i < s->n_addrs; i++) {
 		g_autoptr(GError) err = NULL;
@@ -490,7 +487,7 @@ static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
 			continue;
 		}
 		route = nm_ip_route_new_binary(family, &any, 0, &s->gateways[i].addr,
-					       NM_ROUTE_METRIC_BASE + k, &err);
+					       link_gateway_metric(s, i), &err);
 		if (!route)
 			return log_error_errno(-EINVAL, "%s: NetworkManager refuses a default route via %s: %s",
 					       a->ifname, ip, err->message);
@@ -558,11 +555,10 @@ static bool profile_equal(NMConnection *have, NMConnection *want)
 
 struct nmb {
 	struct nl_sock *sk;
-	struct nmb_txn *txn; /* the transaction in progress (its snapshot) */
 };
 
+/* The snapshot: everything one transaction shares between its steps. */
 struct nmb_txn {
-	struct nmb *owner;
 	struct nm_op op;
 	char uuid[37];
 	char *checkpoint;	    /* its D-Bus path while it exists */
@@ -707,14 +703,12 @@ static int checkpoint_rollback(struct nmb_txn *t, const struct adapter *a, uint6
 
 static int nmb_snapshot(struct backend *b, const struct adapter *a, void **ret)
 {
-	struct nmb *n = b->data;
 	struct nmb_txn *t = g_new0(struct nmb_txn, 1);
 	uint64_t until = now_usec() + NM_STEP_TIMEOUT_USEC;
 	NMRemoteConnection *rc;
 	NMDevice *dev;
 	int r;
 
-	t->owner = n;
 	profile_uuid(a->mac, t->uuid);
 	r = op_begin(&t->op, a, until);
 	if (r < 0) {
@@ -732,7 +726,6 @@ static int nmb_snapshot(struct backend *b, const struct adapter *a, void **ret)
 	if (r < 0)
 		goto fail;
 	op_leave(&t->op);
-	n->txn = t;
 	*ret = t;
 	return 0;
 fail:
@@ -743,14 +736,12 @@ fail:
 	return r;
 }
 
-static void nmb_snapshot_free(void *p)
+static void nmb_snapshot_free(struct backend *b, void *p)
 {
 	struct nmb_txn *t = p;
 
 	if (!t)
 		return;
-	if (t->owner && t->owner->txn == t)
-		t->owner->txn = NULL;
 	if (t->checkpoint)
 		log_warning("NetworkManager checkpoint %s is left; NetworkManager rolls it back within %u s",
 			    t->checkpoint, NM_CHECKPOINT_TIMEOUT_SEC);
@@ -867,11 +858,11 @@ static uint64_t reserve(uint64_t deadline)
 	return deadline;
 }
 
-static int nmb_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		     uint64_t deadline_usec, struct backend_result *res)
+static int nmb_apply(struct backend *b, void *snapshot, const struct adapter *a,
+		     const struct failover_settings *s, uint64_t deadline_usec,
+		     struct backend_result *res)
 {
-	struct nmb *n = b->data;
-	struct nmb_txn *t = n->txn;
+	struct nmb_txn *t = snapshot;
 	uint64_t until = reserve(deadline_usec);
 	g_autoptr(NMConnection) want = NULL;
 	NMRemoteConnection *rc;
@@ -879,11 +870,8 @@ static int nmb_apply(struct backend *b, const struct adapter *a, const struct fa
 	NMDevice *dev;
 	const char *how;
 	bool same, ours_active, carrier;
-	unsigned v4, v6;
 	int r;
 
-	if (!t)
-		return -EBADR; /* no snapshot: cannot happen through backend_apply() */
 	op_enter(&t->op);
 	r = build_profile(a, s, t->uuid, &want);
 	if (r < 0)
@@ -944,11 +932,8 @@ static int nmb_apply(struct backend *b, const struct adapter *a, const struct fa
 		goto out;
 	how = "profile activated";
 done:
-	failover_count(s, &v4, &v6);
-	strprintf(res->detail, sizeof(res->detail),
-		  "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS%s (%s)",
-		  t->added || t->updated || t->link_changed ? "applied" : "unchanged:", v4, v6, s->n_gateways,
-		  s->n_gateways == 1 ? "" : "s", s->n_dns, s->dhcp4 ? ", DHCPv4" : "", how);
+	backend_result_set(res, t->added || t->updated || t->link_changed, s, "%s (%s)",
+			   s->dhcp4 ? ", DHCPv4" : "", how);
 	res->waiting_for_carrier = t->waiting_for_carrier;
 	log_debug("%s: NetworkManager profile %s: %s", a->ifname, t->uuid, res->detail);
 	r = 0;
@@ -979,20 +964,6 @@ struct verify_ctx {
 	char why[160];
 };
 
-static bool has_default_route(const struct link_state *l, const struct failover_ip *gw)
-{
-	for (size_t i = 0; i < l->n_routes; i++) {
-		const struct link_route *x = &l->routes[i];
-
-		if (!x->has_gateway || x->family != gw->family)
-			continue;
-		if (x->family == AF_INET ? x->gateway.in.s_addr == gw->addr.in.s_addr
-					 : memcmp(&x->gateway.in6, &gw->addr.in6, 16) == 0)
-			return true;
-	}
-	return false;
-}
-
 static bool has_ipv4(const struct link_state *l)
 {
 	for (size_t i = 0; i < l->n_addrs; i++)
@@ -1015,12 +986,9 @@ static bool kernel_holds(struct verify_ctx *v, bool routes)
 		return false;
 	}
 	for (size_t i = 0; i < s->n_addrs; i++) {
-		struct link_addr want = {
-			.family = s->addrs[i].family,
-			.addr = s->addrs[i].addr,
-			.prefixlen = s->addrs[i].prefixlen,
-		};
+		struct link_addr want;
 
+		link_addr_from_failover(&s->addrs[i], &want);
 		if (!link_find_addr(v->link, &want)) {
 			strprintf(v->why, sizeof(v->why), "the kernel lacks the address %s/%u",
 				  failover_ip_to_string(want.family, &want.addr, ip, sizeof(ip)),
@@ -1032,7 +1000,7 @@ static bool kernel_holds(struct verify_ctx *v, bool routes)
 		/* without a static IPv4 address the IPv4 routes wait for DHCP */
 		if (s->gateways[i].family == AF_INET && s->dhcp4)
 			continue;
-		if (!has_default_route(v->link, &s->gateways[i])) {
+		if (!link_has_gateway(v->link, &s->gateways[i])) {
 			strprintf(v->why, sizeof(v->why), "the kernel lacks the default route via %s",
 				  failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr,
 							ip, sizeof(ip)));
@@ -1103,18 +1071,17 @@ static bool verify_ready(void *p)
 	return false;
 }
 
-static int nmb_verify(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		      uint64_t deadline_usec, struct backend_result *res)
+static int nmb_verify(struct backend *b, void *snapshot, const struct adapter *a,
+		      const struct failover_settings *s, uint64_t deadline_usec,
+		      struct backend_result *res)
 {
 	struct nmb *n = b->data;
-	struct nmb_txn *t = n->txn;
+	struct nmb_txn *t = snapshot;
 	struct verify_ctx v = { .t = t, .n = n, .a = a, .s = s };
 	uint64_t start = now_usec();
 	size_t len;
 	int r = 0;
 
-	if (!t)
-		return -EBADR;
 	op_enter(&t->op);
 	if (t->waiting_for_carrier) {
 		NMRemoteConnection *rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
@@ -1174,16 +1141,13 @@ out:
 
 /* Commit: the profile is on disk (NM wrote the keyfile), then the
  * checkpoint goes. */
-static int nmb_persist(struct backend *b, const struct adapter *a,
+static int nmb_persist(struct backend *b, void *snapshot, const struct adapter *a,
 		       const struct failover_settings *s)
 {
-	struct nmb *n = b->data;
-	struct nmb_txn *t = n->txn;
+	struct nmb_txn *t = snapshot;
 	NMRemoteConnection *rc;
 	int r;
 
-	if (!t)
-		return -EBADR;
 	op_enter(&t->op);
 	rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
 	if (!rc || nm_remote_connection_get_unsaved(rc) ||
@@ -1247,7 +1211,8 @@ static int restore_device(struct nmb_txn *t, const struct adapter *a, uint64_t u
 	int r;
 
 	if (!dev)
-		return -ENXIO;
+		return log_error_errno(-ENXIO, "%s: NetworkManager no longer knows the device",
+				       a->ifname);
 	if (!t->active_before) {
 		c = call_new();
 		nm_device_disconnect_async(dev, c->cancel, call_done, c);
@@ -1263,7 +1228,7 @@ static int restore_device(struct nmb_txn *t, const struct adapter *a, uint64_t u
 	return device_activate(t, a, dev, NM_CONNECTION(old), until);
 }
 
-static int nmb_rollback(struct backend *b, const struct adapter *a, void *snapshot,
+static int nmb_rollback(struct backend *b, void *snapshot, const struct adapter *a,
 			uint64_t deadline_usec)
 {
 	struct nmb_txn *t = snapshot;
@@ -1371,6 +1336,7 @@ out:
 
 const struct backend_ops backend_nm_ops = {
 	.name = "networkmanager",
+	.keeps_config = true, /* NetworkManager's profile */
 	.init = nmb_init,
 	.done = nmb_done,
 	.probe = nmb_probe,

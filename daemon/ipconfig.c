@@ -115,9 +115,10 @@ static void iso_time(uint64_t usec, char *buf, size_t size)
 /* Records the outcome where an operator (state file) and the host (pool 1)
  * can read it. Failures here are logged, never turned into a failed apply. */
 static void record(struct ipconfig *c, const struct adapter *a, const struct kvp_ip_fields *in,
-		   const char *backend, int r, const struct backend_result *res, const char *why,
+		   const struct backend *b, int r, const struct backend_result *res, const char *why,
 		   uint64_t received)
 {
+	const char *backend = b ? b->ops->name : NULL;
 	struct adapter_state st = { 0 };
 	char key[64], when[32], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
 	uint32_t code = hv_error_from_errno(r);
@@ -136,7 +137,7 @@ static void record(struct ipconfig *c, const struct adapter *a, const struct kvp
 		st.applied = *in;
 		st.applied_usec = realtime_usec();
 		strscpy(st.backend, sizeof(st.backend), backend ? backend : "");
-		st.reapply = backend && streq(backend, "netlink");
+		st.reapply = b && !b->ops->keeps_config;
 		st.waiting_for_carrier = res->waiting_for_carrier;
 	}
 	q = state_save(c->state_dir, &st);
@@ -236,14 +237,14 @@ int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, struct ipco
 	else
 		strscpy(ret->message, sizeof(ret->message), res.detail);
 	ret->waiting_for_carrier = r == 0 && res.waiting_for_carrier;
-	record(c, &a, in, b ? b->ops->name : NULL, r, &res, ret->message, received);
+	record(c, &a, in, b, r, &res, ret->message, received);
 
 	failover_count(s, &v4, &v6);
 	if (r == 0) {
 		log_info("%s: %s through %s%s", a.ifname, res.detail, b->ops->name,
 			 res.waiting_for_carrier ? "; no carrier yet, waiting for it" : "");
 		strprintf(ret->status, sizeof(ret->status), "%s %u IPv4, %u IPv6 to %s (%s)%s %s",
-			 strncmp(res.detail, "unchanged", 9) == 0 ? "unchanged:" : "applied", v4, v6,
+			 res.changed ? "applied" : "unchanged:", v4, v6,
 			 a.ifname, b->ops->name, res.waiting_for_carrier ? ", waiting for carrier" : "",
 			 clock);
 	} else
@@ -461,7 +462,7 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	}
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
-	if (r == 0 && !streq(b->ops->name, "netlink")) {
+	if (r == 0 && b->ops->keeps_config) {
 		/* a manager owns the link now and keeps its own configuration */
 		log_info("%s is managed by %s now; its saved settings are left to it", a.ifname,
 			 b->ops->name);
@@ -472,8 +473,8 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		r = backend_apply(b, &a, s, now_usec() + c->o.budget_usec, &res);
 	free(s);
 	if (r < 0) {
+		/* backend_select() or the failed step and the rollback said why */
 		rc->failed++;
-		log_error_errno(r, "re-applying the saved failover settings to %s failed", a.ifname);
 		return 0;
 	}
 	rc->done++;
