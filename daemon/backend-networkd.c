@@ -766,7 +766,7 @@ static int nd_probe(struct backend *b, const struct adapter *a)
 	char admin[32];
 	int r;
 
-	r = bus_name_has_owner(ND_BUS_NAME);
+	r = bus_name_has_owner(NULL, ND_BUS_NAME);
 	if (r <= 0)
 		return r;
 	r = sd_bus_open_system(&bus);
@@ -845,7 +845,7 @@ fail:
 static void nd_dns(struct nd_snapshot *snap, const struct adapter *a,
 		   const struct failover_settings *s)
 {
-	if (bus_name_has_owner(RESOLVED_BUS_NAME) != 0)
+	if (bus_name_has_owner(NULL, RESOLVED_BUS_NAME) != 0)
 		return;
 	if (dns_set(a->ifname, a->ifindex, s->dns, s->n_dns, &snap->dns) == 0)
 		snap->dns_changed = true;

@@ -14,25 +14,26 @@
 extern const struct backend_ops backend_netlink_ops;
 extern const struct backend_ops backend_networkd_ops;
 
-int bus_name_has_owner(const char *name)
+int bus_name_has_owner(sd_bus *bus, const char *name)
 {
-	sd_bus_message *reply = NULL;
-	sd_bus *bus = NULL;
-	int r, has = 0;
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *own = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r = 0, has = 0;
 
-	r = sd_bus_open_system(&bus);
-	/* the bus daemon answers at once or is stuck: never wait out sd-bus's
-	 * default 25 s inside a reply budget */
-	if (r >= 0)
-		r = sd_bus_set_method_call_timeout(bus, BUS_CALL_TIMEOUT_USEC);
+	if (!bus) {
+		r = sd_bus_open_system(&own);
+		/* the bus daemon answers at once or is stuck: never wait out
+		 * sd-bus's default 25 s inside a reply budget */
+		if (r >= 0)
+			r = sd_bus_set_method_call_timeout(own, BUS_CALL_TIMEOUT_USEC);
+		bus = own;
+	}
 	if (r >= 0)
 		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 				       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
 				       name);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "b", &has);
-	sd_bus_message_unref(reply);
-	sd_bus_flush_close_unref(bus);
 	if (r < 0) {
 		/* no system bus: nothing that lives on it can manage a link */
 		log_debug_errno(r, "system bus unreachable while looking for %s", name);
@@ -121,7 +122,7 @@ static int nmp_load(struct nm_proxy *p)
 static int nmp_probe(struct backend *b, const struct adapter *a)
 {
 	struct nm_proxy *p = b->data;
-	int r = bus_name_has_owner(NM_BUS_NAME);
+	int r = bus_name_has_owner(NULL, NM_BUS_NAME);
 
 	if (r <= 0)
 		return r; /* NetworkManager is not running (or no bus): not ours */

@@ -115,9 +115,12 @@ bool backend_available(const char *name);
 /* Bound of one D-Bus call made inside a reply budget. */
 #define BUS_CALL_TIMEOUT_USEC (2 * 1000 * 1000ULL)
 
-/* 1 when a D-Bus name has an owner on the system bus, 0 when not or when
- * there is no system bus to ask. */
-int bus_name_has_owner(const char *name);
+struct sd_bus;
+
+/* 1 when a D-Bus name has an owner on bus (NULL: a connection of its own to
+ * the system bus, bounded by BUS_CALL_TIMEOUT_USEC), 0 when not or when
+ * there is no bus to ask. */
+int bus_name_has_owner(struct sd_bus *bus, const char *name);
 
 int backend_set_new(struct backend_set **ret);
 struct backend_set *backend_set_free(struct backend_set *set);
