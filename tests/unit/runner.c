@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, adapter_suite());
 	srunner_add_suite(sr, state_suite());
 	srunner_add_suite(sr, dns_suite());
+	srunner_add_suite(sr, transaction_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -13,3 +13,4 @@ Suite *failover_suite(void);
 Suite *adapter_suite(void);
 Suite *state_suite(void);
 Suite *dns_suite(void);
+Suite *transaction_suite(void);
