@@ -144,13 +144,11 @@ static int add_missing(struct nlb *n, const struct adapter *a, const struct fail
 		       const struct link_addr *want, const struct link_route *routes,
 		       unsigned *changes)
 {
-	_cleanup_free_ struct link_state *now = malloc(sizeof(*now));
+	_cleanup_free_ struct link_state *now = NULL;
 	char buf[INET6_ADDRSTRLEN + 8];
 	int r;
 
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the link again", a->ifname);
 	for (size_t i = 0; i < s->n_addrs; i++) {
@@ -243,15 +241,13 @@ static int nlb_verify(struct backend *b, void *p, const struct adapter *a,
 		      struct backend_result *res)
 {
 	struct nlb *n = b->data;
-	_cleanup_free_ struct link_state *now = malloc(sizeof(*now));
+	_cleanup_free_ struct link_state *now = NULL;
 	struct link_addr want[FAILOVER_MAX_ADDRS];
 	struct link_route routes[FAILOVER_MAX_GATEWAYS];
 	char buf[INET6_ADDRSTRLEN + 8];
 	int r;
 
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
 	if (r < 0)
 		return log_error_errno(r, "%s: verify: cannot read the link", a->ifname);
 	wanted_addrs(s, want);
@@ -329,12 +325,10 @@ static int nlb_rollback(struct backend *b, void *p, const struct adapter *a, uin
 {
 	struct nlb *n = b->data;
 	struct nlb_snapshot *snap = p;
-	_cleanup_free_ struct link_state *now = malloc(sizeof(*now));
+	_cleanup_free_ struct link_state *now = NULL;
 	int r, first;
 
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
 	if (r < 0)
 		return log_error_errno(r, "%s: rollback: cannot read the link; nothing restored",
 				       a->ifname);
@@ -366,19 +360,16 @@ static int nlb_rollback(struct backend *b, void *p, const struct adapter *a, uin
 static int nlb_query(struct backend *b, const struct adapter *a, struct backend_link_info *ret)
 {
 	struct nlb *n = b->data;
-	struct link_state *now = malloc(sizeof(*now));
+	_cleanup_free_ struct link_state *now = NULL;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
 	if (r == 0) {
 		/* an IPv4 address with a lifetime came from a DHCP client */
 		ret->dhcp4 = link_has_dynamic_ipv4(now);
 		ret->dhcp4_known = true;
 	}
-	free(now);
 	if (dns_get(a->ifname, a->ifindex, ret->dns, ARRAY_SIZE(ret->dns), &ret->n_dns) == 0)
 		ret->dns_known = true;
 	return r;

@@ -277,12 +277,8 @@ int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct ada
 		strprintf(err, err_size, "no backend can configure %s", ret_adapter->ifname);
 		return r;
 	}
-	now = malloc(sizeof(*now));
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(c->sk, ret_adapter->ifindex, now);
+	r = nlx_read_link_new(c->sk, ret_adapter->ifindex, &now);
 	if (r < 0) {
-		free(now);
 		strprintf(err, err_size, "cannot read %s: %s", ret_adapter->ifname, strerror(-r));
 		return r;
 	}
@@ -291,34 +287,12 @@ int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct ada
 	return 0;
 }
 
-int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
+/* The link's addresses in the host's format: ';'-lists of addresses and
+ * of IPv4 masks or "/prefix" for IPv6 (upstream's format). */
+static void get_addresses(const struct link_state *l, struct kvp_ip_fields *out)
 {
-	struct link_state *l = NULL;
-	struct backend_link_info info;
-	struct backend *b = NULL;
-	struct adapter a;
 	char ip[INET6_ADDRSTRLEN], mask[INET6_ADDRSTRLEN + 2];
-	int r;
 
-	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
-	if (r < 0) {
-		if (r == -ENODEV)
-			log_warning("GET_IP_INFO: no network adapter has the MAC '%s'", in->adapter_id);
-		else
-			log_warning_errno(r, "GET_IP_INFO: cannot resolve the adapter id '%s'",
-					  in->adapter_id);
-		return r;
-	}
-	l = malloc(sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	r = nlx_read_link(c->sk, a.ifindex, l);
-	if (r < 0) {
-		log_warning_errno(r, "GET_IP_INFO: cannot read %s", a.ifname);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	strscpy(out->adapter_id, sizeof(out->adapter_id), in->adapter_id);
 	for (size_t i = 0; i < l->n_addrs; i++) {
 		const struct link_addr *x = &l->addrs[i];
 
@@ -330,7 +304,6 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 			inet_ntop(AF_INET, &m, mask, sizeof(mask));
 			out->addr_family |= ADDR_FAMILY_IPV4;
 		} else {
-			/* upstream's format for IPv6 subnets */
 			snprintf(mask, sizeof(mask), "/%u", x->prefixlen);
 			out->addr_family |= ADDR_FAMILY_IPV6;
 		}
@@ -338,8 +311,14 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 		    strlist_append(out->sub_net, sizeof(out->sub_net), mask) < 0)
 			break;
 	}
-	/* this link's default gateways only: IPv4 first, each family lowest
-	 * metric first (the kernel's dump order is not a promise) */
+}
+
+/* This link's default gateways only: IPv4 first, each family lowest metric
+ * first (the kernel's dump order is not a promise). */
+static void get_gateways(const struct link_state *l, struct kvp_ip_fields *out)
+{
+	char ip[INET6_ADDRSTRLEN];
+
 	for (unsigned pass = 0; pass < 2; pass++) {
 		size_t order[LINK_MAX_ROUTES], n = 0;
 
@@ -360,6 +339,33 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 				 failover_ip_to_string(l->routes[order[k]].family,
 						       &l->routes[order[k]].gateway, ip, sizeof(ip)));
 	}
+}
+
+int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
+{
+	_cleanup_free_ struct link_state *l = NULL;
+	struct backend_link_info info;
+	struct backend *b = NULL;
+	struct adapter a;
+	char ip[INET6_ADDRSTRLEN];
+	int r;
+
+	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
+	if (r < 0) {
+		if (r == -ENODEV)
+			log_warning("GET_IP_INFO: no network adapter has the MAC '%s'", in->adapter_id);
+		else
+			log_warning_errno(r, "GET_IP_INFO: cannot resolve the adapter id '%s'",
+					  in->adapter_id);
+		return r;
+	}
+	r = nlx_read_link_new(c->sk, a.ifindex, &l);
+	if (r < 0)
+		return log_warning_errno(r, "GET_IP_INFO: cannot read %s", a.ifname);
+	memset(out, 0, sizeof(*out));
+	strscpy(out->adapter_id, sizeof(out->adapter_id), in->adapter_id);
+	get_addresses(l, out);
+	get_gateways(l, out);
 
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
 	if (r == 0 && b->ops->query && b->ops->query(b, &a, &info) >= 0) {
@@ -369,12 +375,9 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 						       sizeof(ip)));
 		out->dhcp_enabled = info.dhcp4_known && info.dhcp4;
 	}
-	r = 0;
 	log_debug("GET_IP_INFO %s: %s / %s / gw %s / dns %s / dhcp %u", a.ifname, out->ip_addr,
 		  out->sub_net, out->gate_way, out->dns_addr, out->dhcp_enabled);
-out:
-	free(l);
-	return r;
+	return 0;
 }
 
 struct carrier_ctx {

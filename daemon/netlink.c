@@ -234,6 +234,20 @@ int nlx_read_link(struct nl_sock *sk, int ifindex, struct link_state *ret)
 	return dump_routes(sk, &w);
 }
 
+int nlx_read_link_new(struct nl_sock *sk, int ifindex, struct link_state **ret)
+{
+	_cleanup_free_ struct link_state *s = malloc(sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = nlx_read_link(sk, ifindex, s);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
 int nlx_link_set_up(struct nl_sock *sk, int ifindex, bool up)
 {
 	struct rtnl_link *link = NULL, *change;

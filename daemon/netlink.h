@@ -17,6 +17,8 @@ void nlx_close(struct nl_sock *sk);
 int nlx_errno(int nle);
 
 int nlx_read_link(struct nl_sock *sk, int ifindex, struct link_state *ret);
+/* The same into a malloc'ed struct (it is large: keep it off the stack). */
+int nlx_read_link_new(struct nl_sock *sk, int ifindex, struct link_state **ret);
 
 int nlx_link_set_up(struct nl_sock *sk, int ifindex, bool up);
 int nlx_addr_add(struct nl_sock *sk, int ifindex, const struct link_addr *a);
