@@ -554,6 +554,101 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Is our file the one networkd applies, and has it not given up on it?
+ * False with p->why (and p->failed when that will not change). */
+static bool check_file_in_use(const struct nd_link_file *lf, const char *path, bool settled,
+			      struct nd_progress *p)
+{
+	if (!streq(lf->network_file, path)) {
+		/* a matching file whose name sorts before ours wins for good */
+		if (settled && !isempty(lf->network_file) &&
+		    strcmp(base_name(lf->network_file), base_name(path)) < 0) {
+			p->failed = true;
+			strprintf(p->why, sizeof(p->why),
+				  "networkd applies %s, whose name sorts before %s, so ours is never used",
+				  lf->network_file, base_name(path));
+		} else
+			strprintf(p->why, sizeof(p->why), "networkd does not use %s yet (%s: %s)",
+				  base_name(path), isempty(lf->admin) ? "no state" : lf->admin,
+				  isempty(lf->network_file) ? "no file" : lf->network_file);
+		return false;
+	}
+	if (settled && (streq(lf->admin, "failed") || streq(lf->admin, "linger"))) {
+		p->failed = true;
+		strprintf(p->why, sizeof(p->why),
+			  "networkd's state of the link is '%s' (its journal tells why)", lf->admin);
+		return false;
+	}
+	return true;
+}
+
+/* Does the link hold every address of the settings, usable (through DAD)?
+ * False with p->why (and p->failed for a duplicate address). */
+static bool check_addresses(const struct link_state *now, const struct failover_settings *s,
+			    struct nd_progress *p)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		const struct link_addr *x;
+		struct link_addr want;
+
+		link_addr_from_failover(&s->addrs[i], &want);
+		failover_ip_to_string(want.family, &want.addr, ip, sizeof(ip));
+		x = link_find_addr(now, &want);
+		if (!x) {
+			strprintf(p->why, sizeof(p->why), "the address %s/%u is not on the link", ip,
+				  want.prefixlen);
+			return false;
+		}
+		if (x->flags & IFA_F_DADFAILED) {
+			p->failed = true;
+			p->error = -EADDRINUSE;
+			strprintf(p->why, sizeof(p->why),
+				  "another host on the network has the address %s (duplicate address detection failed)",
+				  ip);
+			return false;
+		}
+		/* an IPv6 address is usable once DAD is through; that needs a carrier */
+		if ((x->flags & IFA_F_TENTATIVE) && now->carrier) {
+			strprintf(p->why, sizeof(p->why),
+				  "the address %s/%u is still tentative (duplicate address detection)", ip,
+				  want.prefixlen);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Is every static address on the link one of the settings? networkd drops
+ * the previous file's addresses on reconfiguring, a little later. */
+static bool check_old_addresses_gone(const struct link_state *now,
+				     const struct failover_settings *s, struct nd_progress *p)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < now->n_addrs; i++) {
+		bool wanted = false;
+
+		if (!link_addr_static(&now->addrs[i]))
+			continue;
+		for (size_t j = 0; j < s->n_addrs && !wanted; j++) {
+			struct link_addr want;
+
+			link_addr_from_failover(&s->addrs[j], &want);
+			wanted = link_addr_equal(&now->addrs[i], &want);
+		}
+		if (!wanted) {
+			strprintf(p->why, sizeof(p->why), "the old address %s/%u is still on the link",
+				  failover_ip_to_string(now->addrs[i].family, &now->addrs[i].addr, ip,
+							sizeof(ip)),
+				  now->addrs[i].prefixlen);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void check_applied(struct nd *n, const struct adapter *a, const struct failover_settings *s,
 			  const char *path, bool settled, struct nd_progress *p)
 {
@@ -569,60 +664,16 @@ static void check_applied(struct nd *n, const struct adapter *a, const struct fa
 			  strerror(-r));
 		return;
 	}
-	if (!streq(lf.network_file, path)) {
-		/* a matching file whose name sorts before ours wins for good */
-		if (settled && !isempty(lf.network_file) &&
-		    strcmp(base_name(lf.network_file), base_name(path)) < 0) {
-			p->failed = true;
-			strprintf(p->why, sizeof(p->why),
-				  "networkd applies %s, whose name sorts before %s, so ours is never used",
-				  lf.network_file, base_name(path));
-		} else
-			strprintf(p->why, sizeof(p->why), "networkd does not use %s yet (%s: %s)",
-				  base_name(path), isempty(lf.admin) ? "no state" : lf.admin,
-				  isempty(lf.network_file) ? "no file" : lf.network_file);
+	if (!check_file_in_use(&lf, path, settled, p))
 		return;
-	}
-	if (settled && (streq(lf.admin, "failed") || streq(lf.admin, "linger"))) {
-		p->failed = true;
-		strprintf(p->why, sizeof(p->why),
-			  "networkd's state of the link is '%s' (its journal tells why)", lf.admin);
-		return;
-	}
 	r = nlx_read_link(n->sk, a->ifindex, now);
 	if (r < 0) {
 		strprintf(p->why, sizeof(p->why), "cannot read the link: %s", strerror(-r));
 		return;
 	}
 	p->carrier = now->carrier;
-	for (size_t i = 0; i < s->n_addrs; i++) {
-		const struct link_addr *x;
-		struct link_addr want;
-
-		link_addr_from_failover(&s->addrs[i], &want);
-		failover_ip_to_string(want.family, &want.addr, ip, sizeof(ip));
-		x = link_find_addr(now, &want);
-		if (!x) {
-			strprintf(p->why, sizeof(p->why), "the address %s/%u is not on the link", ip,
-				  want.prefixlen);
-			return;
-		}
-		if (x->flags & IFA_F_DADFAILED) {
-			p->failed = true;
-			p->error = -EADDRINUSE;
-			strprintf(p->why, sizeof(p->why),
-				  "another host on the network has the address %s (duplicate address detection failed)",
-				  ip);
-			return;
-		}
-		/* an IPv6 address is usable once DAD is through; that needs a carrier */
-		if ((x->flags & IFA_F_TENTATIVE) && now->carrier) {
-			strprintf(p->why, sizeof(p->why),
-				  "the address %s/%u is still tentative (duplicate address detection)", ip,
-				  want.prefixlen);
-			return;
-		}
-	}
+	if (!check_addresses(now, s, p))
+		return;
 	/* without a carrier networkd holds the routes back; they follow it */
 	for (size_t i = 0; i < s->n_gateways && now->carrier; i++) {
 		struct link_route want;
@@ -643,28 +694,9 @@ static void check_applied(struct nd *n, const struct adapter *a, const struct fa
 			return;
 		}
 	p->essential = true;
-	/* networkd drops the previous file's addresses on reconfiguring; wait
-	 * for that too, so that the host's reply describes the final link */
-	for (size_t i = 0; i < now->n_addrs; i++) {
-		bool wanted = false;
-
-		if (!link_addr_static(&now->addrs[i]))
-			continue;
-		for (size_t j = 0; j < s->n_addrs && !wanted; j++) {
-			struct link_addr want;
-
-			link_addr_from_failover(&s->addrs[j], &want);
-			wanted = link_addr_equal(&now->addrs[i], &want);
-		}
-		if (!wanted) {
-			strprintf(p->why, sizeof(p->why), "the old address %s/%u is still on the link",
-				  failover_ip_to_string(now->addrs[i].family, &now->addrs[i].addr, ip,
-							sizeof(ip)),
-				  now->addrs[i].prefixlen);
-			return;
-		}
-	}
-	p->done = true;
+	/* wait for the old addresses to go too, so that the host's reply
+	 * describes the final link */
+	p->done = check_old_addresses_gone(now, s, p);
 }
 
 /* Back as in the snapshot: the same file in use (or, when there was none,
