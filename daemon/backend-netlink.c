@@ -10,13 +10,8 @@
 #include "netlink.h"
 #include "util.h"
 
-/* Metric of the Nth default route of a family: the host's order is the
- * preference order, and below the 1024 of router advertisements. */
-#define ROUTE_METRIC_BASE 100
-
 struct nlb {
 	struct nl_sock *sk;
-	struct nlb_snapshot *current; /* the transaction in progress */
 };
 
 struct nlb_snapshot {
@@ -55,14 +50,13 @@ static int nlb_snapshot(struct backend *b, const struct adapter *a, void **ret)
 	r = nlx_read_link(n->sk, a->ifindex, &s->link);
 	if (r < 0) {
 		free(s);
-		return r;
+		return log_error_errno(r, "%s: cannot read the link; nothing changed", a->ifname);
 	}
-	n->current = s;
 	*ret = s;
 	return 0;
 }
 
-static void nlb_snapshot_free(void *p)
+static void nlb_snapshot_free(struct backend *b, void *p)
 {
 	struct nlb_snapshot *s = p;
 
@@ -72,71 +66,16 @@ static void nlb_snapshot_free(void *p)
 	}
 }
 
-/* Addresses we replace: hand-configured global ones. Link-local addresses
- * and those a DHCP client or SLAAC put there (finite lifetime) stay. */
-static bool ours_to_replace(const struct link_addr *x)
-{
-	return x->permanent && x->scope == RT_SCOPE_UNIVERSE;
-}
-
-static bool has_dynamic_ipv4(const struct link_state *l)
-{
-	for (size_t i = 0; i < l->n_addrs; i++)
-		if (l->addrs[i].family == AF_INET && !l->addrs[i].permanent)
-			return true;
-	return false;
-}
-
 static void wanted_addrs(const struct failover_settings *s, struct link_addr *out)
 {
-	for (size_t i = 0; i < s->n_addrs; i++) {
-		memset(&out[i], 0, sizeof(out[i]));
-		out[i].family = s->addrs[i].family;
-		out[i].addr = s->addrs[i].addr;
-		out[i].prefixlen = s->addrs[i].prefixlen;
-		out[i].scope = RT_SCOPE_UNIVERSE;
-		out[i].permanent = true;
-	}
+	for (size_t i = 0; i < s->n_addrs; i++)
+		link_addr_from_failover(&s->addrs[i], &out[i]);
 }
 
-static size_t wanted_routes(const struct failover_settings *s, struct link_route *out)
+static void wanted_routes(const struct failover_settings *s, struct link_route *out)
 {
-	unsigned per_family[2] = { 0, 0 };
-
-	for (size_t i = 0; i < s->n_gateways; i++) {
-		int fi = s->gateways[i].family == AF_INET ? 0 : 1;
-
-		memset(&out[i], 0, sizeof(out[i]));
-		out[i].family = s->gateways[i].family;
-		out[i].gateway = s->gateways[i].addr;
-		out[i].has_gateway = true;
-		out[i].metric = ROUTE_METRIC_BASE + per_family[fi]++;
-		out[i].protocol = RTPROT_STATIC;
-		out[i].table = RT_TABLE_MAIN;
-	}
-	return s->n_gateways;
-}
-
-static bool route_same(const struct link_route *a, const struct link_route *b)
-{
-	if (a->family != b->family || a->metric != b->metric || a->has_gateway != b->has_gateway ||
-	    a->dst_len != b->dst_len)
-		return false;
-	if (a->dst_len && (a->family == AF_INET ? a->dst.in.s_addr != b->dst.in.s_addr
-						: memcmp(&a->dst.in6, &b->dst.in6, 16) != 0))
-		return false;
-	if (!a->has_gateway)
-		return true;
-	return a->family == AF_INET ? a->gateway.in.s_addr == b->gateway.in.s_addr
-				    : memcmp(&a->gateway.in6, &b->gateway.in6, 16) == 0;
-}
-
-static bool route_in(const struct link_route *r, const struct link_route *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (route_same(r, &list[i]))
-			return true;
-	return false;
+	for (size_t i = 0; i < s->n_gateways; i++)
+		link_route_from_gateway(s, i, &out[i]);
 }
 
 /* Default routes we replace: static ones, and any IPv4 one unless a DHCP
@@ -149,23 +88,6 @@ static bool route_to_replace(const struct link_route *r, bool dhcp4)
 	return r->protocol != RTPROT_RA;
 }
 
-/* An IPv4 gateway outside every subnet we configure needs the onlink flag. */
-static bool needs_onlink(const struct link_route *r, const struct link_addr *addrs, size_t n)
-{
-	if (r->family != AF_INET)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t mask;
-
-		if (addrs[i].family != AF_INET)
-			continue;
-		mask = addrs[i].prefixlen ? htonl(0xffffffffu << (32 - addrs[i].prefixlen)) : 0;
-		if ((addrs[i].addr.in.s_addr & mask) == (r->gateway.in.s_addr & mask))
-			return false;
-	}
-	return true;
-}
-
 static const char *addr_str(const struct link_addr *x, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN];
@@ -175,53 +97,31 @@ static const char *addr_str(const struct link_addr *x, char *buf, size_t size)
 	return buf;
 }
 
-static int nlb_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		     uint64_t deadline_usec, struct backend_result *res)
+/* What the link holds of ours that the settings do not: stale routes first,
+ * so that deleting an address cannot take a route we still need with it.
+ * Counts the changes in *changes. */
+static int remove_stale(struct nlb *n, const struct adapter *a, const struct link_state *cur,
+			const struct failover_settings *s, const struct link_addr *want,
+			const struct link_route *routes, unsigned *changes)
 {
-	struct nlb *n = b->data;
-	struct link_state *cur = &n->current->link;
-	_cleanup_free_ struct link_state *now = NULL;
-	struct link_addr want[FAILOVER_MAX_ADDRS];
-	struct link_route routes[FAILOVER_MAX_GATEWAYS];
-	size_t n_routes;
-	unsigned changes = 0, v4, v6;
-	const char *dns_note = "", *dhcp_note = "";
 	char buf[INET6_ADDRSTRLEN + 8];
 	int r;
 
-	/* Refuse before touching anything: nothing here can run DHCP, and a
-	 * silent success would leave the adapter without its IPv4 address. */
-	if (s->dhcp4 && !has_dynamic_ipv4(cur))
-		return log_error_errno(-EOPNOTSUPP,
-				       "%s: the host asks for DHCP, but no DHCP client runs on this link and the netlink backend cannot do DHCP; nothing changed (answering HV_ERROR_NOT_SUPPORTED)",
-				       a->ifname);
-
-	wanted_addrs(s, want);
-	n_routes = wanted_routes(s, routes);
-
-	if (!(cur->flags & IFF_UP)) {
-		r = nlx_link_set_up(n->sk, a->ifindex, true);
-		if (r < 0)
-			return log_error_errno(r, "%s: cannot bring the link up", a->ifname);
-		changes++;
-	}
-	/* stale routes first, so that deleting an address cannot take a route
-	 * we still need with it */
 	for (size_t i = 0; i < cur->n_routes; i++) {
 		const struct link_route *x = &cur->routes[i];
 
-		if (!route_to_replace(x, s->dhcp4) || route_in(x, routes, n_routes))
+		if (!route_to_replace(x, s->dhcp4) || link_find_route(routes, s->n_gateways, x))
 			continue;
 		r = nlx_default_route_del(n->sk, a->ifindex, x);
 		if (r < 0 && r != -ESRCH)
 			return log_error_errno(r, "%s: cannot remove an old default route", a->ifname);
-		changes++;
+		(*changes)++;
 	}
 	for (size_t i = 0; i < cur->n_addrs; i++) {
 		const struct link_addr *x = &cur->addrs[i];
 		bool keep = false;
 
-		if (!ours_to_replace(x))
+		if (!link_addr_static(x))
 			continue;
 		for (size_t j = 0; j < s->n_addrs && !keep; j++)
 			keep = link_addr_equal(x, &want[j]);
@@ -231,16 +131,24 @@ static int nlb_apply(struct backend *b, const struct adapter *a, const struct fa
 		if (r < 0 && r != -EADDRNOTAVAIL)
 			return log_error_errno(r, "%s: cannot remove the old address %s", a->ifname,
 					       addr_str(x, buf, sizeof(buf)));
-		changes++;
+		(*changes)++;
 	}
-	/* What to add is what the link lacks now, not what the snapshot lacked:
-	 * deleting a primary address takes the secondary ones of its subnet
-	 * with it (promote_secondaries=0), and deleting the last IPv4 address
-	 * takes the link's IPv4 routes, a default route we keep included. */
-	now = malloc(sizeof(*now));
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
+	return 0;
+}
+
+/* What the settings want that the link lacks now, not what the snapshot
+ * lacked: deleting a primary address takes the secondary ones of its subnet
+ * with it (promote_secondaries=0), and deleting the last IPv4 address takes
+ * the link's IPv4 routes, a default route we keep included. */
+static int add_missing(struct nlb *n, const struct adapter *a, const struct failover_settings *s,
+		       const struct link_addr *want, const struct link_route *routes,
+		       unsigned *changes)
+{
+	_cleanup_free_ struct link_state *now = NULL;
+	char buf[INET6_ADDRSTRLEN + 8];
+	int r;
+
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the link again", a->ifname);
 	for (size_t i = 0; i < s->n_addrs; i++) {
@@ -250,150 +158,189 @@ static int nlb_apply(struct backend *b, const struct adapter *a, const struct fa
 		if (r < 0)
 			return log_error_errno(r, "%s: cannot add the address %s", a->ifname,
 					       addr_str(&want[i], buf, sizeof(buf)));
-		changes++;
+		(*changes)++;
 	}
-	for (size_t i = 0; i < n_routes; i++) {
-		char gw[INET6_ADDRSTRLEN];
-
-		if (route_in(&routes[i], now->routes, now->n_routes))
+	for (size_t i = 0; i < s->n_gateways; i++) {
+		if (link_find_route(now->routes, now->n_routes, &routes[i]))
 			continue;
 		r = nlx_default_route_add(n->sk, a->ifindex, &routes[i],
-					  needs_onlink(&routes[i], want, s->n_addrs));
+					  link_gateway_onlink(s, &s->gateways[i]));
 		if (r < 0)
 			return log_error_errno(r, "%s: cannot add the default route via %s (metric %u)",
 					       a->ifname,
 					       failover_ip_to_string(routes[i].family, &routes[i].gateway,
-								     gw, sizeof(gw)),
+								     buf, sizeof(buf)),
 					       routes[i].metric);
+		(*changes)++;
+	}
+	return 0;
+}
+
+static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
+		     const struct failover_settings *s, uint64_t deadline_usec,
+		     struct backend_result *res)
+{
+	struct nlb *n = b->data;
+	struct nlb_snapshot *snap = p;
+	const struct link_state *cur = &snap->link;
+	struct link_addr want[FAILOVER_MAX_ADDRS];
+	struct link_route routes[FAILOVER_MAX_GATEWAYS];
+	unsigned changes = 0;
+	const char *dns_note = "", *dhcp_note = "";
+	int r;
+
+	/* Refuse before touching anything: nothing here can run DHCP, and a
+	 * silent success would leave the adapter without its IPv4 address. */
+	if (s->dhcp4 && !link_has_dynamic_ipv4(cur))
+		return log_error_errno(-EOPNOTSUPP,
+				       "%s: the host asks for DHCP, but no DHCP client runs on this link and the netlink backend cannot do DHCP; nothing changed (answering HV_ERROR_NOT_SUPPORTED)",
+				       a->ifname);
+
+	wanted_addrs(s, want);
+	wanted_routes(s, routes);
+	if (!(cur->flags & IFF_UP)) {
+		r = nlx_link_set_up(n->sk, a->ifindex, true);
+		if (r < 0)
+			return log_error_errno(r, "%s: cannot bring the link up", a->ifname);
 		changes++;
 	}
+	r = remove_stale(n, a, cur, s, want, routes, &changes);
+	if (r < 0)
+		return r;
+	r = add_missing(n, a, s, want, routes, &changes);
+	if (r < 0)
+		return r;
 
 	/* DNS is best effort here: the addresses and routes are what keeps the
 	 * machine reachable, and resolv.conf can be out of our hands (a manager's
 	 * symlink, or a file another program replaced under the unit's sandbox).
 	 * A failure is logged and said in the result line, not rolled back. */
-	r = dns_set(a->ifname, a->ifindex, s->dns, s->n_dns, &n->current->dns);
+	r = dns_set(a->ifname, a->ifindex, s->dns, s->n_dns, &snap->dns);
 	if (r == 0)
-		n->current->dns_changed = true;
+		snap->dns_changed = true;
 	else
 		dns_note = ", DNS not applied (see the journal)";
 
 	/* ifupdown's dhclient flushes the link's addresses when its lease
 	 * changes: static settings under a running DHCP client do not last */
-	if (!s->dhcp4 && has_dynamic_ipv4(cur)) {
+	if (!s->dhcp4 && link_has_dynamic_ipv4(cur)) {
 		log_warning("%s: a DHCP client keeps this link (it holds a leased address); it may remove the failover addresses when its lease changes: stop it, or let NetworkManager or networkd own the link",
 			    a->ifname);
 		dhcp_note = ", a DHCP client still runs";
 	}
 
-	failover_count(s, &v4, &v6);
 	res->waiting_for_carrier = !cur->carrier;
-	strprintf(res->detail, sizeof(res->detail), "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS%s%s%s",
-		  changes ? "applied" : "unchanged:", v4, v6, s->n_gateways,
-		  s->n_gateways == 1 ? "" : "s", s->n_dns, s->dhcp4 ? ", DHCPv4 kept" : "", dns_note,
-		  dhcp_note);
+	backend_result_set(res, changes > 0, s, "%s%s%s", s->dhcp4 ? ", DHCPv4 kept" : "", dns_note,
+			   dhcp_note);
 	log_debug("%s: %u change%s through netlink", a->ifname, changes, changes == 1 ? "" : "s");
 	return 0;
 }
 
-static int nlb_verify(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		      uint64_t deadline_usec, struct backend_result *res)
+static int nlb_verify(struct backend *b, void *p, const struct adapter *a,
+		      const struct failover_settings *s, uint64_t deadline_usec,
+		      struct backend_result *res)
 {
 	struct nlb *n = b->data;
-	struct link_state *now = malloc(sizeof(*now));
+	_cleanup_free_ struct link_state *now = NULL;
 	struct link_addr want[FAILOVER_MAX_ADDRS];
 	struct link_route routes[FAILOVER_MAX_GATEWAYS];
 	char buf[INET6_ADDRSTRLEN + 8];
-	size_t n_routes;
-	int r = 0;
+	int r;
 
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
 	if (r < 0)
-		goto out;
+		return log_error_errno(r, "%s: verify: cannot read the link", a->ifname);
 	wanted_addrs(s, want);
-	n_routes = wanted_routes(s, routes);
-	if (!(now->flags & IFF_UP)) {
-		r = log_error_errno(-EIO, "%s: verify: the link is not up", a->ifname);
-		goto out;
-	}
+	wanted_routes(s, routes);
+	if (!(now->flags & IFF_UP))
+		return log_error_errno(-EIO, "%s: verify: the link is not up", a->ifname);
 	for (size_t i = 0; i < s->n_addrs; i++)
-		if (!link_find_addr(now, &want[i])) {
-			r = log_error_errno(-EIO, "%s: verify: the address %s is missing", a->ifname,
-					    addr_str(&want[i], buf, sizeof(buf)));
-			goto out;
-		}
-	for (size_t i = 0; i < n_routes; i++)
-		if (!route_in(&routes[i], now->routes, now->n_routes)) {
-			r = log_error_errno(-EIO, "%s: verify: default route %zu of %zu is missing",
-					    a->ifname, i + 1, n_routes);
-			goto out;
-		}
+		if (!link_find_addr(now, &want[i]))
+			return log_error_errno(-EIO, "%s: verify: the address %s is missing", a->ifname,
+					       addr_str(&want[i], buf, sizeof(buf)));
+	for (size_t i = 0; i < s->n_gateways; i++)
+		if (!link_find_route(now->routes, now->n_routes, &routes[i]))
+			return log_error_errno(-EIO, "%s: verify: default route %zu of %zu is missing",
+					       a->ifname, i + 1, s->n_gateways);
 	res->waiting_for_carrier = !now->carrier;
-out:
-	free(now);
-	return r;
+	return 0;
 }
 
-static int nlb_rollback(struct backend *b, const struct adapter *a, void *p, uint64_t deadline_usec)
+/* Takes what the link has and the snapshot had not away: routes, then
+ * addresses. Returns the first error. */
+static int rollback_remove(struct nlb *n, const struct adapter *a, const struct link_state *was,
+			   const struct link_state *now)
 {
-	struct nlb *n = b->data;
-	struct nlb_snapshot *snap = p;
-	struct link_state *now = malloc(sizeof(*now));
 	int r, first = 0;
 
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
-	if (r < 0) {
-		free(now);
-		return r;
-	}
-	/* routes that were not there go; addresses that were not there go;
-	 * then what was there comes back, routes last (they need the subnets) */
 	for (size_t i = 0; i < now->n_routes; i++)
-		if (!route_in(&now->routes[i], snap->link.routes, snap->link.n_routes)) {
+		if (!link_find_route(was->routes, was->n_routes, &now->routes[i])) {
 			r = nlx_default_route_del(n->sk, a->ifindex, &now->routes[i]);
 			if (r < 0 && r != -ESRCH && !first)
 				first = r;
 		}
 	for (size_t i = 0; i < now->n_addrs; i++)
-		if (ours_to_replace(&now->addrs[i]) && !link_find_addr(&snap->link, &now->addrs[i])) {
+		if (link_addr_static(&now->addrs[i]) && !link_find_addr(was, &now->addrs[i])) {
 			r = nlx_addr_del(n->sk, a->ifindex, &now->addrs[i]);
 			if (r < 0 && r != -EADDRNOTAVAIL && !first)
 				first = r;
 		}
-	/* a deleted primary took its secondaries with it: look again */
-	r = nlx_read_link(n->sk, a->ifindex, now);
-	if (r < 0) {
-		free(now);
-		return r;
-	}
-	for (size_t i = 0; i < snap->link.n_addrs; i++)
-		if (ours_to_replace(&snap->link.addrs[i]) && !link_find_addr(now, &snap->link.addrs[i])) {
-			r = nlx_addr_add(n->sk, a->ifindex, &snap->link.addrs[i]);
+	return first;
+}
+
+/* Puts back what the snapshot had and the link lacks: addresses, then
+ * (read again, as they need the subnets) the other routes and the default
+ * routes. Returns the first error, a failed read included. */
+static int rollback_restore(struct nlb *n, const struct adapter *a, const struct link_state *was,
+			    struct link_state *now)
+{
+	int r, first = 0;
+
+	for (size_t i = 0; i < was->n_addrs; i++)
+		if (link_addr_static(&was->addrs[i]) && !link_find_addr(now, &was->addrs[i])) {
+			r = nlx_addr_add(n->sk, a->ifindex, &was->addrs[i]);
 			if (r < 0 && !first)
 				first = r;
 		}
-	free(now);
-	now = malloc(sizeof(*now));
-	if (now && nlx_read_link(n->sk, a->ifindex, now) == 0) {
-		/* the other routes first: a default route may need one of them */
-		for (size_t i = 0; i < snap->link.n_statics; i++)
-			if (!route_in(&snap->link.statics[i], now->statics, now->n_statics)) {
-				r = nlx_default_route_add(n->sk, a->ifindex, &snap->link.statics[i], false);
-				if (r < 0 && r != -EEXIST && !first)
-					first = r;
-			}
-		for (size_t i = 0; i < snap->link.n_routes; i++)
-			if (!route_in(&snap->link.routes[i], now->routes, now->n_routes)) {
-				r = nlx_default_route_add(n->sk, a->ifindex, &snap->link.routes[i], false);
-				if (r < 0 && r != -EEXIST && !first)
-					first = r;
-			}
-	}
-	free(now);
+	r = nlx_read_link(n->sk, a->ifindex, now);
+	if (r < 0)
+		return first ?: r; /* the routes cannot be put back unseen */
+	/* the other routes first: a default route may need one of them */
+	for (size_t i = 0; i < was->n_statics; i++)
+		if (!link_find_route(now->statics, now->n_statics, &was->statics[i])) {
+			r = nlx_default_route_add(n->sk, a->ifindex, &was->statics[i], false);
+			if (r < 0 && r != -EEXIST && !first)
+				first = r;
+		}
+	for (size_t i = 0; i < was->n_routes; i++)
+		if (!link_find_route(now->routes, now->n_routes, &was->routes[i])) {
+			r = nlx_default_route_add(n->sk, a->ifindex, &was->routes[i], false);
+			if (r < 0 && r != -EEXIST && !first)
+				first = r;
+		}
+	return first;
+}
+
+static int nlb_rollback(struct backend *b, void *p, const struct adapter *a, uint64_t deadline_usec)
+{
+	struct nlb *n = b->data;
+	struct nlb_snapshot *snap = p;
+	_cleanup_free_ struct link_state *now = NULL;
+	int r, first;
+
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
+	if (r < 0)
+		return log_error_errno(r, "%s: rollback: cannot read the link; nothing restored",
+				       a->ifname);
+	first = rollback_remove(n, a, &snap->link, now);
+	/* a deleted primary took its secondaries with it: look again */
+	r = nlx_read_link(n->sk, a->ifindex, now);
+	if (r < 0)
+		return log_error_errno(r, "%s: rollback: cannot read the link again; the previous addresses and routes are not restored",
+				       a->ifname);
+	r = rollback_restore(n, a, &snap->link, now);
+	if (r < 0 && !first)
+		first = r;
 	if (!(snap->link.flags & IFF_UP)) {
 		r = nlx_link_set_up(n->sk, a->ifindex, false);
 		if (r < 0 && !first)
@@ -404,25 +351,25 @@ static int nlb_rollback(struct backend *b, const struct adapter *a, void *p, uin
 		if (r < 0 && !first)
 			first = r;
 	}
-	return first;
+	if (first < 0)
+		return log_error_errno(first, "%s: rollback: not every address, route or DNS server could be restored",
+				       a->ifname);
+	return 0;
 }
 
 static int nlb_query(struct backend *b, const struct adapter *a, struct backend_link_info *ret)
 {
 	struct nlb *n = b->data;
-	struct link_state *now = malloc(sizeof(*now));
+	_cleanup_free_ struct link_state *now = NULL;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(n->sk, a->ifindex, now);
+	r = nlx_read_link_new(n->sk, a->ifindex, &now);
 	if (r == 0) {
 		/* an IPv4 address with a lifetime came from a DHCP client */
-		ret->dhcp4 = has_dynamic_ipv4(now);
+		ret->dhcp4 = link_has_dynamic_ipv4(now);
 		ret->dhcp4_known = true;
 	}
-	free(now);
 	if (dns_get(a->ifname, a->ifindex, ret->dns, ARRAY_SIZE(ret->dns), &ret->n_dns) == 0)
 		ret->dns_known = true;
 	return r;
@@ -430,6 +377,7 @@ static int nlb_query(struct backend *b, const struct adapter *a, struct backend_
 
 const struct backend_ops backend_netlink_ops = {
 	.name = "netlink",
+	.keeps_config = false, /* the daemon's state file, re-applied at start-up */
 	.init = nlb_init,
 	.done = nlb_done,
 	.probe = nlb_probe,

@@ -56,10 +56,6 @@
  * in use (Link.Describe) is newer and returns JSON. */
 #define ND_LINKS_DIR "/run/systemd/netif/links"
 
-/* Same preference order as the netlink backend: the host's order, below
- * the 1024 of router advertisements. */
-#define ROUTE_METRIC_BASE 100
-
 #define ND_POLL_USEC (50 * 1000ULL)
 /* Right after Reload/ReconfigureLink networkd's state still describes the
  * previous configuration; only after this long do we believe a "failed"
@@ -83,12 +79,10 @@ struct nd_snapshot;
 
 struct nd {
 	struct nl_sock *sk;
-	struct nd_snapshot *current; /* the transaction in progress */
-	struct link_state now;	     /* scratch for the polls */
+	struct link_state now; /* scratch for the polls */
 };
 
 struct nd_snapshot {
-	struct nd *owner;
 	char path[PATH_MAX];   /* our file for this adapter */
 	char *content;	       /* its content before the apply; NULL: there was none */
 	bool file_written;     /* apply changed it */
@@ -467,30 +461,12 @@ static void _printf_(2, 3) sb_printf(struct sbuf *b, const char *fmt, ...)
 		b->len += (size_t)k;
 }
 
-/* An IPv4 gateway outside every subnet we configure needs GatewayOnLink=. */
-static bool gateway_onlink(const struct failover_settings *s, const struct failover_ip *gw)
-{
-	if (gw->family != AF_INET)
-		return false;
-	for (size_t i = 0; i < s->n_addrs; i++) {
-		const struct failover_addr *x = &s->addrs[i];
-		uint32_t mask;
-
-		if (x->family != AF_INET)
-			continue;
-		mask = x->prefixlen ? htonl(0xffffffffu << (32 - x->prefixlen)) : 0;
-		if ((x->addr.in.s_addr & mask) == (gw->addr.in.s_addr & mask))
-			return false;
-	}
-	return true;
-}
-
 /* Only values we parsed into binary and our own words reach the file:
  * nothing the host sent is copied as text. */
 static int nd_render(const struct adapter *a, const struct failover_settings *s, char **ret)
 {
 	struct sbuf b = { .size = ND_FILE_MAX };
-	unsigned per_family[2] = { 0, 0 }, v4, v6;
+	unsigned v4, v6;
 	char ip[INET6_ADDRSTRLEN];
 
 	if (!a->netvsc && !ifname_literal(a->ifname))
@@ -532,12 +508,11 @@ static int nd_render(const struct adapter *a, const struct failover_settings *s,
 	 * default route the same metric, losing the host's order */
 	for (size_t i = 0; i < s->n_gateways; i++) {
 		const struct failover_ip *g = &s->gateways[i];
-		int fi = g->family == AF_INET ? 0 : 1;
 
 		sb_printf(&b, "\n[Route]\nGateway=%s\nMetric=%u\n",
 			  failover_ip_to_string(g->family, &g->addr, ip, sizeof(ip)),
-			  ROUTE_METRIC_BASE + per_family[fi]++);
-		if (gateway_onlink(s, g))
+			  link_gateway_metric(s, i));
+		if (link_gateway_onlink(s, g))
 			sb_printf(&b, "GatewayOnLink=yes\n");
 	}
 	if (b.overflow) {
@@ -562,34 +537,6 @@ struct nd_progress {
 	char why[320]; /* what is missing, or why it failed */
 };
 
-static void wanted_addr(const struct failover_addr *f, struct link_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->family = f->family;
-	out->addr = f->addr;
-	out->prefixlen = f->prefixlen;
-}
-
-/* Addresses a .network file's Address= gives: global, no lifetime. */
-static bool static_global(const struct link_addr *x)
-{
-	return x->permanent && x->scope == RT_SCOPE_UNIVERSE;
-}
-
-static bool have_route(const struct link_state *l, const struct failover_ip *gw, uint32_t metric)
-{
-	for (size_t i = 0; i < l->n_routes; i++) {
-		const struct link_route *r = &l->routes[i];
-
-		if (r->family != gw->family || !r->has_gateway || r->metric != metric)
-			continue;
-		if (gw->family == AF_INET ? r->gateway.in.s_addr == gw->addr.in.s_addr
-					  : memcmp(&r->gateway.in6, &gw->addr.in6, 16) == 0)
-			return true;
-	}
-	return false;
-}
-
 static bool have_dns(const struct nd_link_file *lf, const struct failover_ip *d)
 {
 	for (size_t i = 0; i < lf->n_dns; i++)
@@ -607,12 +554,106 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Is our file the one networkd applies, and has it not given up on it?
+ * False with p->why (and p->failed when that will not change). */
+static bool check_file_in_use(const struct nd_link_file *lf, const char *path, bool settled,
+			      struct nd_progress *p)
+{
+	if (!streq(lf->network_file, path)) {
+		/* a matching file whose name sorts before ours wins for good */
+		if (settled && !isempty(lf->network_file) &&
+		    strcmp(base_name(lf->network_file), base_name(path)) < 0) {
+			p->failed = true;
+			strprintf(p->why, sizeof(p->why),
+				  "networkd applies %s, whose name sorts before %s, so ours is never used",
+				  lf->network_file, base_name(path));
+		} else
+			strprintf(p->why, sizeof(p->why), "networkd does not use %s yet (%s: %s)",
+				  base_name(path), isempty(lf->admin) ? "no state" : lf->admin,
+				  isempty(lf->network_file) ? "no file" : lf->network_file);
+		return false;
+	}
+	if (settled && (streq(lf->admin, "failed") || streq(lf->admin, "linger"))) {
+		p->failed = true;
+		strprintf(p->why, sizeof(p->why),
+			  "networkd's state of the link is '%s' (its journal tells why)", lf->admin);
+		return false;
+	}
+	return true;
+}
+
+/* Does the link hold every address of the settings, usable (through DAD)?
+ * False with p->why (and p->failed for a duplicate address). */
+static bool check_addresses(const struct link_state *now, const struct failover_settings *s,
+			    struct nd_progress *p)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		const struct link_addr *x;
+		struct link_addr want;
+
+		link_addr_from_failover(&s->addrs[i], &want);
+		failover_ip_to_string(want.family, &want.addr, ip, sizeof(ip));
+		x = link_find_addr(now, &want);
+		if (!x) {
+			strprintf(p->why, sizeof(p->why), "the address %s/%u is not on the link", ip,
+				  want.prefixlen);
+			return false;
+		}
+		if (x->flags & IFA_F_DADFAILED) {
+			p->failed = true;
+			p->error = -EADDRINUSE;
+			strprintf(p->why, sizeof(p->why),
+				  "another host on the network has the address %s (duplicate address detection failed)",
+				  ip);
+			return false;
+		}
+		/* an IPv6 address is usable once DAD is through; that needs a carrier */
+		if ((x->flags & IFA_F_TENTATIVE) && now->carrier) {
+			strprintf(p->why, sizeof(p->why),
+				  "the address %s/%u is still tentative (duplicate address detection)", ip,
+				  want.prefixlen);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Is every static address on the link one of the settings? networkd drops
+ * the previous file's addresses on reconfiguring, a little later. */
+static bool check_old_addresses_gone(const struct link_state *now,
+				     const struct failover_settings *s, struct nd_progress *p)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < now->n_addrs; i++) {
+		bool wanted = false;
+
+		if (!link_addr_static(&now->addrs[i]))
+			continue;
+		for (size_t j = 0; j < s->n_addrs && !wanted; j++) {
+			struct link_addr want;
+
+			link_addr_from_failover(&s->addrs[j], &want);
+			wanted = link_addr_equal(&now->addrs[i], &want);
+		}
+		if (!wanted) {
+			strprintf(p->why, sizeof(p->why), "the old address %s/%u is still on the link",
+				  failover_ip_to_string(now->addrs[i].family, &now->addrs[i].addr, ip,
+							sizeof(ip)),
+				  now->addrs[i].prefixlen);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void check_applied(struct nd *n, const struct adapter *a, const struct failover_settings *s,
 			  const char *path, bool settled, struct nd_progress *p)
 {
 	struct link_state *now = &n->now;
 	struct nd_link_file lf;
-	unsigned per_family[2] = { 0, 0 };
 	char ip[INET6_ADDRSTRLEN];
 	int r;
 
@@ -623,68 +664,25 @@ static void check_applied(struct nd *n, const struct adapter *a, const struct fa
 			  strerror(-r));
 		return;
 	}
-	if (!streq(lf.network_file, path)) {
-		/* a matching file whose name sorts before ours wins for good */
-		if (settled && !isempty(lf.network_file) &&
-		    strcmp(base_name(lf.network_file), base_name(path)) < 0) {
-			p->failed = true;
-			strprintf(p->why, sizeof(p->why),
-				  "networkd applies %s, whose name sorts before %s, so ours is never used",
-				  lf.network_file, base_name(path));
-		} else
-			strprintf(p->why, sizeof(p->why), "networkd does not use %s yet (%s: %s)",
-				  base_name(path), isempty(lf.admin) ? "no state" : lf.admin,
-				  isempty(lf.network_file) ? "no file" : lf.network_file);
+	if (!check_file_in_use(&lf, path, settled, p))
 		return;
-	}
-	if (settled && (streq(lf.admin, "failed") || streq(lf.admin, "linger"))) {
-		p->failed = true;
-		strprintf(p->why, sizeof(p->why),
-			  "networkd's state of the link is '%s' (its journal tells why)", lf.admin);
-		return;
-	}
 	r = nlx_read_link(n->sk, a->ifindex, now);
 	if (r < 0) {
 		strprintf(p->why, sizeof(p->why), "cannot read the link: %s", strerror(-r));
 		return;
 	}
 	p->carrier = now->carrier;
-	for (size_t i = 0; i < s->n_addrs; i++) {
-		const struct link_addr *x;
-		struct link_addr want;
-
-		wanted_addr(&s->addrs[i], &want);
-		failover_ip_to_string(want.family, &want.addr, ip, sizeof(ip));
-		x = link_find_addr(now, &want);
-		if (!x) {
-			strprintf(p->why, sizeof(p->why), "the address %s/%u is not on the link", ip,
-				  want.prefixlen);
-			return;
-		}
-		if (x->flags & IFA_F_DADFAILED) {
-			p->failed = true;
-			p->error = -EADDRINUSE;
-			strprintf(p->why, sizeof(p->why),
-				  "another host on the network has the address %s (duplicate address detection failed)",
-				  ip);
-			return;
-		}
-		/* an IPv6 address is usable once DAD is through; that needs a carrier */
-		if ((x->flags & IFA_F_TENTATIVE) && now->carrier) {
-			strprintf(p->why, sizeof(p->why),
-				  "the address %s/%u is still tentative (duplicate address detection)", ip,
-				  want.prefixlen);
-			return;
-		}
-	}
+	if (!check_addresses(now, s, p))
+		return;
 	/* without a carrier networkd holds the routes back; they follow it */
 	for (size_t i = 0; i < s->n_gateways && now->carrier; i++) {
-		const struct failover_ip *g = &s->gateways[i];
-		uint32_t metric = ROUTE_METRIC_BASE + per_family[g->family == AF_INET ? 0 : 1]++;
+		struct link_route want;
 
-		if (!have_route(now, g, metric)) {
+		link_route_from_gateway(s, i, &want);
+		if (!link_find_route(now->routes, now->n_routes, &want)) {
 			strprintf(p->why, sizeof(p->why), "no default route via %s (metric %u)",
-				  failover_ip_to_string(g->family, &g->addr, ip, sizeof(ip)), metric);
+				  failover_ip_to_string(want.family, &want.gateway, ip, sizeof(ip)),
+				  want.metric);
 			return;
 		}
 	}
@@ -696,28 +694,9 @@ static void check_applied(struct nd *n, const struct adapter *a, const struct fa
 			return;
 		}
 	p->essential = true;
-	/* networkd drops the previous file's addresses on reconfiguring; wait
-	 * for that too, so that the host's reply describes the final link */
-	for (size_t i = 0; i < now->n_addrs; i++) {
-		bool wanted = false;
-
-		if (!static_global(&now->addrs[i]))
-			continue;
-		for (size_t j = 0; j < s->n_addrs && !wanted; j++) {
-			struct link_addr want;
-
-			wanted_addr(&s->addrs[j], &want);
-			wanted = link_addr_equal(&now->addrs[i], &want);
-		}
-		if (!wanted) {
-			strprintf(p->why, sizeof(p->why), "the old address %s/%u is still on the link",
-				  failover_ip_to_string(now->addrs[i].family, &now->addrs[i].addr, ip,
-							sizeof(ip)),
-				  now->addrs[i].prefixlen);
-			return;
-		}
-	}
-	p->done = true;
+	/* wait for the old addresses to go too, so that the host's reply
+	 * describes the final link */
+	p->done = check_old_addresses_gone(now, s, p);
 }
 
 /* Back as in the snapshot: the same file in use (or, when there was none,
@@ -755,7 +734,7 @@ static void check_restored(struct nd *n, const struct adapter *a, const struct n
 		return;
 	}
 	for (size_t i = 0; i < snap->link.n_addrs; i++)
-		if (static_global(&snap->link.addrs[i]) && !link_find_addr(now, &snap->link.addrs[i])) {
+		if (link_addr_static(&snap->link.addrs[i]) && !link_find_addr(now, &snap->link.addrs[i])) {
 			p->missing_addrs = true;
 			strprintf(p->why, sizeof(p->why), "the address %s/%u is not back",
 				  failover_ip_to_string(snap->link.addrs[i].family,
@@ -765,7 +744,7 @@ static void check_restored(struct nd *n, const struct adapter *a, const struct n
 		}
 	p->essential = true;
 	for (size_t i = 0; i < now->n_addrs; i++)
-		if (static_global(&now->addrs[i]) && !link_find_addr(&snap->link, &now->addrs[i])) {
+		if (link_addr_static(&now->addrs[i]) && !link_find_addr(&snap->link, &now->addrs[i])) {
 			strprintf(p->why, sizeof(p->why), "the address %s/%u is still on the link",
 				  failover_ip_to_string(now->addrs[i].family, &now->addrs[i].addr, ip,
 							sizeof(ip)),
@@ -807,10 +786,6 @@ static int nd_init(struct backend *b)
 
 static void nd_done(struct backend *b)
 {
-	struct nd *n = b->data;
-
-	if (n && n->current)
-		n->current->owner = NULL;
 	backend_nl_data_free(b);
 }
 
@@ -823,7 +798,7 @@ static int nd_probe(struct backend *b, const struct adapter *a)
 	char admin[32];
 	int r;
 
-	r = bus_name_has_owner(ND_BUS_NAME);
+	r = bus_name_has_owner(NULL, ND_BUS_NAME);
 	if (r <= 0)
 		return r;
 	r = sd_bus_open_system(&bus);
@@ -845,14 +820,12 @@ static int nd_probe(struct backend *b, const struct adapter *a)
 	return !isempty(admin) && !streq(admin, "unmanaged") && !streq(admin, "linger");
 }
 
-static void nd_snapshot_free(void *p)
+static void nd_snapshot_free(struct backend *b, void *p)
 {
 	struct nd_snapshot *snap = p;
 
 	if (!snap)
 		return;
-	if (snap->owner && snap->owner->current == snap)
-		snap->owner->current = NULL;
 	dns_snapshot_free(snap->dns);
 	free(snap->content);
 	free(snap);
@@ -867,16 +840,15 @@ static int nd_snapshot(struct backend *b, const struct adapter *a, void **ret)
 
 	if (!snap)
 		return -ENOMEM;
-	snap->owner = n;
 	r = nd_path(a, snap->path, sizeof(snap->path));
 	if (r < 0) {
-		log_error_errno(r, "%s: the MAC address '%s' cannot name a .network file", a->ifname,
-				a->mac);
+		log_error_errno(r, "%s: the MAC address '%s' cannot name a .network file; nothing changed",
+				a->ifname, a->mac);
 		goto fail;
 	}
 	r = read_file_bounded(snap->path, 0, ND_FILE_MAX, &snap->content, NULL);
 	if (r < 0 && r != -ENOENT) {
-		log_error_errno(r, "%s: cannot read %s", a->ifname, snap->path);
+		log_error_errno(r, "%s: cannot read %s; nothing changed", a->ifname, snap->path);
 		if (r == -EFBIG)
 			r = -EIO; /* too big to be ours, not a full disk */
 		goto fail;
@@ -887,27 +859,14 @@ static int nd_snapshot(struct backend *b, const struct adapter *a, void **ret)
 	}
 	r = nlx_read_link(n->sk, a->ifindex, &snap->link);
 	if (r < 0) {
-		log_error_errno(r, "%s: cannot read the link", a->ifname);
+		log_error_errno(r, "%s: cannot read the link; nothing changed", a->ifname);
 		goto fail;
 	}
-	n->current = snap;
 	*ret = snap;
 	return 0;
 fail:
-	nd_snapshot_free(snap);
+	nd_snapshot_free(b, snap);
 	return r;
-}
-
-static void result_detail(const struct failover_settings *s, bool changed, const char *path,
-			  struct backend_result *res)
-{
-	unsigned v4, v6;
-
-	failover_count(s, &v4, &v6);
-	strprintf(res->detail, sizeof(res->detail), "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS%s (%s)",
-		  changed ? "applied" : "unchanged:", v4, v6, s->n_gateways,
-		  s->n_gateways == 1 ? "" : "s", s->n_dns, s->dhcp4 ? ", DHCPv4" : "",
-		  base_name(path));
 }
 
 /* Without systemd-resolved nobody hands networkd's DNS= to the resolver:
@@ -918,25 +877,24 @@ static void result_detail(const struct failover_settings *s, bool changed, const
 static void nd_dns(struct nd_snapshot *snap, const struct adapter *a,
 		   const struct failover_settings *s)
 {
-	if (bus_name_has_owner(RESOLVED_BUS_NAME) != 0)
+	if (bus_name_has_owner(NULL, RESOLVED_BUS_NAME) != 0)
 		return;
 	if (dns_set(a->ifname, a->ifindex, s->dns, s->n_dns, &snap->dns) == 0)
 		snap->dns_changed = true;
 }
 
-static int nd_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		    uint64_t deadline_usec, struct backend_result *res)
+static int nd_apply(struct backend *b, void *snapshot, const struct adapter *a,
+		    const struct failover_settings *s, uint64_t deadline_usec,
+		    struct backend_result *res)
 {
 	struct nd *n = b->data;
-	struct nd_snapshot *snap = n->current;
+	struct nd_snapshot *snap = snapshot;
 	_cleanup_free_ char *text = NULL;
 	struct nd_progress p;
 	uint64_t start = now_usec();
 	bool changed;
 	int r;
 
-	if (!snap)
-		return -EIO; /* no snapshot: cannot happen through backend_apply() */
 	r = nd_render(a, s, &text);
 	if (r < 0)
 		return r;
@@ -948,7 +906,8 @@ static int nd_apply(struct backend *b, const struct adapter *a, const struct fai
 		if (p.done) {
 			nd_dns(snap, a, s);
 			res->waiting_for_carrier = !p.carrier;
-			result_detail(s, false, snap->path, res);
+			backend_result_set(res, false, s, "%s (%s)", s->dhcp4 ? ", DHCPv4" : "",
+					   base_name(snap->path));
 			return 0;
 		}
 		log_info("%s: %s is in place but not in effect (%s); asking networkd again", a->ifname,
@@ -977,14 +936,16 @@ static int nd_apply(struct backend *b, const struct adapter *a, const struct fai
 	if (!p.done)
 		log_warning("%s: %s is in effect, but %s", a->ifname, snap->path, p.why);
 	res->waiting_for_carrier = !p.carrier;
-	result_detail(s, true, snap->path, res);
+	backend_result_set(res, true, s, "%s (%s)", s->dhcp4 ? ", DHCPv4" : "",
+			   base_name(snap->path));
 	log_debug("%s: networkd configured the link from %s in %.0f ms", a->ifname, snap->path,
 		  (double)(now_usec() - start) / 1e3);
 	return 0;
 }
 
-static int nd_verify(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		     uint64_t deadline_usec, struct backend_result *res)
+static int nd_verify(struct backend *b, void *snapshot, const struct adapter *a,
+		     const struct failover_settings *s, uint64_t deadline_usec,
+		     struct backend_result *res)
 {
 	struct nd *n = b->data;
 	_cleanup_free_ char *want = NULL, *have = NULL;
@@ -1022,30 +983,24 @@ static int restore_unmanaged(struct nd *n, const struct adapter *a, const struct
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < snap->link.n_addrs; i++)
-		if (static_global(&snap->link.addrs[i]) && !link_find_addr(now, &snap->link.addrs[i])) {
+		if (link_addr_static(&snap->link.addrs[i]) && !link_find_addr(now, &snap->link.addrs[i])) {
 			r = nlx_addr_add(n->sk, a->ifindex, &snap->link.addrs[i]);
 			if (r < 0 && r != -EEXIST && !first)
 				first = r;
 		}
 	for (size_t i = 0; i < snap->link.n_routes; i++) {
 		const struct link_route *x = &snap->link.routes[i];
-		bool there = false;
 
-		for (size_t j = 0; j < now->n_routes && !there; j++)
-			there = now->routes[j].family == x->family &&
-				now->routes[j].metric == x->metric &&
-				now->routes[j].has_gateway == x->has_gateway &&
-				memcmp(&now->routes[j].gateway, &x->gateway, sizeof(x->gateway)) == 0;
-		if (!there) {
-			r = nlx_default_route_add(n->sk, a->ifindex, x, false);
-			if (r < 0 && r != -EEXIST && !first)
-				first = r;
-		}
+		if (link_find_route(now->routes, now->n_routes, x))
+			continue;
+		r = nlx_default_route_add(n->sk, a->ifindex, x, false);
+		if (r < 0 && r != -EEXIST && !first)
+			first = r;
 	}
 	return first;
 }
 
-static int nd_rollback(struct backend *b, const struct adapter *a, void *p, uint64_t deadline_usec)
+static int nd_rollback(struct backend *b, void *p, const struct adapter *a, uint64_t deadline_usec)
 {
 	struct nd *n = b->data;
 	struct nd_snapshot *snap = p;
@@ -1070,7 +1025,8 @@ static int nd_rollback(struct backend *b, const struct adapter *a, void *p, uint
 	if (snap->dns_changed) {
 		r = dns_restore(snap->dns);
 		if (r < 0 && !first)
-			first = r;
+			first = log_error_errno(r, "%s: cannot restore the previous DNS servers",
+						a->ifname);
 	}
 	if (!snap->bus_touched)
 		return first;
@@ -1122,9 +1078,7 @@ static int nd_query(struct backend *b, const struct adapter *a, struct backend_l
 		ret->dns_known = true;
 	/* an IPv4 address with a lifetime is a lease, whatever the file says */
 	if (!ret->dhcp4 && nlx_read_link(n->sk, a->ifindex, &n->now) == 0) {
-		for (size_t i = 0; i < n->now.n_addrs; i++)
-			if (n->now.addrs[i].family == AF_INET && !n->now.addrs[i].permanent)
-				ret->dhcp4 = true;
+		ret->dhcp4 = link_has_dynamic_ipv4(&n->now);
 		ret->dhcp4_known = true;
 	}
 	return 0;
@@ -1132,6 +1086,7 @@ static int nd_query(struct backend *b, const struct adapter *a, struct backend_l
 
 const struct backend_ops backend_networkd_ops = {
 	.name = "networkd",
+	.keeps_config = true, /* the .network file */
 	.init = nd_init,
 	.done = nd_done,
 	.probe = nd_probe,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* backend-nm.c - failover settings as one dedicated NetworkManager profile per adapter (libnm), under an NM checkpoint. */
+/* backend-nm.c - failover settings as one dedicated NetworkManager profile per adapter (libnm), under an NM checkpoint: the transaction. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <strings.h>
@@ -11,6 +11,8 @@
 
 /* after util.h: GLib #undefs and redefines MIN/MAX the same way */
 #include <NetworkManager.h>
+
+#include "nm-call.h"
 
 #if !NM_CHECK_VERSION(1, 22, 0)
 #error "the NetworkManager backend needs libnm >= 1.22 (NMClient:dbus-connection, context busy watcher)"
@@ -42,15 +44,10 @@
  * deliberately wants another profile to win. */
 #define NM_PROFILE_PRIORITY 100
 #define NM_PROFILE_ID_PREFIX "Hyper-V failover "
-/* Metric of the Nth default route of a family, as in the netlink backend:
- * the host's order is the preference order. */
-#define NM_ROUTE_METRIC_BASE 100
 /* If hvkvpd dies mid-transaction, NetworkManager rolls the device back by
  * itself after this long: above the longest reply budget (25 s). */
 #define NM_CHECKPOINT_TIMEOUT_SEC 45
 
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC 1000000ULL
 /* Bound of the steps that get no deadline (probe, snapshot, persist, query). */
 #define NM_STEP_TIMEOUT_USEC (5 * USEC_PER_SEC)
 /* Part of the budget kept for a rollback after a failed apply or verify. */
@@ -66,280 +63,6 @@
 #define NM_KERNEL_SETTLE_USEC (2 * USEC_PER_SEC)
 /* Kernel state does not wake the GLib context: look again this often. */
 #define NM_POLL_MSEC 10
-
-/* ---- one private main context per operation ------------------------------------ */
-
-struct nm_op {
-	GMainContext *ctx;
-	GDBusConnection *bus;
-	NMClient *client;
-	bool entered; /* ctx is the thread-default context */
-};
-
-/* One asynchronous call. If the caller gives up on it (timeout), the call
- * is marked abandoned and the completion frees it whenever it comes. */
-struct nm_call {
-	GCancellable *cancel;
-	GObject *source;
-	GAsyncResult *result;
-	bool abandoned;
-};
-
-static void call_destroy(struct nm_call *c)
-{
-	g_clear_object(&c->cancel);
-	g_clear_object(&c->source);
-	g_clear_object(&c->result);
-	g_free(c);
-}
-
-static void call_done(GObject *source, GAsyncResult *result, gpointer userdata)
-{
-	struct nm_call *c = userdata;
-
-	if (c->abandoned) {
-		call_destroy(c);
-		return;
-	}
-	c->source = source ? g_object_ref(source) : NULL;
-	c->result = g_object_ref(result);
-}
-
-static struct nm_call *call_new(void)
-{
-	struct nm_call *c = g_new0(struct nm_call, 1);
-
-	c->cancel = g_cancellable_new();
-	return c;
-}
-
-static void call_free(struct nm_call *c)
-{
-	if (!c)
-		return;
-	if (!c->result) {
-		c->abandoned = true;
-		return;
-	}
-	call_destroy(c);
-}
-
-static void call_freep(struct nm_call **c)
-{
-	call_free(*c);
-}
-#define _cleanup_call_ _cleanup_(call_freep)
-
-static gboolean on_expired(gpointer userdata)
-{
-	*(bool *)userdata = true;
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean on_tick(gpointer userdata)
-{
-	return G_SOURCE_CONTINUE; /* only wakes the context up */
-}
-
-/*
- * Iterates the operation's context until ready(data) is true or `until`
- * (CLOCK_MONOTONIC, usec) has passed; with poll_msec, also wakes up that
- * often to look at state that does not arrive as an event (the kernel's).
- * Returns ready(data) at the end.
- */
-static bool op_run(struct nm_op *op, bool (*ready)(void *), void *data, uint64_t until,
-		   unsigned poll_msec)
-{
-	GSource *timer, *tick = NULL;
-	bool expired = false;
-	uint64_t now = now_usec();
-
-	if (ready(data))
-		return true;
-	if (now >= until)
-		return false;
-	timer = g_timeout_source_new((guint)MIN((until - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC,
-						(uint64_t)G_MAXUINT));
-	g_source_set_callback(timer, on_expired, &expired, NULL);
-	g_source_attach(timer, op->ctx);
-	if (poll_msec) {
-		tick = g_timeout_source_new(poll_msec);
-		g_source_set_callback(tick, on_tick, NULL, NULL);
-		g_source_attach(tick, op->ctx);
-	}
-	while (!expired && !ready(data))
-		g_main_context_iteration(op->ctx, TRUE);
-	g_source_destroy(timer);
-	g_source_unref(timer);
-	if (tick) {
-		g_source_destroy(tick);
-		g_source_unref(tick);
-	}
-	return ready(data);
-}
-
-static bool call_finished(void *p)
-{
-	return ((struct nm_call *)p)->result != NULL;
-}
-
-/* 0 when the call completed (its result is in c->result), -ETIMEDOUT when
- * it did not by `until` (then it is cancelled). */
-static int call_wait(struct nm_op *op, struct nm_call *c, uint64_t until)
-{
-	if (op_run(op, call_finished, c, until, 0))
-		return 0;
-	g_cancellable_cancel(c->cancel);
-	/* a cancelled D-Bus call completes at once; collect it if it does */
-	op_run(op, call_finished, c, now_usec() + 200 * USEC_PER_MSEC, 0);
-	return -ETIMEDOUT;
-}
-
-/* GError -> negative errno, at the edge of this file. */
-static int gerror_errno(const GError *e)
-{
-	if (!e)
-		return -ETIMEDOUT; /* call_wait gave up: no GError */
-	if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-	    g_error_matches(e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
-	    g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
-	    g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
-		return -ETIMEDOUT;
-	if (g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED) ||
-	    g_error_matches(e, NM_MANAGER_ERROR, NM_MANAGER_ERROR_PERMISSION_DENIED) ||
-	    g_error_matches(e, NM_SETTINGS_ERROR, NM_SETTINGS_ERROR_PERMISSION_DENIED))
-		return -EPERM;
-	if (g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-	    g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
-	    g_error_matches(e, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
-	    g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-		return -ECONNREFUSED;
-	if (e->domain == NM_CONNECTION_ERROR)
-		return -EINVAL;
-	return -EIO;
-}
-
-/* Logs a failed NetworkManager call once, naming the adapter; returns the errno. */
-static int nm_fail(const struct adapter *a, const char *what, const GError *e)
-{
-	int r = gerror_errno(e);
-
-	return log_error_errno(r, "%s: NetworkManager: %s failed: %s", a->ifname, what,
-			       e ? e->message : "no answer in time");
-}
-
-static void op_enter(struct nm_op *op)
-{
-	if (!op->entered) {
-		g_main_context_push_thread_default(op->ctx);
-		op->entered = true;
-	}
-	/* catch up with what NetworkManager announced since the last step */
-	while (g_main_context_iteration(op->ctx, FALSE))
-		;
-}
-
-static void op_leave(struct nm_op *op)
-{
-	if (op->entered) {
-		g_main_context_pop_thread_default(op->ctx);
-		op->entered = false;
-	}
-}
-
-static void on_gone(gpointer data, GObject *was)
-{
-	*(bool *)data = true;
-}
-
-static bool flag_set(void *p)
-{
-	return *(bool *)p;
-}
-
-/* Drops the client and the bus connection and waits (briefly) until libnm
- * no longer needs the context, so that nothing of it is left for later. */
-static void op_end(struct nm_op *op)
-{
-	if (!op->ctx)
-		return;
-	op_enter(op);
-	if (op->client) {
-		GObject *busy = nm_client_get_context_busy_watcher(op->client);
-		bool gone = false;
-
-		g_object_weak_ref(busy, on_gone, &gone);
-		g_clear_object(&op->client);
-		if (!op_run(op, flag_set, &gone, now_usec() + USEC_PER_SEC, 0)) {
-			g_object_weak_unref(busy, on_gone, &gone);
-			log_debug("libnm still held its context after 1 s; leaving it behind");
-		}
-	}
-	if (op->bus) {
-		g_dbus_connection_close_sync(op->bus, NULL, NULL);
-		g_clear_object(&op->bus);
-	}
-	while (g_main_context_iteration(op->ctx, FALSE))
-		;
-	op_leave(op);
-	g_main_context_unref(op->ctx);
-	op->ctx = NULL;
-}
-
-/* A private context, a private connection to the system bus (never the
- * shared one: GLib would raise SIGTERM in the daemon when that one closes)
- * and an NMClient on both. The context stays pushed: op_leave/op_end. */
-static int op_begin(struct nm_op *op, const struct adapter *a, uint64_t until)
-{
-	g_autoptr(GError) err = NULL;
-	g_autofree char *address = NULL;
-	int r;
-
-	memset(op, 0, sizeof(*op));
-	op->ctx = g_main_context_new();
-	op_enter(op);
-
-	address = g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SYSTEM, NULL, &err);
-	if (!address) {
-		r = nm_fail(a, "finding the system bus", err);
-		goto fail;
-	}
-	{
-		_cleanup_call_ struct nm_call *c = call_new();
-
-		g_dbus_connection_new_for_address(address,
-						  G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-							  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-						  NULL, c->cancel, call_done, c);
-		r = call_wait(op, c, until);
-		if (r == 0)
-			op->bus = g_dbus_connection_new_for_address_finish(c->result, &err);
-		if (!op->bus) {
-			r = nm_fail(a, "connecting to the system bus", err);
-			goto fail;
-		}
-	}
-	{
-		_cleanup_call_ struct nm_call *c = call_new();
-		GObject *client = NULL;
-
-		g_async_initable_new_async(NM_TYPE_CLIENT, G_PRIORITY_DEFAULT, c->cancel, call_done, c,
-					   NM_CLIENT_DBUS_CONNECTION, op->bus, NULL);
-		r = call_wait(op, c, until);
-		if (r == 0)
-			client = g_async_initable_new_finish(G_ASYNC_INITABLE(c->source), c->result,
-							     &err);
-		if (!client) {
-			r = nm_fail(a, "reading its state (NMClient)", err);
-			goto fail;
-		}
-		op->client = NM_CLIENT(client);
-	}
-	return 0;
-fail:
-	op_end(op);
-	return r;
-}
 
 /* ---- the device and our profile -------------------------------------------------- */
 
@@ -459,7 +182,7 @@ static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
 				       "%s: the host sends IPv4 %s but no IPv4 address and no DHCP; a NetworkManager profile cannot carry that; nothing changed",
 				       a->ifname, n_gw ? "gateways" : "DNS servers");
 	g_object_set(sip, NM_SETTING_IP_CONFIG_METHOD, method, NM_SETTING_IP_CONFIG_ROUTE_METRIC,
-		     (gint64)NM_ROUTE_METRIC_BASE, NULL);
+		     (gint64)LINK_ROUTE_METRIC_BASE, NULL);
 
 	for (size_t i = 0; i < s->n_addrs; i++) {
 		g_autoptr(GError) err = NULL;
@@ -490,7 +213,7 @@ static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
 			continue;
 		}
 		route = nm_ip_route_new_binary(family, &any, 0, &s->gateways[i].addr,
-					       NM_ROUTE_METRIC_BASE + k, &err);
+					       link_gateway_metric(s, i), &err);
 		if (!route)
 			return log_error_errno(-EINVAL, "%s: NetworkManager refuses a default route via %s: %s",
 					       a->ifname, ip, err->message);
@@ -558,11 +281,10 @@ static bool profile_equal(NMConnection *have, NMConnection *want)
 
 struct nmb {
 	struct nl_sock *sk;
-	struct nmb_txn *txn; /* the transaction in progress (its snapshot) */
 };
 
+/* The snapshot: everything one transaction shares between its steps. */
 struct nmb_txn {
-	struct nmb *owner;
 	struct nm_op op;
 	char uuid[37];
 	char *checkpoint;	    /* its D-Bus path while it exists */
@@ -604,7 +326,7 @@ static int nmb_probe(struct backend *b, const struct adapter *a)
 	NMDevice *dev;
 	int r;
 
-	r = op_begin(&op, a, now_usec() + NM_STEP_TIMEOUT_USEC);
+	r = nm_op_begin(&op, a, now_usec() + NM_STEP_TIMEOUT_USEC);
 	if (r == -ETIMEDOUT) {
 		/* NM holds its bus name (the proxy checked) but does not answer:
 		 * claim the link, so that the apply fails and nothing configures
@@ -622,7 +344,7 @@ static int nmb_probe(struct backend *b, const struct adapter *a)
 		log_debug("%s: NetworkManager %s", a->ifname,
 			  !dev ? "does not know the device" : r ? "manages it" : "leaves it unmanaged");
 	}
-	op_end(&op);
+	nm_op_end(&op);
 	return r;
 }
 
@@ -632,7 +354,7 @@ static int checkpoint_create(struct nmb_txn *t, const struct adapter *a, NMDevic
 	NMClient *client = t->op.client;
 	const GPtrArray *cps = nm_client_get_checkpoints(client);
 	g_autoptr(GPtrArray) devs = g_ptr_array_new();
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	NMCheckpoint *cp = NULL;
 	int r;
@@ -651,12 +373,12 @@ static int checkpoint_create(struct nmb_txn *t, const struct adapter *a, NMDevic
 	g_ptr_array_add(devs, dev);
 	nm_client_checkpoint_create(client, devs, NM_CHECKPOINT_TIMEOUT_SEC,
 				    NM_CHECKPOINT_CREATE_FLAG_DELETE_NEW_CONNECTIONS, c->cancel,
-				    call_done, c);
-	r = call_wait(&t->op, c, until);
+				    nm_call_done, c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r == 0)
 		cp = nm_client_checkpoint_create_finish(client, c->result, &err);
 	if (!cp)
-		return nm_fail(a, "creating a checkpoint", err);
+		return nm_call_fail(a, "creating a checkpoint", err);
 	t->checkpoint = g_strdup(nm_object_get_path(NM_OBJECT(cp)));
 	g_object_unref(cp);
 	log_debug("%s: NetworkManager checkpoint %s (rollback after %u s)", a->ifname, t->checkpoint,
@@ -666,35 +388,35 @@ static int checkpoint_create(struct nmb_txn *t, const struct adapter *a, NMDevic
 
 static int checkpoint_destroy(struct nmb_txn *t, const struct adapter *a, uint64_t until)
 {
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	int r;
 
 	if (!t->checkpoint)
 		return 0;
-	nm_client_checkpoint_destroy(t->op.client, t->checkpoint, c->cancel, call_done, c);
-	r = call_wait(&t->op, c, until);
+	nm_client_checkpoint_destroy(t->op.client, t->checkpoint, c->cancel, nm_call_done, c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r < 0 || !nm_client_checkpoint_destroy_finish(t->op.client, c->result, &err))
-		return nm_fail(a, "committing (destroying the checkpoint)", err);
+		return nm_call_fail(a, "committing (destroying the checkpoint)", err);
 	g_clear_pointer(&t->checkpoint, g_free);
 	return 0;
 }
 
 static int checkpoint_rollback(struct nmb_txn *t, const struct adapter *a, uint64_t until)
 {
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GHashTable) results = NULL;
 	GHashTableIter it;
 	gpointer path, result;
 	int r;
 
-	nm_client_checkpoint_rollback(t->op.client, t->checkpoint, c->cancel, call_done, c);
-	r = call_wait(&t->op, c, until);
+	nm_client_checkpoint_rollback(t->op.client, t->checkpoint, c->cancel, nm_call_done, c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r == 0)
 		results = nm_client_checkpoint_rollback_finish(t->op.client, c->result, &err);
 	if (!results)
-		return nm_fail(a, "rolling back to the checkpoint", err);
+		return nm_call_fail(a, "rolling back to the checkpoint", err);
 	/* NM drops the checkpoint once it has rolled back */
 	g_clear_pointer(&t->checkpoint, g_free);
 	g_hash_table_iter_init(&it, results);
@@ -707,16 +429,14 @@ static int checkpoint_rollback(struct nmb_txn *t, const struct adapter *a, uint6
 
 static int nmb_snapshot(struct backend *b, const struct adapter *a, void **ret)
 {
-	struct nmb *n = b->data;
 	struct nmb_txn *t = g_new0(struct nmb_txn, 1);
 	uint64_t until = now_usec() + NM_STEP_TIMEOUT_USEC;
 	NMRemoteConnection *rc;
 	NMDevice *dev;
 	int r;
 
-	t->owner = n;
 	profile_uuid(a->mac, t->uuid);
-	r = op_begin(&t->op, a, until);
+	r = nm_op_begin(&t->op, a, until);
 	if (r < 0) {
 		g_free(t);
 		return r;
@@ -731,31 +451,28 @@ static int nmb_snapshot(struct backend *b, const struct adapter *a, void **ret)
 	r = checkpoint_create(t, a, dev, until);
 	if (r < 0)
 		goto fail;
-	op_leave(&t->op);
-	n->txn = t;
+	nm_op_leave(&t->op);
 	*ret = t;
 	return 0;
 fail:
-	op_end(&t->op);
+	nm_op_end(&t->op);
 	g_clear_object(&t->before);
 	g_free(t->active_before);
 	g_free(t);
 	return r;
 }
 
-static void nmb_snapshot_free(void *p)
+static void nmb_snapshot_free(struct backend *b, void *p)
 {
 	struct nmb_txn *t = p;
 
 	if (!t)
 		return;
-	if (t->owner && t->owner->txn == t)
-		t->owner->txn = NULL;
 	if (t->checkpoint)
 		log_warning("NetworkManager checkpoint %s is left; NetworkManager rolls it back within %u s",
 			    t->checkpoint, NM_CHECKPOINT_TIMEOUT_SEC);
 	g_clear_object(&t->ac);
-	op_end(&t->op);
+	nm_op_end(&t->op);
 	g_clear_object(&t->before);
 	g_free(t->active_before);
 	g_free(t->checkpoint);
@@ -765,7 +482,7 @@ static void nmb_snapshot_free(void *p)
 static int profile_add(struct nmb_txn *t, const struct adapter *a, NMConnection *want,
 		       bool block_autoconnect, uint64_t until)
 {
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	NMRemoteConnection *rc = NULL;
 	int r;
@@ -774,12 +491,12 @@ static int profile_add(struct nmb_txn *t, const struct adapter *a, NMConnection 
 				  NM_SETTINGS_ADD_CONNECTION2_FLAG_TO_DISK |
 					  (block_autoconnect ? NM_SETTINGS_ADD_CONNECTION2_FLAG_BLOCK_AUTOCONNECT
 							     : 0),
-				  NULL, TRUE, c->cancel, call_done, c);
-	r = call_wait(&t->op, c, until);
+				  NULL, TRUE, c->cancel, nm_call_done, c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r == 0)
 		rc = nm_client_add_connection2_finish(t->op.client, c->result, NULL, &err);
 	if (!rc)
-		return nm_fail(a, "adding the profile", err);
+		return nm_call_fail(a, "adding the profile", err);
 	g_object_unref(rc); /* the client's cache keeps it */
 	return 0;
 }
@@ -787,7 +504,7 @@ static int profile_add(struct nmb_txn *t, const struct adapter *a, NMConnection 
 static int profile_update(struct nmb_txn *t, const struct adapter *a, NMRemoteConnection *rc,
 			  NMConnection *want, bool block_autoconnect, uint64_t until)
 {
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GVariant) out = NULL;
 	int r;
@@ -796,26 +513,26 @@ static int profile_update(struct nmb_txn *t, const struct adapter *a, NMRemoteCo
 				     NM_SETTINGS_UPDATE2_FLAG_TO_DISK |
 					     (block_autoconnect ? NM_SETTINGS_UPDATE2_FLAG_BLOCK_AUTOCONNECT
 								: 0),
-				     NULL, c->cancel, call_done, c);
-	r = call_wait(&t->op, c, until);
+				     NULL, c->cancel, nm_call_done, c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r == 0)
 		out = nm_remote_connection_update2_finish(rc, c->result, &err);
 	if (!out)
-		return nm_fail(a, "updating the profile", err);
+		return nm_call_fail(a, "updating the profile", err);
 	return 0;
 }
 
 static int profile_delete(struct nmb_txn *t, const struct adapter *a, NMRemoteConnection *rc,
 			  uint64_t until)
 {
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	int r;
 
-	nm_remote_connection_delete_async(rc, c->cancel, call_done, c);
-	r = call_wait(&t->op, c, until);
+	nm_remote_connection_delete_async(rc, c->cancel, nm_call_done, c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r < 0 || !nm_remote_connection_delete_finish(rc, c->result, &err))
-		return nm_fail(a, "deleting the profile it added", err);
+		return nm_call_fail(a, "deleting the profile it added", err);
 	return 0;
 }
 
@@ -824,16 +541,16 @@ static int profile_delete(struct nmb_txn *t, const struct adapter *a, NMRemoteCo
 static int device_reapply(struct nmb_txn *t, const struct adapter *a, NMDevice *dev,
 			  uint64_t until)
 {
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	int r;
 
-	nm_device_reapply_async(dev, NULL, 0, 0, c->cancel, call_done, c);
-	r = call_wait(&t->op, c, until);
+	nm_device_reapply_async(dev, NULL, 0, 0, c->cancel, nm_call_done, c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r < 0 || !nm_device_reapply_finish(dev, c->result, &err)) {
 		log_info("%s: NetworkManager cannot reapply the new settings in place (%s); re-activating",
 			 a->ifname, err ? err->message : "no answer in time");
-		return r < 0 ? r : gerror_errno(err);
+		return r < 0 ? r : nm_gerror_errno(err);
 	}
 	return 0;
 }
@@ -841,17 +558,18 @@ static int device_reapply(struct nmb_txn *t, const struct adapter *a, NMDevice *
 static int device_activate(struct nmb_txn *t, const struct adapter *a, NMDevice *dev,
 			   NMConnection *profile, uint64_t until)
 {
-	_cleanup_call_ struct nm_call *c = call_new();
+	_cleanup_nm_call_ struct nm_call *c = nm_call_new();
 	g_autoptr(GError) err = NULL;
 	NMActiveConnection *ac = NULL;
 	int r;
 
-	nm_client_activate_connection_async(t->op.client, profile, dev, NULL, c->cancel, call_done, c);
-	r = call_wait(&t->op, c, until);
+	nm_client_activate_connection_async(t->op.client, profile, dev, NULL, c->cancel, nm_call_done,
+					    c);
+	r = nm_call_wait(&t->op, c, until);
 	if (r == 0)
 		ac = nm_client_activate_connection_finish(t->op.client, c->result, &err);
 	if (!ac)
-		return nm_fail(a, "activating the profile", err);
+		return nm_call_fail(a, "activating the profile", err);
 	g_clear_object(&t->ac);
 	t->ac = ac;
 	return 0;
@@ -867,11 +585,11 @@ static uint64_t reserve(uint64_t deadline)
 	return deadline;
 }
 
-static int nmb_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		     uint64_t deadline_usec, struct backend_result *res)
+static int nmb_apply(struct backend *b, void *snapshot, const struct adapter *a,
+		     const struct failover_settings *s, uint64_t deadline_usec,
+		     struct backend_result *res)
 {
-	struct nmb *n = b->data;
-	struct nmb_txn *t = n->txn;
+	struct nmb_txn *t = snapshot;
 	uint64_t until = reserve(deadline_usec);
 	g_autoptr(NMConnection) want = NULL;
 	NMRemoteConnection *rc;
@@ -879,12 +597,9 @@ static int nmb_apply(struct backend *b, const struct adapter *a, const struct fa
 	NMDevice *dev;
 	const char *how;
 	bool same, ours_active, carrier;
-	unsigned v4, v6;
 	int r;
 
-	if (!t)
-		return -EBADR; /* no snapshot: cannot happen through backend_apply() */
-	op_enter(&t->op);
+	nm_op_enter(&t->op);
 	r = build_profile(a, s, t->uuid, &want);
 	if (r < 0)
 		goto out;
@@ -944,16 +659,13 @@ static int nmb_apply(struct backend *b, const struct adapter *a, const struct fa
 		goto out;
 	how = "profile activated";
 done:
-	failover_count(s, &v4, &v6);
-	strprintf(res->detail, sizeof(res->detail),
-		  "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS%s (%s)",
-		  t->added || t->updated || t->link_changed ? "applied" : "unchanged:", v4, v6, s->n_gateways,
-		  s->n_gateways == 1 ? "" : "s", s->n_dns, s->dhcp4 ? ", DHCPv4" : "", how);
+	backend_result_set(res, t->added || t->updated || t->link_changed, s, "%s (%s)",
+			   s->dhcp4 ? ", DHCPv4" : "", how);
 	res->waiting_for_carrier = t->waiting_for_carrier;
 	log_debug("%s: NetworkManager profile %s: %s", a->ifname, t->uuid, res->detail);
 	r = 0;
 out:
-	op_leave(&t->op);
+	nm_op_leave(&t->op);
 	return r;
 }
 
@@ -979,20 +691,6 @@ struct verify_ctx {
 	char why[160];
 };
 
-static bool has_default_route(const struct link_state *l, const struct failover_ip *gw)
-{
-	for (size_t i = 0; i < l->n_routes; i++) {
-		const struct link_route *x = &l->routes[i];
-
-		if (!x->has_gateway || x->family != gw->family)
-			continue;
-		if (x->family == AF_INET ? x->gateway.in.s_addr == gw->addr.in.s_addr
-					 : memcmp(&x->gateway.in6, &gw->addr.in6, 16) == 0)
-			return true;
-	}
-	return false;
-}
-
 static bool has_ipv4(const struct link_state *l)
 {
 	for (size_t i = 0; i < l->n_addrs; i++)
@@ -1015,12 +713,9 @@ static bool kernel_holds(struct verify_ctx *v, bool routes)
 		return false;
 	}
 	for (size_t i = 0; i < s->n_addrs; i++) {
-		struct link_addr want = {
-			.family = s->addrs[i].family,
-			.addr = s->addrs[i].addr,
-			.prefixlen = s->addrs[i].prefixlen,
-		};
+		struct link_addr want;
 
+		link_addr_from_failover(&s->addrs[i], &want);
 		if (!link_find_addr(v->link, &want)) {
 			strprintf(v->why, sizeof(v->why), "the kernel lacks the address %s/%u",
 				  failover_ip_to_string(want.family, &want.addr, ip, sizeof(ip)),
@@ -1032,7 +727,7 @@ static bool kernel_holds(struct verify_ctx *v, bool routes)
 		/* without a static IPv4 address the IPv4 routes wait for DHCP */
 		if (s->gateways[i].family == AF_INET && s->dhcp4)
 			continue;
-		if (!has_default_route(v->link, &s->gateways[i])) {
+		if (!link_has_gateway(v->link, &s->gateways[i])) {
 			strprintf(v->why, sizeof(v->why), "the kernel lacks the default route via %s",
 				  failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr,
 							ip, sizeof(ip)));
@@ -1103,19 +798,18 @@ static bool verify_ready(void *p)
 	return false;
 }
 
-static int nmb_verify(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		      uint64_t deadline_usec, struct backend_result *res)
+static int nmb_verify(struct backend *b, void *snapshot, const struct adapter *a,
+		      const struct failover_settings *s, uint64_t deadline_usec,
+		      struct backend_result *res)
 {
 	struct nmb *n = b->data;
-	struct nmb_txn *t = n->txn;
+	struct nmb_txn *t = snapshot;
 	struct verify_ctx v = { .t = t, .n = n, .a = a, .s = s };
 	uint64_t start = now_usec();
 	size_t len;
 	int r = 0;
 
-	if (!t)
-		return -EBADR;
-	op_enter(&t->op);
+	nm_op_enter(&t->op);
 	if (t->waiting_for_carrier) {
 		NMRemoteConnection *rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
 		NMSettingConnection *sc = rc ? nm_connection_get_setting_connection(NM_CONNECTION(rc))
@@ -1133,7 +827,7 @@ static int nmb_verify(struct backend *b, const struct adapter *a, const struct f
 	}
 	/* nothing changed on the link: nothing new to wait for */
 	v.dhcp_after = t->link_changed ? start + NM_DHCP_GRACE_USEC : start;
-	op_run(&t->op, verify_ready, &v, reserve(deadline_usec), NM_POLL_MSEC);
+	nm_op_run(&t->op, verify_ready, &v, reserve(deadline_usec), NM_POLL_MSEC);
 	len = strlen(res->detail);
 	/* NM may call a reapplied profile activated while its DHCP client
 	 * still waits for a lease: say so rather than claim an address */
@@ -1168,23 +862,20 @@ static int nmb_verify(struct backend *b, const struct adapter *a, const struct f
 		  (unsigned long long)((now_usec() - start) / USEC_PER_MSEC));
 out:
 	free(v.link);
-	op_leave(&t->op);
+	nm_op_leave(&t->op);
 	return r;
 }
 
 /* Commit: the profile is on disk (NM wrote the keyfile), then the
  * checkpoint goes. */
-static int nmb_persist(struct backend *b, const struct adapter *a,
+static int nmb_persist(struct backend *b, void *snapshot, const struct adapter *a,
 		       const struct failover_settings *s)
 {
-	struct nmb *n = b->data;
-	struct nmb_txn *t = n->txn;
+	struct nmb_txn *t = snapshot;
 	NMRemoteConnection *rc;
 	int r;
 
-	if (!t)
-		return -EBADR;
-	op_enter(&t->op);
+	nm_op_enter(&t->op);
 	rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
 	if (!rc || nm_remote_connection_get_unsaved(rc) ||
 	    isempty(nm_remote_connection_get_filename(rc))) {
@@ -1197,7 +888,7 @@ static int nmb_persist(struct backend *b, const struct adapter *a,
 		log_debug("%s: profile %s stored in %s", a->ifname, t->uuid,
 			  nm_remote_connection_get_filename(rc));
 out:
-	op_leave(&t->op);
+	nm_op_leave(&t->op);
 	return r;
 }
 
@@ -1242,18 +933,19 @@ static int restore_device(struct nmb_txn *t, const struct adapter *a, uint64_t u
 {
 	NMDevice *dev = find_device(t->op.client, a);
 	NMRemoteConnection *old;
-	_cleanup_call_ struct nm_call *c = NULL;
+	_cleanup_nm_call_ struct nm_call *c = NULL;
 	g_autoptr(GError) err = NULL;
 	int r;
 
 	if (!dev)
-		return -ENXIO;
+		return log_error_errno(-ENXIO, "%s: NetworkManager no longer knows the device",
+				       a->ifname);
 	if (!t->active_before) {
-		c = call_new();
-		nm_device_disconnect_async(dev, c->cancel, call_done, c);
-		r = call_wait(&t->op, c, until);
+		c = nm_call_new();
+		nm_device_disconnect_async(dev, c->cancel, nm_call_done, c);
+		r = nm_call_wait(&t->op, c, until);
 		if (r < 0 || !nm_device_disconnect_finish(dev, c->result, &err))
-			return nm_fail(a, "disconnecting the device", err);
+			return nm_call_fail(a, "disconnecting the device", err);
 		return 0;
 	}
 	old = nm_client_get_connection_by_uuid(t->op.client, t->active_before);
@@ -1263,7 +955,7 @@ static int restore_device(struct nmb_txn *t, const struct adapter *a, uint64_t u
 	return device_activate(t, a, dev, NM_CONNECTION(old), until);
 }
 
-static int nmb_rollback(struct backend *b, const struct adapter *a, void *snapshot,
+static int nmb_rollback(struct backend *b, void *snapshot, const struct adapter *a,
 			uint64_t deadline_usec)
 {
 	struct nmb_txn *t = snapshot;
@@ -1274,7 +966,7 @@ static int nmb_rollback(struct backend *b, const struct adapter *a, void *snapsh
 
 	if (!t)
 		return 0;
-	op_enter(&t->op);
+	nm_op_enter(&t->op);
 	if (!t->added && !t->updated && !t->link_changed) {
 		/* apply changed nothing: drop the checkpoint, do not roll back
 		 * (NM might re-activate the device for nothing) */
@@ -1311,10 +1003,10 @@ static int nmb_rollback(struct backend *b, const struct adapter *a, void *snapsh
 		if (q < 0 && !r)
 			r = q;
 	}
-	if (!op_run(&t->op, settled, &x, MIN(until, now_usec() + NM_SETTLE_USEC), NM_POLL_MSEC))
+	if (!nm_op_run(&t->op, settled, &x, MIN(until, now_usec() + NM_SETTLE_USEC), NM_POLL_MSEC))
 		log_info("%s: NetworkManager is still bringing the previous profile back", a->ifname);
 out:
-	op_leave(&t->op);
+	nm_op_leave(&t->op);
 	return r;
 }
 
@@ -1343,7 +1035,7 @@ static int nmb_query(struct backend *b, const struct adapter *a, struct backend_
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = op_begin(&op, a, now_usec() + NM_STEP_TIMEOUT_USEC);
+	r = nm_op_begin(&op, a, now_usec() + NM_STEP_TIMEOUT_USEC);
 	if (r < 0)
 		return r;
 	dev = find_device(op.client, a);
@@ -1365,12 +1057,13 @@ static int nmb_query(struct backend *b, const struct adapter *a, struct backend_
 					     NM_SETTING_IP4_CONFIG_METHOD_AUTO);
 	}
 out:
-	op_end(&op);
+	nm_op_end(&op);
 	return r;
 }
 
 const struct backend_ops backend_nm_ops = {
 	.name = "networkmanager",
+	.keeps_config = true, /* NetworkManager's profile */
 	.init = nmb_init,
 	.done = nmb_done,
 	.probe = nmb_probe,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* backend.c - the backend table, per-link selection, and the apply transaction. */
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "backend.h"
+#include "hv-error.h"
 #include "log.h"
 #include "netlink.h"
 #include "util.h"
@@ -12,25 +14,26 @@
 extern const struct backend_ops backend_netlink_ops;
 extern const struct backend_ops backend_networkd_ops;
 
-int bus_name_has_owner(const char *name)
+int bus_name_has_owner(sd_bus *bus, const char *name)
 {
-	sd_bus_message *reply = NULL;
-	sd_bus *bus = NULL;
-	int r, has = 0;
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *own = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r = 0, has = 0;
 
-	r = sd_bus_open_system(&bus);
-	/* the bus daemon answers at once or is stuck: never wait out sd-bus's
-	 * default 25 s inside a reply budget */
-	if (r >= 0)
-		r = sd_bus_set_method_call_timeout(bus, BUS_CALL_TIMEOUT_USEC);
+	if (!bus) {
+		r = sd_bus_open_system(&own);
+		/* the bus daemon answers at once or is stuck: never wait out
+		 * sd-bus's default 25 s inside a reply budget */
+		if (r >= 0)
+			r = sd_bus_set_method_call_timeout(own, BUS_CALL_TIMEOUT_USEC);
+		bus = own;
+	}
 	if (r >= 0)
 		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 				       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
 				       name);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "b", &has);
-	sd_bus_message_unref(reply);
-	sd_bus_flush_close_unref(bus);
 	if (r < 0) {
 		/* no system bus: nothing that lives on it can manage a link */
 		log_debug_errno(r, "system bus unreachable while looking for %s", name);
@@ -56,9 +59,6 @@ struct nm_proxy {
 	struct backend inner;
 	bool failed; /* loading failed once: do not retry on every request */
 };
-
-/* snapshot_free() gets no backend: the one module's ops, once loaded */
-static const struct backend_ops *nm_loaded_ops;
 
 static int nmp_init(struct backend *b)
 {
@@ -107,7 +107,6 @@ static int nmp_load(struct nm_proxy *p)
 		return -ENOPKG;
 	}
 	p->inner.ops = p->ops;
-	nm_loaded_ops = p->ops;
 	if (p->ops->init) {
 		r = p->ops->init(&p->inner);
 		if (r < 0) {
@@ -123,7 +122,7 @@ static int nmp_load(struct nm_proxy *p)
 static int nmp_probe(struct backend *b, const struct adapter *a)
 {
 	struct nm_proxy *p = b->data;
-	int r = bus_name_has_owner(NM_BUS_NAME);
+	int r = bus_name_has_owner(NULL, NM_BUS_NAME);
 
 	if (r <= 0)
 		return r; /* NetworkManager is not running (or no bus): not ours */
@@ -141,34 +140,35 @@ static int nmp_snapshot(struct backend *b, const struct adapter *a, void **ret)
 	return r < 0 ? r : NMP(b)->ops->snapshot(&NMP(b)->inner, a, ret);
 }
 
-static int nmp_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		     uint64_t deadline, struct backend_result *res)
+/* The steps after the snapshot: the module is loaded (nmp_snapshot). */
+static int nmp_apply(struct backend *b, void *snap, const struct adapter *a,
+		     const struct failover_settings *s, uint64_t deadline, struct backend_result *res)
 {
-	return NMP(b)->ops->apply(&NMP(b)->inner, a, s, deadline, res);
+	return NMP(b)->ops->apply(&NMP(b)->inner, snap, a, s, deadline, res);
 }
 
-static int nmp_verify(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		      uint64_t deadline, struct backend_result *res)
+static int nmp_verify(struct backend *b, void *snap, const struct adapter *a,
+		      const struct failover_settings *s, uint64_t deadline, struct backend_result *res)
 {
-	return NMP(b)->ops->verify(&NMP(b)->inner, a, s, deadline, res);
+	return NMP(b)->ops->verify(&NMP(b)->inner, snap, a, s, deadline, res);
 }
 
-static int nmp_persist(struct backend *b, const struct adapter *a, const struct failover_settings *s)
+static int nmp_persist(struct backend *b, void *snap, const struct adapter *a,
+		       const struct failover_settings *s)
 {
 	const struct backend_ops *ops = NMP(b)->ops;
-	return ops->persist ? ops->persist(&NMP(b)->inner, a, s) : 0;
+	return ops->persist ? ops->persist(&NMP(b)->inner, snap, a, s) : 0;
 }
 
-static int nmp_rollback(struct backend *b, const struct adapter *a, void *snap, uint64_t deadline)
+static int nmp_rollback(struct backend *b, void *snap, const struct adapter *a, uint64_t deadline)
 {
-	return NMP(b)->ops->rollback(&NMP(b)->inner, a, snap, deadline);
+	return NMP(b)->ops->rollback(&NMP(b)->inner, snap, a, deadline);
 }
 
-static void nmp_snapshot_free(void *snap)
+static void nmp_snapshot_free(struct backend *b, void *snap)
 {
-	/* snapshots are only made through a loaded module: see nmp_snapshot */
-	if (snap && nm_loaded_ops)
-		nm_loaded_ops->snapshot_free(snap);
+	if (snap)
+		NMP(b)->ops->snapshot_free(&NMP(b)->inner, snap);
 }
 
 static int nmp_query(struct backend *b, const struct adapter *a, struct backend_link_info *ret)
@@ -179,6 +179,7 @@ static int nmp_query(struct backend *b, const struct adapter *a, struct backend_
 
 static const struct backend_ops backend_nm_proxy_ops = {
 	.name = "networkmanager",
+	.keeps_config = true,
 	.init = nmp_init,
 	.done = nmp_done,
 	.probe = nmp_probe,
@@ -191,6 +192,24 @@ static const struct backend_ops backend_nm_proxy_ops = {
 	.query = nmp_query,
 };
 #endif
+
+void backend_result_set(struct backend_result *res, bool changed, const struct failover_settings *s,
+			const char *fmt, ...)
+{
+	unsigned v4, v6;
+	size_t len;
+	va_list ap;
+
+	failover_count(s, &v4, &v6);
+	res->changed = changed;
+	strprintf(res->detail, sizeof(res->detail), "%s %u IPv4, %u IPv6, %zu gateway%s, %zu DNS",
+		  changed ? "applied" : "unchanged:", v4, v6, s->n_gateways,
+		  s->n_gateways == 1 ? "" : "s", s->n_dns);
+	len = strlen(res->detail);
+	va_start(ap, fmt);
+	vsnprintf(res->detail + len, sizeof(res->detail) - len, fmt, ap);
+	va_end(ap);
+}
 
 int backend_nl_data_new(struct backend *b, size_t size)
 {
@@ -308,34 +327,31 @@ int backend_select(struct backend_set *set, const char *forced, const struct ada
 
 		/* a manager that runs but cannot say whether it owns the link must
 		 * not be bypassed: configuring behind its back is worse than failing */
-		if (r < 0)
-			return log_error_errno(r, "%s: cannot tell whether %s manages the link; nothing changed",
-					       a->ifname, b->ops->name);
+		if (r < 0) {
+			log_error_errno(r, "%s: cannot tell whether %s manages the link; nothing changed",
+					a->ifname, b->ops->name);
+			return hv_error_apply_errno(r);
+		}
 		if (r > 0) {
 			*ret = b;
 			return 0;
 		}
 	}
-	return -ENOENT; /* cannot happen: netlink takes every link */
+	/* cannot happen (netlink takes every link), and must not reach the
+	 * host as the -ENOENT of "no more items" */
+	log_error("%s: no backend takes the link; nothing changed", a->ifname);
+	return hv_error_apply_errno(-ENOENT);
 }
 
-/* The failure-injection seam for the rollback tests (see backend.h). */
-static bool fail_at(const char *step)
+/* The failure-injection seam for the rollback tests (see backend.h): -EIO
+ * after `step` ran, when the environment asks for it. */
+static int injected_failure(const struct adapter *a, const char *step)
 {
 	const char *seams = getenv("HVKVPD_TEST_SEAMS"), *at = getenv("HVKVPD_TEST_FAIL_AT");
 
-	return seams && streq(seams, "1") && at && streq(at, step);
-}
-
-/* What the host may learn from a failed apply: "not supported" (DHCP where
- * nothing can do it, a forced backend that is not there), "busy" (another
- * apply, another tool's checkpoint); every other failure is HV_E_FAIL,
- * whatever errno the kernel or a manager used (EINVAL from a rejected route
- * must not read as "your settings were invalid", ENODEV not as "no such
- * adapter", ENOENT not as "no more items"). */
-static int host_errno(int r)
-{
-	return r == -EOPNOTSUPP || r == -EBUSY ? r : -EIO;
+	if (!seams || !streq(seams, "1") || !at || !streq(at, step))
+		return 0;
+	return log_error_errno(-EIO, "%s: failure injected after %s (test seam)", a->ifname, step);
 }
 
 /* The part of the budget kept for a rollback, so that the reply still comes
@@ -348,7 +364,7 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 	const struct backend_ops *ops = b->ops;
 	uint64_t now = now_usec(), work_deadline = deadline_usec;
 	void *snap = NULL;
-	const char *step = "snapshot";
+	const char *step = "apply";
 	int r, rr;
 
 	if (deadline_usec > now)
@@ -356,36 +372,32 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 	memset(res, 0, sizeof(*res));
 	res->backend = ops->name;
 	r = ops->snapshot(b, a, &snap);
-	if (r < 0) {
-		log_error_errno(r, "%s: cannot read the current configuration of %s; nothing changed",
-				ops->name, a->ifname);
-		return host_errno(r);
-	}
-	step = "apply";
-	r = ops->apply(b, a, s, work_deadline, res);
-	if (r == 0 && fail_at(step))
-		r = log_error_errno(-EIO, "%s: failure injected after apply (test seam)", a->ifname);
+	if (r < 0)
+		return hv_error_apply_errno(r); /* nothing changed yet: nothing to roll back */
+	r = ops->apply(b, snap, a, s, work_deadline, res);
+	if (r == 0)
+		r = injected_failure(a, step);
 	if (r == 0) {
 		step = "verify";
-		r = ops->verify(b, a, s, work_deadline, res);
-		if (r == 0 && fail_at(step))
-			r = log_error_errno(-EIO, "%s: failure injected after verify (test seam)", a->ifname);
+		r = ops->verify(b, snap, a, s, work_deadline, res);
+		if (r == 0)
+			r = injected_failure(a, step);
 	}
 	if (r == 0 && ops->persist) {
 		step = "persist";
-		r = ops->persist(b, a, s);
-		if (r == 0 && fail_at(step))
-			r = log_error_errno(-EIO, "%s: failure injected after persist (test seam)", a->ifname);
+		r = ops->persist(b, snap, a, s);
+		if (r == 0)
+			r = injected_failure(a, step);
 	}
 	if (r < 0) {
-		rr = ops->rollback(b, a, snap, deadline_usec);
+		rr = ops->rollback(b, snap, a, deadline_usec);
 		if (rr < 0)
-			log_error_errno(rr, "%s: rolling %s back after the failed %s step failed too; the link may be half configured",
-					ops->name, a->ifname, step);
+			log_error("%s: %s could not be rolled back after the failed %s step; the link may be half configured",
+				  ops->name, a->ifname, step);
 		else
 			log_notice("%s: %s rolled back to its previous configuration after the failed %s step",
 				   ops->name, a->ifname, step);
 	}
-	ops->snapshot_free(snap);
-	return r < 0 ? host_errno(r) : r;
+	ops->snapshot_free(b, snap);
+	return hv_error_apply_errno(r);
 }

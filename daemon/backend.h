@@ -7,6 +7,7 @@
 
 #include "adapter.h"
 #include "failover.h"
+#include "util.h"
 
 /*
  * A backend owns a link (NetworkManager, systemd-networkd) or talks to the
@@ -17,9 +18,14 @@
  *                   \________\_________\-> rollback(snapshot)  (any failure)
  *
  * so that either the whole adapter configuration is in place, or the link is
- * back as it was. Every op returns 0 or a negative errno and logs its own
- * failure once (naming the adapter and the value), so the caller only maps
- * the errno to the host's code.
+ * back as it was. The snapshot a backend made is handed to every later step
+ * of the same transaction, and to snapshot_free() with the backend: nothing
+ * of a transaction lives in the backend itself.
+ *
+ * Logging: an op that fails logs why, once, naming the adapter and the
+ * value (it alone knows them), and returns a negative errno; nobody logs
+ * that errno again. backend_apply() logs only what it decides itself: the
+ * rollback, and whether it brought the link back.
  */
 
 struct backend;
@@ -37,30 +43,45 @@ struct backend_link_info {
 /* The result of one apply, for the state file, STATUS= and the pool-1 key. */
 struct backend_result {
 	const char *backend; /* name of the backend that ran */
+	bool changed;	     /* false: the link already held these settings */
 	bool waiting_for_carrier;
 	char detail[256]; /* one line, e.g. "applied 2 IPv4, 1 IPv6, 2 gateways, 3 DNS" */
 };
 
+/* Fills res->changed and res->detail: "applied" (or "unchanged:" when
+ * nothing had to change), the counts of the settings, then the backend's
+ * own note (fmt, e.g. ", DHCPv4 (05-hvkvpd-....network)"). */
+void backend_result_set(struct backend_result *res, bool changed, const struct failover_settings *s,
+			const char *fmt, ...) _printf_(4, 5);
+
 struct backend_ops {
 	const char *name;
+	/* true: the backend (a network manager) keeps the configuration across
+	 * restarts itself; false: the daemon re-applies its saved settings at
+	 * start-up (netlink). */
+	bool keeps_config;
 	/* Optional: set up b->data (sockets, bus). A failing init leaves the
 	 * backend out of the set (e.g. libnm present but unusable). */
 	int (*init)(struct backend *b);
 	void (*done)(struct backend *b);
 	/* > 0: this backend manages the link; 0: it does not; < 0: error. */
 	int (*probe)(struct backend *b, const struct adapter *a);
-	/* Captures whatever apply() may change; *ret_snapshot freed by snapshot_free. */
+	/* Captures whatever apply() may change (and whatever the later steps
+	 * of this transaction need to share); freed by snapshot_free(). */
 	int (*snapshot)(struct backend *b, const struct adapter *a, void **ret_snapshot);
-	int (*apply)(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		     uint64_t deadline_usec, struct backend_result *res);
-	int (*verify)(struct backend *b, const struct adapter *a, const struct failover_settings *s,
-		      uint64_t deadline_usec, struct backend_result *res);
+	int (*apply)(struct backend *b, void *snapshot, const struct adapter *a,
+		     const struct failover_settings *s, uint64_t deadline_usec,
+		     struct backend_result *res);
+	int (*verify)(struct backend *b, void *snapshot, const struct adapter *a,
+		      const struct failover_settings *s, uint64_t deadline_usec,
+		      struct backend_result *res);
 	/* Makes the configuration survive a reboot (NULL: nothing to do here;
 	 * the daemon's own state file covers netlink links). */
-	int (*persist)(struct backend *b, const struct adapter *a, const struct failover_settings *s);
-	int (*rollback)(struct backend *b, const struct adapter *a, void *snapshot,
+	int (*persist)(struct backend *b, void *snapshot, const struct adapter *a,
+		       const struct failover_settings *s);
+	int (*rollback)(struct backend *b, void *snapshot, const struct adapter *a,
 			uint64_t deadline_usec);
-	void (*snapshot_free)(void *snapshot);
+	void (*snapshot_free)(struct backend *b, void *snapshot);
 	/* DNS servers and DHCP state as this backend knows them. */
 	int (*query)(struct backend *b, const struct adapter *a, struct backend_link_info *ret);
 };
@@ -94,22 +115,26 @@ bool backend_available(const char *name);
 /* Bound of one D-Bus call made inside a reply budget. */
 #define BUS_CALL_TIMEOUT_USEC (2 * 1000 * 1000ULL)
 
-/* 1 when a D-Bus name has an owner on the system bus, 0 when not or when
- * there is no system bus to ask. */
-int bus_name_has_owner(const char *name);
+struct sd_bus;
+
+/* 1 when a D-Bus name has an owner on bus (NULL: a connection of its own to
+ * the system bus, bounded by BUS_CALL_TIMEOUT_USEC), 0 when not or when
+ * there is no bus to ask. */
+int bus_name_has_owner(struct sd_bus *bus, const char *name);
 
 int backend_set_new(struct backend_set **ret);
 struct backend_set *backend_set_free(struct backend_set *set);
 
 /* The backend for one link: the forced one, or NetworkManager if it manages
- * the link, else systemd-networkd if it does, else netlink. */
+ * the link, else systemd-networkd if it does, else netlink. Logs its
+ * failure; the errno is already narrowed by hv_error_apply_errno(). */
 int backend_select(struct backend_set *set, const char *forced, const struct adapter *a,
 		   struct backend **ret);
 
 /* Runs the transaction (see above). apply and verify get the deadline less
  * a reserve for the rollback; rollback gets the whole deadline. A failure
- * comes back as -EOPNOTSUPP, -EBUSY or -EIO (the one mapping to host codes
- * then says NOT_SUPPORTED, MACHINE_LOCKED or E_FAIL). Test seam: the environment variable
+ * comes back through hv_error_apply_errno(): -EOPNOTSUPP, -EBUSY or -EIO
+ * (the host then reads NOT_SUPPORTED, MACHINE_LOCKED or E_FAIL). Test seam: the environment variable
  * HVKVPD_TEST_FAIL_AT=apply|verify|persist makes that step fail with -EIO
  * after it ran, to prove the rollback; it is honoured only when
  * HVKVPD_TEST_SEAMS=1 is also set, and never read from a config file. */

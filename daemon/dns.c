@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 
+#include "backend.h"
 #include "dns.h"
 #include "log.h"
 #include "util.h"
@@ -213,28 +214,8 @@ size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failov
 	return n_all;
 }
 
-static int read_text(const char *path, bool follow, char **ret)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-	struct strbuf b = { 0 };
-	char buf[4096];
-	ssize_t n;
-
-	if (fd < 0)
-		return negative_errno();
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (b.len + (size_t)n > 1024 * 1024 || !sb_add(&b, buf, (size_t)n)) {
-			free(b.s);
-			return -EFBIG;
-		}
-	}
-	if (n < 0) {
-		free(b.s);
-		return negative_errno();
-	}
-	*ret = b.s ? b.s : strdup("");
-	return *ret ? 0 : -ENOMEM;
-}
+/* resolv.conf is a few lines; anything this big is not one. */
+#define RESOLV_CONF_MAX (1024 * 1024)
 
 /* Rewrites the file itself (truncate + write): not atomic, for when only
  * the file is writable, as under hvkvpd.service's ProtectSystem=strict with
@@ -255,63 +236,42 @@ static int write_in_place(const char *path, const char *text)
 	return r;
 }
 
-/* Writes path atomically: a temp file in the same directory, fsync, rename;
- * in place when the directory is read-only or the file is a mount point. */
-static int write_atomic(const char *path, const char *text)
+/* Writes path atomically (write_file_atomic(), with the file's mode and,
+ * best effort, its owner); in place when the directory is read-only or the
+ * file is a mount point. */
+static int write_resolv_conf(const char *path, const char *text)
 {
-	char tmp[256];
 	struct stat st;
-	int fd, r;
+	bool exists = lstat(path, &st) == 0;
+	int r;
 
-	if (lstat(path, &st) < 0)
-		st.st_mode = S_IFREG | 0644, st.st_uid = 0, st.st_gid = 0;
-	snprintf(tmp, sizeof(tmp), "%s.hvkvpd-XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0 && errno == EROFS && S_ISREG(st.st_mode))
+	if (!exists)
+		st.st_mode = S_IFREG | 0644;
+	r = write_file_atomic(path, text, st.st_mode & 07777);
+	if ((r == -EROFS && S_ISREG(st.st_mode)) || r == -EBUSY || r == -EXDEV)
 		return write_in_place(path, text);
-	if (fd < 0)
-		return negative_errno();
-	r = loop_write(fd, text, strlen(text));
-	if (r == 0 && fchmod(fd, st.st_mode & 07777) < 0)
-		r = negative_errno();
-	if (r == 0 && fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM)
-		r = negative_errno();
-	if (r == 0 && fsync(fd) < 0)
-		r = negative_errno();
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = negative_errno();
-	if (r < 0)
-		unlink(tmp);
-	if (r == -EBUSY || r == -EXDEV)
-		r = write_in_place(path, text);
+	if (r == 0 && exists && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    chown(path, st.st_uid, st.st_gid) < 0 && errno != EPERM)
+		log_debug_errno(negative_errno(), "cannot give %s its owner back", path);
 	return r;
 }
 
 /* ---- systemd-resolved ------------------------------------------------------------ */
 
+/* A system bus connection when systemd-resolved runs, else -ENOENT. */
 static int resolved_bus(sd_bus **ret)
 {
 	sd_bus *bus = NULL;
-	int r, has = 0;
+	int r;
 
 	r = sd_bus_open_system(&bus);
 	if (r < 0)
 		return r;
 	/* every call below runs inside a reply budget */
-	(void)sd_bus_set_method_call_timeout(bus, 2 * 1000 * 1000ULL);
-	{
-		sd_bus_message *reply = NULL;
-		r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-				       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
-				       RESOLVE_NAME);
-		if (r >= 0)
-			r = sd_bus_message_read(reply, "b", &has);
-		sd_bus_message_unref(reply);
-	}
-	if (r < 0 || !has) {
+	(void)sd_bus_set_method_call_timeout(bus, BUS_CALL_TIMEOUT_USEC);
+	if (bus_name_has_owner(bus, RESOLVE_NAME) <= 0) {
 		sd_bus_flush_close_unref(bus);
-		return r < 0 ? r : -ENOENT;
+		return -ENOENT;
 	}
 	*ret = bus;
 	return 0;
@@ -455,7 +415,7 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 		snap->via = DNS_VIA_NONE;
 		goto done;
 	}
-	r = read_text(DNS_RESOLV_CONF, false, &text);
+	r = read_file_bounded(DNS_RESOLV_CONF, O_NOFOLLOW, RESOLV_CONF_MAX, &text, NULL);
 	if (r < 0) {
 		dns_snapshot_free(snap);
 		return log_warning_errno(r, "cannot read %s", DNS_RESOLV_CONF);
@@ -472,7 +432,7 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 		snap->file_text = text;
 		goto done;
 	}
-	r = write_atomic(DNS_RESOLV_CONF, edited);
+	r = write_resolv_conf(DNS_RESOLV_CONF, edited);
 	free(edited);
 	if (r < 0) {
 		free(text);
@@ -510,7 +470,7 @@ int dns_restore(struct dns_snapshot *s)
 		}
 		break;
 	case DNS_VIA_FILE:
-		r = write_atomic(DNS_RESOLV_CONF, s->file_text);
+		r = write_resolv_conf(DNS_RESOLV_CONF, s->file_text);
 		break;
 	case DNS_VIA_NONE:
 		break;
@@ -530,7 +490,7 @@ int dns_get(const char *ifname, int ifindex, struct failover_ip *out, size_t max
 		if (r >= 0)
 			return 0;
 	}
-	r = read_text(DNS_RESOLV_CONF, true, &text);
+	r = read_file_bounded(DNS_RESOLV_CONF, 0, RESOLV_CONF_MAX, &text, NULL);
 	if (r < 0) {
 		*ret_n = 0;
 		return r == -ENOENT ? 0 : r;

@@ -40,6 +40,13 @@ uint32_t hv_error_from_errno(int error)
 	}
 }
 
+int hv_error_apply_errno(int error)
+{
+	if (error >= 0)
+		return 0;
+	return error == -EOPNOTSUPP || error == -EBUSY ? error : -EIO;
+}
+
 const char *hv_error_to_string(uint32_t code)
 {
 	static const struct {

@@ -23,5 +23,16 @@
  */
 uint32_t hv_error_from_errno(int error);
 
+/*
+ * What the host may learn from a failed apply (the result of
+ * backend_select() and backend_apply()): -EOPNOTSUPP (DHCP where nothing
+ * can do it, a forced backend that is not there) and -EBUSY (another
+ * apply, another tool's checkpoint) stay; every other error becomes -EIO,
+ * i.e. HV_E_FAIL, whatever errno the kernel or a manager used (-EINVAL from
+ * a rejected route must not read as "your settings were invalid", -ENODEV
+ * not as "no such adapter", -ENOENT not as "no more items"). 0 stays 0.
+ */
+int hv_error_apply_errno(int error);
+
 /* "HV_S_OK", "HV_E_FAIL", ... or "0x%08x" for unknown codes (static buffer). */
 const char *hv_error_to_string(uint32_t code);

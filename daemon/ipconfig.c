@@ -115,9 +115,10 @@ static void iso_time(uint64_t usec, char *buf, size_t size)
 /* Records the outcome where an operator (state file) and the host (pool 1)
  * can read it. Failures here are logged, never turned into a failed apply. */
 static void record(struct ipconfig *c, const struct adapter *a, const struct kvp_ip_fields *in,
-		   const char *backend, int r, const struct backend_result *res, const char *why,
+		   const struct backend *b, int r, const struct backend_result *res, const char *why,
 		   uint64_t received)
 {
+	const char *backend = b ? b->ops->name : NULL;
 	struct adapter_state st = { 0 };
 	char key[64], when[32], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
 	uint32_t code = hv_error_from_errno(r);
@@ -136,7 +137,7 @@ static void record(struct ipconfig *c, const struct adapter *a, const struct kvp
 		st.applied = *in;
 		st.applied_usec = realtime_usec();
 		strscpy(st.backend, sizeof(st.backend), backend ? backend : "");
-		st.reapply = backend && streq(backend, "netlink");
+		st.reapply = b && !b->ops->keeps_config;
 		st.waiting_for_carrier = res->waiting_for_carrier;
 	}
 	q = state_save(c->state_dir, &st);
@@ -236,14 +237,14 @@ int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, struct ipco
 	else
 		strscpy(ret->message, sizeof(ret->message), res.detail);
 	ret->waiting_for_carrier = r == 0 && res.waiting_for_carrier;
-	record(c, &a, in, b ? b->ops->name : NULL, r, &res, ret->message, received);
+	record(c, &a, in, b, r, &res, ret->message, received);
 
 	failover_count(s, &v4, &v6);
 	if (r == 0) {
 		log_info("%s: %s through %s%s", a.ifname, res.detail, b->ops->name,
 			 res.waiting_for_carrier ? "; no carrier yet, waiting for it" : "");
 		strprintf(ret->status, sizeof(ret->status), "%s %u IPv4, %u IPv6 to %s (%s)%s %s",
-			 strncmp(res.detail, "unchanged", 9) == 0 ? "unchanged:" : "applied", v4, v6,
+			 res.changed ? "applied" : "unchanged:", v4, v6,
 			 a.ifname, b->ops->name, res.waiting_for_carrier ? ", waiting for carrier" : "",
 			 clock);
 	} else
@@ -276,12 +277,8 @@ int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct ada
 		strprintf(err, err_size, "no backend can configure %s", ret_adapter->ifname);
 		return r;
 	}
-	now = malloc(sizeof(*now));
-	if (!now)
-		return -ENOMEM;
-	r = nlx_read_link(c->sk, ret_adapter->ifindex, now);
+	r = nlx_read_link_new(c->sk, ret_adapter->ifindex, &now);
 	if (r < 0) {
-		free(now);
 		strprintf(err, err_size, "cannot read %s: %s", ret_adapter->ifname, strerror(-r));
 		return r;
 	}
@@ -290,34 +287,12 @@ int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct ada
 	return 0;
 }
 
-int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
+/* The link's addresses in the host's format: ';'-lists of addresses and
+ * of IPv4 masks or "/prefix" for IPv6 (upstream's format). */
+static void get_addresses(const struct link_state *l, struct kvp_ip_fields *out)
 {
-	struct link_state *l = NULL;
-	struct backend_link_info info;
-	struct backend *b = NULL;
-	struct adapter a;
 	char ip[INET6_ADDRSTRLEN], mask[INET6_ADDRSTRLEN + 2];
-	int r;
 
-	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
-	if (r < 0) {
-		if (r == -ENODEV)
-			log_warning("GET_IP_INFO: no network adapter has the MAC '%s'", in->adapter_id);
-		else
-			log_warning_errno(r, "GET_IP_INFO: cannot resolve the adapter id '%s'",
-					  in->adapter_id);
-		return r;
-	}
-	l = malloc(sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	r = nlx_read_link(c->sk, a.ifindex, l);
-	if (r < 0) {
-		log_warning_errno(r, "GET_IP_INFO: cannot read %s", a.ifname);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	strscpy(out->adapter_id, sizeof(out->adapter_id), in->adapter_id);
 	for (size_t i = 0; i < l->n_addrs; i++) {
 		const struct link_addr *x = &l->addrs[i];
 
@@ -329,7 +304,6 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 			inet_ntop(AF_INET, &m, mask, sizeof(mask));
 			out->addr_family |= ADDR_FAMILY_IPV4;
 		} else {
-			/* upstream's format for IPv6 subnets */
 			snprintf(mask, sizeof(mask), "/%u", x->prefixlen);
 			out->addr_family |= ADDR_FAMILY_IPV6;
 		}
@@ -337,8 +311,14 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 		    strlist_append(out->sub_net, sizeof(out->sub_net), mask) < 0)
 			break;
 	}
-	/* this link's default gateways only: IPv4 first, each family lowest
-	 * metric first (the kernel's dump order is not a promise) */
+}
+
+/* This link's default gateways only: IPv4 first, each family lowest metric
+ * first (the kernel's dump order is not a promise). */
+static void get_gateways(const struct link_state *l, struct kvp_ip_fields *out)
+{
+	char ip[INET6_ADDRSTRLEN];
+
 	for (unsigned pass = 0; pass < 2; pass++) {
 		size_t order[LINK_MAX_ROUTES], n = 0;
 
@@ -359,6 +339,33 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 				 failover_ip_to_string(l->routes[order[k]].family,
 						       &l->routes[order[k]].gateway, ip, sizeof(ip)));
 	}
+}
+
+int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
+{
+	_cleanup_free_ struct link_state *l = NULL;
+	struct backend_link_info info;
+	struct backend *b = NULL;
+	struct adapter a;
+	char ip[INET6_ADDRSTRLEN];
+	int r;
+
+	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
+	if (r < 0) {
+		if (r == -ENODEV)
+			log_warning("GET_IP_INFO: no network adapter has the MAC '%s'", in->adapter_id);
+		else
+			log_warning_errno(r, "GET_IP_INFO: cannot resolve the adapter id '%s'",
+					  in->adapter_id);
+		return r;
+	}
+	r = nlx_read_link_new(c->sk, a.ifindex, &l);
+	if (r < 0)
+		return log_warning_errno(r, "GET_IP_INFO: cannot read %s", a.ifname);
+	memset(out, 0, sizeof(*out));
+	strscpy(out->adapter_id, sizeof(out->adapter_id), in->adapter_id);
+	get_addresses(l, out);
+	get_gateways(l, out);
 
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
 	if (r == 0 && b->ops->query && b->ops->query(b, &a, &info) >= 0) {
@@ -368,12 +375,9 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 						       sizeof(ip)));
 		out->dhcp_enabled = info.dhcp4_known && info.dhcp4;
 	}
-	r = 0;
 	log_debug("GET_IP_INFO %s: %s / %s / gw %s / dns %s / dhcp %u", a.ifname, out->ip_addr,
 		  out->sub_net, out->gate_way, out->dns_addr, out->dhcp_enabled);
-out:
-	free(l);
-	return r;
+	return 0;
 }
 
 struct carrier_ctx {
@@ -461,7 +465,7 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	}
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
-	if (r == 0 && !streq(b->ops->name, "netlink")) {
+	if (r == 0 && b->ops->keeps_config) {
 		/* a manager owns the link now and keeps its own configuration */
 		log_info("%s is managed by %s now; its saved settings are left to it", a.ifname,
 			 b->ops->name);
@@ -472,8 +476,8 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		r = backend_apply(b, &a, s, now_usec() + c->o.budget_usec, &res);
 	free(s);
 	if (r < 0) {
+		/* backend_select() or the failed step and the rollback said why */
 		rc->failed++;
-		log_error_errno(r, "re-applying the saved failover settings to %s failed", a.ifname);
 		return 0;
 	}
 	rc->done++;

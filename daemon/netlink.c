@@ -234,6 +234,20 @@ int nlx_read_link(struct nl_sock *sk, int ifindex, struct link_state *ret)
 	return dump_routes(sk, &w);
 }
 
+int nlx_read_link_new(struct nl_sock *sk, int ifindex, struct link_state **ret)
+{
+	_cleanup_free_ struct link_state *s = malloc(sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = nlx_read_link(sk, ifindex, s);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
 int nlx_link_set_up(struct nl_sock *sk, int ifindex, bool up)
 {
 	struct rtnl_link *link = NULL, *change;
@@ -392,20 +406,4 @@ int nlx_default_route_add(struct nl_sock *sk, int ifindex, const struct link_rou
 int nlx_default_route_del(struct nl_sock *sk, int ifindex, const struct link_route *r)
 {
 	return route_op(sk, ifindex, r, false, false);
-}
-
-bool link_addr_equal(const struct link_addr *a, const struct link_addr *b)
-{
-	if (a->family != b->family || a->prefixlen != b->prefixlen)
-		return false;
-	return a->family == AF_INET ? a->addr.in.s_addr == b->addr.in.s_addr
-				    : memcmp(&a->addr.in6, &b->addr.in6, 16) == 0;
-}
-
-const struct link_addr *link_find_addr(const struct link_state *s, const struct link_addr *a)
-{
-	for (size_t i = 0; i < s->n_addrs; i++)
-		if (link_addr_equal(&s->addrs[i], a))
-			return &s->addrs[i];
-	return NULL;
 }

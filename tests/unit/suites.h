@@ -16,3 +16,4 @@ Suite *dns_suite(void);
 Suite *ini_suite(void);
 Suite *conf_suite(void);
 Suite *settings_file_suite(void);
+Suite *transaction_suite(void);

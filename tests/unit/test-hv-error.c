@@ -46,6 +46,39 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* A failed apply reaches the host as NOT_SUPPORTED, MACHINE_LOCKED or
+ * E_FAIL, never as a code that blames the host's request or means
+ * "no more items". */
+START_TEST(test_apply_errno)
+{
+	static const struct {
+		int err, want;
+		uint32_t code;
+	} cases[] = {
+		{ 0, 0, HV_S_OK },
+		{ -EOPNOTSUPP, -EOPNOTSUPP, HV_ERROR_NOT_SUPPORTED },
+		{ -EBUSY, -EBUSY, HV_ERROR_MACHINE_LOCKED },
+		{ -ENOENT, -EIO, HV_E_FAIL }, /* not HV_S_CONT */
+		{ -ENODEV, -EIO, HV_E_FAIL }, /* not HV_GUID_NOTFOUND */
+		{ -EINVAL, -EIO, HV_E_FAIL }, /* not HV_INVALIDARG */
+		{ -EEXIST, -EIO, HV_E_FAIL },
+		{ -ENOSPC, -EIO, HV_E_FAIL },
+		{ -ENOTCONN, -EIO, HV_E_FAIL },
+		{ -ETIMEDOUT, -EIO, HV_E_FAIL },
+		{ -ECONNREFUSED, -EIO, HV_E_FAIL },
+		{ -EIO, -EIO, HV_E_FAIL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int got = hv_error_apply_errno(cases[i].err);
+
+		ck_assert_msg(got == cases[i].want, "errno %d -> %d, expected %d", cases[i].err, got,
+			      cases[i].want);
+		ck_assert_uint_eq(hv_error_from_errno(got), cases[i].code);
+	}
+}
+END_TEST
+
 Suite *hv_error_suite(void)
 {
 	Suite *s = suite_create("hv-error");
@@ -53,6 +86,7 @@ Suite *hv_error_suite(void)
 
 	tcase_add_test(tc, test_mapping);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_apply_errno);
 	suite_add_tcase(s, tc);
 	return s;
 }
