@@ -8,7 +8,7 @@
 #include "log.h"
 
 int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_root,
-		   const struct ipconfig_options *ipo)
+		   const struct link_config_options *ipo)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	for (unsigned i = 0; i < KVP_POOL_COUNT; i++) {
@@ -20,7 +20,7 @@ int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_r
 	}
 	osinfo_init(&ctx->osinfo, os_root);
 	if (ipo) {
-		int r = ipconfig_new(ipo, ctx->pools[KVP_POOL_GUEST], &ctx->ipconfig);
+		int r = link_config_new(ipo, ctx->pools[KVP_POOL_GUEST], &ctx->link_config);
 		if (r < 0) {
 			hvkvp_ctx_done(ctx);
 			return r;
@@ -32,7 +32,7 @@ int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_r
 void hvkvp_ctx_done(struct hvkvp_ctx *ctx)
 {
 	osinfo_lookup_cancel(&ctx->osinfo);
-	ctx->ipconfig = ipconfig_free(ctx->ipconfig);
+	ctx->link_config = link_config_free(ctx->link_config);
 	for (unsigned i = 0; i < KVP_POOL_COUNT; i++)
 		ctx->pools[i] = kvp_pool_free(ctx->pools[i]);
 }
@@ -42,21 +42,21 @@ static int handle_ip(struct hvkvp_ctx *ctx, const struct kvp_request *req, uint8
 	struct kvp_ip_fields out;
 	int r;
 
-	if (!ctx->ipconfig) {
+	if (!ctx->link_config) {
 		log_notice("%s for adapter '%s' is not supported without the failover machinery; answering %s",
 			   kvp_op_to_string(req->op), req->ip.adapter_id,
 			   hv_error_to_string(HV_ERROR_NOT_SUPPORTED));
 		return -EOPNOTSUPP;
 	}
 	if (req->op == KVP_OP_SET_IP_INFO) {
-		struct ipconfig_result res;
+		struct link_config_result res;
 
-		r = ipconfig_set(ctx->ipconfig, &req->ip, &res);
+		r = link_config_set(ctx->link_config, &req->ip, &res);
 		strscpy(ctx->status, sizeof(ctx->status), res.status);
 		ctx->status_changed = true;
 		return r;
 	}
-	r = ipconfig_get(ctx->ipconfig, &req->ip, &out);
+	r = link_config_get(ctx->link_config, &req->ip, &out);
 	if (r < 0)
 		return r;
 	return kvp_msg_encode_ip_reply(msg, &out);
@@ -184,7 +184,7 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 		log_full(LOG_DEBUG, 0, req_fields(&f, &req, key, code), "%s pool %u key '%s': %s",
 			 kvp_op_to_string(req.op), req.pool, key, hv_error_to_string(code));
 	} else if (r < 0) {
-		/* ipconfig has already said what went wrong, naming the adapter */
+		/* link-config has already said what went wrong, naming the adapter */
 		bool said = req.op == KVP_OP_SET_IP_INFO || req.op == KVP_OP_GET_IP_INFO;
 
 		ctx->n_errors++;

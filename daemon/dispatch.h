@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ipconfig.h"
+#include "link-config.h"
 #include "kvp-proto.h"
 #include "osinfo.h"
 #include "pool.h"
@@ -13,7 +13,7 @@
 struct hvkvp_ctx {
 	struct kvp_pool *pools[KVP_POOL_COUNT]; /* KVP_POOL_AUTO's file is kept but unused */
 	struct osinfo osinfo;
-	struct ipconfig *ipconfig; /* NULL: the IP operations answer NOT_SUPPORTED */
+	struct link_config *link_config; /* NULL: the IP operations answer NOT_SUPPORTED */
 	/* counters for STATUS= and tests */
 	uint64_t n_requests;
 	uint64_t n_errors;
@@ -25,7 +25,7 @@ struct hvkvp_ctx {
 /* Opens the five pool files in pool_dir; with ipo != NULL also sets up the
  * failover machinery (netlink, backends, state directory). */
 int hvkvp_ctx_init(struct hvkvp_ctx *ctx, const char *pool_dir, const char *os_root,
-		   const struct ipconfig_options *ipo);
+		   const struct link_config_options *ipo);
 void hvkvp_ctx_done(struct hvkvp_ctx *ctx);
 
 /* Handles one request in place: decodes msg, performs it, and rewrites msg

@@ -11,7 +11,7 @@
 #include "conf.h"
 #include "failover.h"
 #include "hv-error.h"
-#include "ipconfig.h"
+#include "link-config.h"
 #include "json.h"
 #include "log.h"
 #include "netlink.h"
@@ -128,15 +128,15 @@ static void print_json(struct json *j)
 	free(doc);
 }
 
-/* ipconfig.h has no cleanup helper (yet): a local one */
-static void free_ipconfigp(struct ipconfig **p)
+/* link-config.h has no cleanup helper (yet): a local one */
+static void free_link_configp(struct link_config **p)
 {
-	ipconfig_free(*p);
+	link_config_free(*p);
 }
 
-static int open_ipconfig(struct kvp_pool **ret_guest, struct ipconfig **ret)
+static int open_link_config(struct kvp_pool **ret_guest, struct link_config **ret)
 {
-	struct ipconfig_options o = {
+	struct link_config_options o = {
 		.sysfs_root = arg_sysfs_root,
 		.state_dir = cfg.state_dir,
 		.forced_backend = cfg.backend,
@@ -148,7 +148,7 @@ static int open_ipconfig(struct kvp_pool **ret_guest, struct ipconfig **ret)
 	r = kvp_pool_open(cfg.pool_dir, KVP_POOL_GUEST, ret_guest);
 	if (r < 0)
 		*ret_guest = NULL;
-	return ipconfig_new(&o, *ret_guest, ret);
+	return link_config_new(&o, *ret_guest, ret);
 }
 
 /* ---- building the host's strings ------------------------------------------------- */
@@ -333,7 +333,7 @@ static void print_plan(const struct kvp_ip_fields *f, int r, const struct adapte
 		fprintf(stderr, "hvkvpctl: %s\n", err);
 }
 
-static int plan_one(struct ipconfig *ic, const struct kvp_ip_fields *f)
+static int plan_one(struct link_config *ic, const struct kvp_ip_fields *f)
 {
 	_cleanup_free_ struct failover_settings *s = malloc(sizeof(*s));
 	_cleanup_free_ struct link_state *now = NULL;
@@ -344,12 +344,12 @@ static int plan_one(struct ipconfig *ic, const struct kvp_ip_fields *f)
 
 	if (!s)
 		return -ENOMEM;
-	r = ipconfig_plan(ic, f, &a, &backend, s, &now, err, sizeof(err));
+	r = link_config_plan(ic, f, &a, &backend, s, &now, err, sizeof(err));
 	print_plan(f, r, &a, backend, s, now, err);
 	return r;
 }
 
-static void print_result(const struct kvp_ip_fields *f, int r, const struct ipconfig_result *res)
+static void print_result(const struct kvp_ip_fields *f, int r, const struct link_config_result *res)
 {
 	struct json j;
 
@@ -373,14 +373,14 @@ static void print_result(const struct kvp_ip_fields *f, int r, const struct ipco
 			res->message);
 }
 
-static int apply_one(struct ipconfig *ic, const struct kvp_ip_fields *f, bool dry_run)
+static int apply_one(struct link_config *ic, const struct kvp_ip_fields *f, bool dry_run)
 {
-	struct ipconfig_result res;
+	struct link_config_result res;
 	int r;
 
 	if (dry_run)
 		return plan_one(ic, f);
-	r = ipconfig_set(ic, f, &res);
+	r = link_config_set(ic, f, &res);
 	print_result(f, r, &res);
 	return r;
 }
@@ -559,10 +559,10 @@ static int fields_from_cli(const struct cli_settings *c, struct kvp_ip_fields *f
 static int apply_all(const struct kvp_ip_fields *fields, size_t n, bool dry)
 {
 	_cleanup_(kvp_pool_freep) struct kvp_pool *guest = NULL;
-	_cleanup_(free_ipconfigp) struct ipconfig *ic = NULL;
+	_cleanup_(free_link_configp) struct link_config *ic = NULL;
 	int r, first = 0;
 
-	r = open_ipconfig(&guest, &ic);
+	r = open_link_config(&guest, &ic);
 	if (r < 0) {
 		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
 		return EXIT_FAILED;
@@ -610,7 +610,7 @@ static void iso(uint64_t usec, char *buf, size_t size)
 }
 
 struct show_ctx {
-	struct ipconfig *ic;
+	struct link_config *ic;
 	const char *only_mac;
 	struct json *j;
 	unsigned n;
@@ -699,7 +699,7 @@ static int show_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	sc->n++;
 	strscpy(q.adapter_id, sizeof(q.adapter_id), st->mac);
-	r = ipconfig_get(sc->ic, &q, &live);
+	r = link_config_get(sc->ic, &q, &live);
 	if (sc->j)
 		show_json(sc->j, st, r, &live);
 	else
@@ -711,7 +711,7 @@ static int cmd_show(int argc, char **argv)
 {
 	static const struct option opts[] = { { "adapter", required_argument, NULL, 'a' }, {} };
 	_cleanup_(kvp_pool_freep) struct kvp_pool *guest = NULL;
-	_cleanup_(free_ipconfigp) struct ipconfig *ic = NULL;
+	_cleanup_(free_link_configp) struct link_config *ic = NULL;
 	struct show_ctx sc = { 0 };
 	struct adapter a;
 	struct json j;
@@ -729,7 +729,7 @@ static int cmd_show(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage("show: unexpected argument '%s'", argv[optind]);
-	r = open_ipconfig(&guest, &ic);
+	r = open_link_config(&guest, &ic);
 	if (r < 0) {
 		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
 		return EXIT_FAILED;

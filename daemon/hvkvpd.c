@@ -85,7 +85,7 @@ static void reapply_saved(struct hvkvp_ctx *ctx)
 {
 	char status[256] = "";
 
-	ipconfig_reapply(ctx->ipconfig, status, sizeof(status));
+	link_config_reapply(ctx->link_config, status, sizeof(status));
 	if (status[0])
 		notify_status("%s", status);
 }
@@ -102,7 +102,7 @@ static int run(const struct conf *cfg)
 	_cleanup_(link_monitor_freep) struct link_monitor *monitor = NULL;
 	_cleanup_(kvp_device_freep) struct kvp_device *device = NULL;
 	static struct hvkvp_ctx ctx_storage;
-	struct ipconfig_options ipo = {
+	struct link_config_options ipo = {
 		.state_dir = cfg->state_dir,
 		.forced_backend = cfg->backend,
 		.budget_usec = cfg->budget_usec,
@@ -133,7 +133,7 @@ static int run(const struct conf *cfg)
 	if (osinfo_lookup_fqdn_async(&ctx->osinfo, event) < 0)
 		log_debug("canonical host name lookup not started; reporting '%s'", ctx->osinfo.fqdn);
 
-	if (link_monitor_new(event, ctx->ipconfig, &monitor) < 0)
+	if (link_monitor_new(event, ctx->link_config, &monitor) < 0)
 		log_warning("cannot watch link events; \"waiting for carrier\" will not clear by itself");
 	log_info("hvkvpd " PKG_VERSION " starting (device %s, pools in %s)", cfg->device,
 		 cfg->pool_dir);

@@ -6,7 +6,7 @@
 #include <netlink/socket.h>
 #include <systemd/sd-event.h>
 
-#include "ipconfig.h"
+#include "link-config.h"
 #include "link-monitor.h"
 #include "log.h"
 #include "netlink.h"
@@ -18,7 +18,7 @@
 #endif
 
 struct link_monitor {
-	struct ipconfig *ic;
+	struct link_config *ic;
 	struct nl_sock *sock;
 	sd_event_source *src;
 };
@@ -37,9 +37,9 @@ static int on_link_msg(struct nl_msg *msg, void *userdata)
 		return NL_OK;
 	/* an adapter that was not there at start-up (netvsc probing late) gets
 	 * its saved settings when it appears */
-	if (ipconfig_reapply_pending(m->ic, status, sizeof(status)) > 0)
+	if (link_config_reapply_pending(m->ic, status, sizeof(status)) > 0)
 		notify_status("%s", status);
-	if (ipconfig_carrier_changed(m->ic, ifi->ifi_index, (ifi->ifi_flags & IFF_LOWER_UP) != 0,
+	if (link_config_carrier_changed(m->ic, ifi->ifi_index, (ifi->ifi_flags & IFF_LOWER_UP) != 0,
 				     status, sizeof(status)) > 0)
 		notify_status("%s", status);
 	return NL_OK;
@@ -54,7 +54,7 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
 	return 0;
 }
 
-int link_monitor_new(struct sd_event *event, struct ipconfig *ic, struct link_monitor **ret)
+int link_monitor_new(struct sd_event *event, struct link_config *ic, struct link_monitor **ret)
 {
 	_cleanup_(link_monitor_freep) struct link_monitor *m = calloc(1, sizeof(*m));
 	int r;

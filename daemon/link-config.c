@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ipconfig.c - one failover request from the host's strings to a committed (or rolled back) link. */
+/* link-config.c - one failover request from the host's strings to a committed (or rolled back) link. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,14 +11,14 @@
 #include "backend.h"
 #include "failover.h"
 #include "hv-error.h"
-#include "ipconfig.h"
+#include "link-config.h"
 #include "log.h"
 #include "netlink.h"
 #include "state.h"
 #include "util.h"
 
-struct ipconfig {
-	struct ipconfig_options o;
+struct link_config {
+	struct link_config_options o;
 	char state_dir[4096];
 	struct backend_set *backends;
 	struct kvp_pool *guest_pool;
@@ -26,10 +26,10 @@ struct ipconfig {
 	unsigned reapply_missing; /* saved adapters not present at start-up */
 };
 
-int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
-		 struct ipconfig **ret)
+int link_config_new(const struct link_config_options *o, struct kvp_pool *guest_pool,
+		 struct link_config **ret)
 {
-	struct ipconfig *c = calloc(1, sizeof(*c));
+	struct link_config *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
@@ -37,7 +37,7 @@ int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
 	c->o = *o;
 	strscpy(c->state_dir, sizeof(c->state_dir), o->state_dir ? o->state_dir : STATE_DEFAULT_DIR);
 	if (!c->o.budget_usec)
-		c->o.budget_usec = IPCONFIG_DEFAULT_BUDGET_USEC;
+		c->o.budget_usec = LINK_CONFIG_DEFAULT_BUDGET_USEC;
 	c->guest_pool = guest_pool;
 	r = nlx_open(&c->sk);
 	if (r < 0) {
@@ -54,7 +54,7 @@ int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
 	return 0;
 }
 
-struct ipconfig *ipconfig_free(struct ipconfig *c)
+struct link_config *link_config_free(struct link_config *c)
 {
 	if (c) {
 		backend_set_free(c->backends);
@@ -66,7 +66,7 @@ struct ipconfig *ipconfig_free(struct ipconfig *c)
 
 /* One apply at a time per machine, shared with hvkvpctl: an flock on a file
  * in the state directory, waited for until the deadline. */
-static int take_apply_lock(struct ipconfig *c, uint64_t deadline, int *ret_fd)
+static int take_apply_lock(struct link_config *c, uint64_t deadline, int *ret_fd)
 {
 	char path[4200];
 	int fd;
@@ -95,7 +95,7 @@ static int take_apply_lock(struct ipconfig *c, uint64_t deadline, int *ret_fd)
 
 static void result_key(const char *mac, char *buf, size_t size)
 {
-	size_t n = (size_t)snprintf(buf, size, "%s", IPCONFIG_RESULT_KEY_PREFIX);
+	size_t n = (size_t)snprintf(buf, size, "%s", LINK_CONFIG_RESULT_KEY_PREFIX);
 
 	for (const char *p = mac; *p && n + 1 < size; p++)
 		if (*p != ':')
@@ -114,7 +114,7 @@ static void iso_time(uint64_t usec, char *buf, size_t size)
 
 /* Records the outcome where an operator (state file) and the host (pool 1)
  * can read it. Failures here are logged, never turned into a failed apply. */
-static void record(struct ipconfig *c, const struct adapter *a, const struct kvp_ip_fields *in,
+static void record(struct link_config *c, const struct adapter *a, const struct kvp_ip_fields *in,
 		   const struct backend *b, int r, const struct backend_result *res, const char *why,
 		   uint64_t received)
 {
@@ -156,7 +156,7 @@ static void record(struct ipconfig *c, const struct adapter *a, const struct kvp
 		log_warning_errno(q, "cannot write the result key %s to the guest pool", key);
 }
 
-static int apply_settings(struct ipconfig *c, const struct adapter *a,
+static int apply_settings(struct link_config *c, const struct adapter *a,
 			  const struct failover_settings *s, uint64_t deadline, struct backend **ret_b,
 			  struct backend_result *res)
 {
@@ -171,7 +171,7 @@ static int apply_settings(struct ipconfig *c, const struct adapter *a,
 	return backend_apply(b, a, s, deadline, res);
 }
 
-int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, struct ipconfig_result *ret)
+int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struct link_config_result *ret)
 {
 	uint64_t received = realtime_usec(), deadline = now_usec() + c->o.budget_usec;
 	struct failover_settings *s = NULL;
@@ -256,7 +256,7 @@ out:
 	return r;
 }
 
-int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct adapter *ret_adapter,
+int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, struct adapter *ret_adapter,
 		  const char **ret_backend, struct failover_settings *ret_settings,
 		  struct link_state **ret_now, char *err, size_t err_size)
 {
@@ -341,7 +341,7 @@ static void get_gateways(const struct link_state *l, struct kvp_ip_fields *out)
 	}
 }
 
-int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
+int link_config_get(struct link_config *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out)
 {
 	_cleanup_free_ struct link_state *l = NULL;
 	struct backend_link_info info;
@@ -381,7 +381,7 @@ int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_
 }
 
 struct carrier_ctx {
-	struct ipconfig *c;
+	struct link_config *c;
 	int ifindex;
 	bool found;
 	char ifname[IF_NAMESIZE];
@@ -414,7 +414,7 @@ static int carrier_one(const struct adapter_state *st, void *userdata)
 	return 0;
 }
 
-int ipconfig_carrier_changed(struct ipconfig *c, int ifindex, bool carrier, char *status,
+int link_config_carrier_changed(struct link_config *c, int ifindex, bool carrier, char *status,
 			     size_t status_size)
 {
 	struct carrier_ctx cc = { .c = c, .ifindex = ifindex };
@@ -429,7 +429,7 @@ int ipconfig_carrier_changed(struct ipconfig *c, int ifindex, bool carrier, char
 }
 
 struct reapply_ctx {
-	struct ipconfig *c;
+	struct link_config *c;
 	unsigned done, failed, missing;
 	char last[256];
 };
@@ -437,7 +437,7 @@ struct reapply_ctx {
 static int reapply_one(const struct adapter_state *st, void *userdata)
 {
 	struct reapply_ctx *rc = userdata;
-	struct ipconfig *c = rc->c;
+	struct link_config *c = rc->c;
 	struct failover_settings *s;
 	struct backend_result res;
 	struct backend *b = NULL;
@@ -486,7 +486,7 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 	return 0;
 }
 
-int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size)
+int link_config_reapply(struct link_config *c, char *status, size_t status_size)
 {
 	struct reapply_ctx rc = { .c = c };
 	int r = state_foreach(c->state_dir, reapply_one, &rc);
@@ -498,13 +498,13 @@ int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size)
 	return r;
 }
 
-int ipconfig_reapply_pending(struct ipconfig *c, char *status, size_t status_size)
+int link_config_reapply_pending(struct link_config *c, char *status, size_t status_size)
 {
 	unsigned before = c->reapply_missing;
 
 	if (before == 0)
 		return 0;
 	/* the ones that were applied already are idempotent: nothing changes */
-	(void)ipconfig_reapply(c, status, status_size);
+	(void)link_config_reapply(c, status, status_size);
 	return c->reapply_missing < before;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ipconfig.h - SET_IP_INFO and GET_IP_INFO end to end: parse, find the adapter, pick the backend, apply, record. */
+/* link-config.h - SET_IP_INFO and GET_IP_INFO end to end: parse, find the adapter, pick the backend, apply, record. */
 #pragma once
 
 #include <stddef.h>
@@ -10,26 +10,26 @@
 #include "kvp-msg.h"
 #include "pool.h"
 
-#define IPCONFIG_DEFAULT_BUDGET_USEC (20 * 1000 * 1000ULL)
+#define LINK_CONFIG_DEFAULT_BUDGET_USEC (20 * 1000 * 1000ULL)
 /* Key of the one-line result per adapter in the guest pool (pool 1); the
  * MAC is appended in upper case without separators, e.g.
  * "HvKvpdFailoverResult_00155D000001". */
-#define IPCONFIG_RESULT_KEY_PREFIX "HvKvpdFailoverResult_"
+#define LINK_CONFIG_RESULT_KEY_PREFIX "HvKvpdFailoverResult_"
 
-struct ipconfig_options {
+struct link_config_options {
 	const char *sysfs_root;	    /* NULL: /sys (other values: tests only) */
 	const char *state_dir;	    /* NULL: /var/lib/hvkvpd */
 	const char *forced_backend; /* NULL or "auto": per link */
-	uint64_t budget_usec;	    /* 0: IPCONFIG_DEFAULT_BUDGET_USEC */
+	uint64_t budget_usec;	    /* 0: LINK_CONFIG_DEFAULT_BUDGET_USEC */
 };
 
-struct ipconfig;
+struct link_config;
 
-int ipconfig_new(const struct ipconfig_options *o, struct kvp_pool *guest_pool,
-		 struct ipconfig **ret);
-struct ipconfig *ipconfig_free(struct ipconfig *c);
+int link_config_new(const struct link_config_options *o, struct kvp_pool *guest_pool,
+		 struct link_config **ret);
+struct link_config *link_config_free(struct link_config *c);
 
-struct ipconfig_result {
+struct link_config_result {
 	char ifname[16];
 	char backend[32];
 	char message[256]; /* what was applied, or why not */
@@ -41,31 +41,31 @@ struct ipconfig_result {
  * turns into the host's code (-ENODEV: no such adapter; -EINVAL: settings
  * rejected; -EOPNOTSUPP: DHCP where nothing can do it; -EBUSY: another
  * apply holds the lock; else HV_E_FAIL). *ret is always filled. */
-int ipconfig_set(struct ipconfig *c, const struct kvp_ip_fields *in, struct ipconfig_result *ret);
+int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struct link_config_result *ret);
 
 struct link_state;
 /* What an apply would do, without doing it (hvkvpctl --dry-run): the
  * adapter, the backend that would run, the parsed settings, and the link as
  * it is now (*ret_now, malloc'ed). -ENODEV / -EINVAL with err filled. */
-int ipconfig_plan(struct ipconfig *c, const struct kvp_ip_fields *in, struct adapter *ret_adapter,
+int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, struct adapter *ret_adapter,
 		  const char **ret_backend, struct failover_settings *ret_settings,
 		  struct link_state **ret_now, char *err, size_t err_size);
 
 /* GET_IP_INFO for the adapter in->adapter_id (a MAC; a GUID works too). */
-int ipconfig_get(struct ipconfig *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out);
+int link_config_get(struct link_config *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out);
 
 /* A link's carrier changed (from the daemon's netlink monitor). When the
  * adapter's settings were committed while it had no carrier, the state file
  * and the pool-1 result line are updated, and `status` gets a line for
  * STATUS=; returns 1 then, 0 when the event concerns nothing pending. */
-int ipconfig_carrier_changed(struct ipconfig *c, int ifindex, bool carrier, char *status,
+int link_config_carrier_changed(struct link_config *c, int ifindex, bool carrier, char *status,
 			     size_t status_size);
 
 /* At start-up: applies again what was applied through netlink before
  * (nothing else keeps those settings across a reboot). */
-int ipconfig_reapply(struct ipconfig *c, char *status, size_t status_size);
+int link_config_reapply(struct link_config *c, char *status, size_t status_size);
 
 /* Re-applies the saved settings of adapters that were missing at start-up,
  * once they are there (called on link events; cheap when nothing waits).
  * Returns 1 when something was applied (status filled), else 0. */
-int ipconfig_reapply_pending(struct ipconfig *c, char *status, size_t status_size);
+int link_config_reapply_pending(struct link_config *c, char *status, size_t status_size);
