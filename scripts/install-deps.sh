@@ -13,6 +13,9 @@ packages=(
 	iproute2 util-linux procps psmisc jq valgrind clang libclang-rt-14-dev mandoc
 	# real peers for the integration tests (NetworkManager, systemd-networkd, D-Bus)
 	network-manager systemd dbus dbus-daemon
+	# packages and booted guests (tests/system): Debian and RPM packaging and
+	# their linters, debootstrap and systemd-nspawn
+	debhelper dh-autoreconf dpkg-dev lintian rpm rpmlint debootstrap systemd-container
 )
 
 if [ "$(id -u)" -ne 0 ]; then

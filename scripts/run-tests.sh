@@ -5,7 +5,8 @@
 #   2. a sanitizer build (ASan+UBSan, -Werror): unit suites + fuzz corpus replay
 #   3. a plain build (-Werror): unit suites once under valgrind, then the
 #      integration tests (namespaces, veth, the emulator, Debian's daemon)
-#   4. make distcheck
+#   4. the system tests: Debian and RPM packages, booted guests (nspawn)
+#   5. make distcheck
 # and closes with "N passed, N failed, N skipped" over all of it.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,6 +85,18 @@ if build "$plain"; then
 	top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/integration/logs \
 		"$top/tests/integration/run.sh" | tee "$plain/integration.out"
 	line=$(grep -E '^integration: [0-9]+ passed' "$plain/integration.out" | tail -n 1)
+	if [ -n "$line" ]; then
+		ok "$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")"
+		ko "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
+		skip=$((skip + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+	else
+		ko 1
+	fi
+
+	step "system tests (Debian and RPM packages; booted Debian 12 guests under systemd-nspawn)"
+	top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/system/logs \
+		"$top/tests/integration/run.sh" "$top"/tests/system/test-*.sh | tee "$plain/system.out"
+	line=$(grep -E '^integration: [0-9]+ passed' "$plain/system.out" | tail -n 1)
 	if [ -n "$line" ]; then
 		ok "$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")"
 		ko "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"

@@ -167,11 +167,19 @@ guest() {
 	nsenter -t "$GUEST_PID" -a "$@"
 }
 
-# sys_poweroff: powers the guest off and waits (30 s) for systemd-nspawn.
+# sys_poweroff: powers the guest off and waits (30 s) for systemd-nspawn to
+# exit, then stops it by pid if it did not. Call it, like sys_boot and
+# sys_reboot, at the top level of the test, not inside a check: the guest's
+# pids must outlive the check's subshell.
 sys_poweroff() {
+	local i
 	[ -n "$SYS_NSPAWN_PID" ] || return 0
 	guest systemctl poweroff >/dev/null 2>&1 || true
-	hv_wait "$SYS_NSPAWN_PID" 30 >/dev/null 2>&1 || true
+	for ((i = 0; i < 300; i++)); do
+		hv_alive "$SYS_NSPAWN_PID" || break
+		sleep 0.1
+	done
+	hv_stop "$SYS_NSPAWN_PID"
 	SYS_NSPAWN_PID= GUEST_PID=
 }
 

@@ -90,9 +90,13 @@ check_others_untouched() {
 }
 hv_check "the VSS and fcopy units are as they were" check_others_untouched
 
-check_set_then_reboot() {
+check_set() {
 	hv_ctl --wait 10 set --pool 0 --key SetByHostUnderHvkvpd --value yes | jq -e '.code_name == "HV_S_OK"'
-	sys_reboot
+}
+hv_check "the host sets a pool-0 key through hvkvpd" check_set
+
+sys_reboot
+check_after_reboot() {
 	sys_unit hv-kvp-daemon.service ConditionResult ActiveState | tee "$HV_TMP/boot2"
 	! guest systemctl is-failed --quiet hv-kvp-daemon.service
 	# udev would start hvkvpd here
@@ -101,19 +105,20 @@ check_set_then_reboot() {
 	[ "$(sys_holder)" = hvkvpd ]
 	[ "$(pool0_get SetByHostUnderHvkvpd)" = yes ]
 }
-hv_check "after a reboot: hv-kvp-daemon not started or failed, hvkvpd serves, the pool kept" check_set_then_reboot
+hv_check "after a reboot: hv-kvp-daemon not started or failed, hvkvpd serves, the pool kept" check_after_reboot
 
 check_remove() {
+	local cursor
+	cursor=$(guest journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 	guest dpkg -r hvkvpd
 	! guest test -e /lib/systemd/system/hv-kvp-daemon.service.d/50-hvkvpd.conf
 	[ "$(guest systemctl is-enabled hv-kvp-daemon.service || true)" = "$(cat "$HV_TMP/kvp.enabled")" ] ||
 		{ echo "hv-kvp-daemon.service is $(guest systemctl is-enabled hv-kvp-daemon.service)"; return 1; }
-	# what the postrm did to give the device back (under udev it would run)
-	sys_unit hv-kvp-daemon.service ConditionResult | tee -a "$HV_TMP/after"
-	grep -qx ConditionResult=yes "$HV_TMP/after"
-	sys_unit hv-kvp-daemon.service LoadState DropInPaths | tee "$HV_TMP/after"
-	grep -qx LoadState=loaded "$HV_TMP/after"
-	grep -qx DropInPaths= "$HV_TMP/after"
+	# the postrm started it again to give the device back (under nspawn its
+	# BindsTo= device unit never becomes active, so systemd stops it again
+	# at once; under udev it keeps running)
+	started() { guest journalctl --no-pager --after-cursor="$cursor" | grep -q 'Started hv-kvp-daemon.service'; }
+	hv_wait_for 10 started || { echo "postrm did not start hv-kvp-daemon.service"; return 1; }
 	! guest systemctl is-active --quiet hvkvpd.service
 	guest test -s /var/lib/hyperv/.kvp_pool_0
 	guest grep -q SetByHostUnderHvkvpd /var/lib/hyperv/.kvp_pool_0
@@ -126,11 +131,18 @@ check_purge() {
 	for i in 0 1 2 3 4; do
 		guest test -e /var/lib/hyperv/.kvp_pool_$i || { echo "pool $i gone"; return 1; }
 	done
-	sys_reboot
+}
+hv_check "purge: hvkvpd's state gone, the shared pool files kept" check_purge
+
+sys_reboot
+check_after_purge_reboot() {
 	[ "$(guest systemctl is-enabled hv-kvp-daemon.service || true)" = "$(cat "$HV_TMP/kvp.enabled")" ]
 	! guest test -e /etc/systemd/system/hv-kvp-daemon.service
+	sys_unit hv-kvp-daemon.service LoadState DropInPaths | tee "$HV_TMP/final"
+	grep -qx LoadState=loaded "$HV_TMP/final"
+	grep -qx DropInPaths= "$HV_TMP/final"
 }
-hv_check "purge: hvkvpd's state gone, the shared pool files kept, hv-kvp-daemon.service as before (never masked) after a reboot" check_purge
+hv_check "after a reboot: hv-kvp-daemon.service as before hvkvpd (never masked, no drop-in)" check_after_purge_reboot
 
 sys_poweroff
 hv_checks_done
