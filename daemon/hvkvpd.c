@@ -159,12 +159,13 @@ static const struct option options[] = {
 	{ "backend", required_argument, NULL, 'b' },
 	{ "reply-budget", required_argument, NULL, 'R' },
 	{ "debug", no_argument, NULL, 'd' },
+	{ "no-daemon", no_argument, NULL, 'n' },
 	{ "log-target", required_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{}
 };
-#define SHORT_OPTIONS "c:D:p:s:b:dhV"
+#define SHORT_OPTIONS "c:D:p:s:b:dnhV"
 
 static void help(void)
 {
@@ -185,6 +186,7 @@ static void help(void)
 	       "      --reply-budget=SEC longest time before answering SET_IP_INFO\n"
 	       "                         (default 20, at most 25)\n"
 	       "  -d, --debug            log every request (LogLevel=debug)\n"
+	       "  -n, --no-daemon        accepted for hv_kvp_daemon compatibility (always foreground)\n"
 	       "      --log-target=T     auto, stderr or journal (default auto)\n"
 	       "  -h, --help             show this help\n"
 	       "  -V, --version          show the version\n"
@@ -275,6 +277,10 @@ static int parse_option(struct args *a, int c, const char *v)
 		return 0;
 	case 'd':
 		a->debug = true;
+		return 0;
+	case 'n':
+		/* upstream hv_kvp_daemon's "stay in the foreground", which units
+		 * and scripts written for it pass; hvkvpd never forks */
 		return 0;
 	case 'L':
 		return parse_log_target(v, &a->target);

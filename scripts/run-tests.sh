@@ -42,6 +42,20 @@ count_check() {
 	ko $((f + e))
 }
 
+# Counts run.sh's closing "integration: N passed, N failed, N skipped" line
+# into the totals; a missing line is a failure.
+count_runner() {
+	local line
+	line=$(grep -E '^integration: [0-9]+ passed' "$1" | tail -n 1)
+	if [ -z "$line" ]; then
+		ko 1
+		return
+	fi
+	ok "$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")"
+	ko "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
+	skip=$((skip + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+}
+
 build() { # dir configure-args...
 	local dir=$1
 	shift
@@ -84,26 +98,12 @@ if build "$plain"; then
 	step "integration tests (network namespaces, emulator, Debian's hv_kvp_daemon)"
 	top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/integration/logs \
 		"$top/tests/integration/run.sh" | tee "$plain/integration.out"
-	line=$(grep -E '^integration: [0-9]+ passed' "$plain/integration.out" | tail -n 1)
-	if [ -n "$line" ]; then
-		ok "$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")"
-		ko "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
-		skip=$((skip + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
-	else
-		ko 1
-	fi
+	count_runner "$plain/integration.out"
 
 	step "system tests (Debian and RPM packages; booted Debian 12 guests under systemd-nspawn)"
 	top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/system/logs \
 		"$top/tests/integration/run.sh" "$top"/tests/system/test-*.sh | tee "$plain/system.out"
-	line=$(grep -E '^integration: [0-9]+ passed' "$plain/system.out" | tail -n 1)
-	if [ -n "$line" ]; then
-		ok "$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")"
-		ko "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
-		skip=$((skip + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
-	else
-		ko 1
-	fi
+	count_runner "$plain/system.out"
 
 	step "make distcheck"
 	if make -C "$plain" distcheck >"$plain/distcheck.out" 2>&1; then

@@ -139,7 +139,10 @@ hv_sandbox() {
 	_hv_sandbox_setup
 }
 
-_hv_sandbox_setup() {
+# hv_private_tmp: HV_TMP, a fresh tmpfs work directory (logs, sockets,
+# scratch files) in this mount namespace, and the EXIT trap that stops
+# everything and removes it.
+hv_private_tmp() {
 	HV_TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hvkvp-test.XXXXXX")
 	HV_TMP=$HV_TMP_DIR
 	mount -t tmpfs -o mode=0700 hvkvp-tmp "$HV_TMP" || hv_fail "cannot mount a tmpfs on $HV_TMP"
@@ -147,6 +150,10 @@ _hv_sandbox_setup() {
 	trap hv_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+}
+
+_hv_sandbox_setup() {
+	hv_private_tmp
 	_hv_private_dev
 	_hv_private_var_lib
 	# a sysfs of this network namespace, so /sys/class/net shows its links;

@@ -46,13 +46,7 @@ sys_init() {
 		export HV_SANDBOXED=1
 		exec unshare --mount --propagation private -- bash "$HV_TEST_SCRIPT" "$@"
 	fi
-	HV_TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hvkvp-sys.XXXXXX")
-	HV_TMP=$HV_TMP_DIR
-	mount -t tmpfs -o mode=0700 hvkvp-sys "$HV_TMP" || hv_fail "cannot mount a tmpfs on $HV_TMP"
-	export HV_TMP
-	trap hv_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	hv_private_tmp
 }
 
 # sys_rootfs: the cached bookworm rootfs ($SYS_CACHE/rootfs-$SYS_SUITE),
