@@ -62,7 +62,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-static int serve_main(int argc, char **argv)
+struct serve_args {
+	struct emu_host_config cfg;
+	const char *mount;
+	const char *control;
+};
+
+/* Returns -1 to go on serving, else the exit status. */
+static int serve_parse(int argc, char **argv, struct serve_args *a)
 {
 	enum { OPT_TIMEOUT = 0x100, OPT_VERSION, OPT_DEBUG };
 	static const struct option opts[] = {
@@ -75,27 +82,17 @@ static int serve_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct emu_host_config cfg = {
-		.timeout_usec = (uint64_t)(DEFAULT_TIMEOUT_SEC * 1e6),
-		.version = KVP_DRIVER_VERSION,
-	};
-	const char *mount = NULL, *control = NULL;
-	struct emu_host *host = NULL;
-	struct emu_device *dev = NULL;
-	struct emu_ctl_server *ctl = NULL;
-	sd_event *event = NULL;
-	sigset_t mask;
 	double secs;
-	int c, r, exit_code = 0;
+	int c;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+hm:c:", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'm':
-			mount = optarg;
+			a->mount = optarg;
 			break;
 		case 'c':
-			control = optarg;
+			a->control = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_seconds(optarg, &secs) < 0 || secs <= 0 || secs > 86400) {
@@ -103,7 +100,7 @@ static int serve_main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			cfg.timeout_usec = MAX((uint64_t)(secs * 1e6), (uint64_t)1);
+			a->cfg.timeout_usec = MAX((uint64_t)(secs * 1e6), (uint64_t)1);
 			break;
 		case OPT_VERSION:
 			if (strlen(optarg) >= HV_KVP_EXCHANGE_MAX_KEY_SIZE) {
@@ -111,10 +108,10 @@ static int serve_main(int argc, char **argv)
 					HV_KVP_EXCHANGE_MAX_KEY_SIZE - 1);
 				return 2;
 			}
-			cfg.version = optarg;
+			a->cfg.version = optarg;
 			break;
 		case OPT_DEBUG:
-			cfg.debug = true;
+			a->cfg.debug = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -124,12 +121,23 @@ static int serve_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || !mount || !control) {
+	if (optind < argc || !a->mount || !a->control) {
 		fprintf(stderr, "hvkvp-emu serve: needs --mount DIR and --control SOCKET (see --help)\n");
 		return 2;
 	}
-	if (cfg.debug)
-		log_set_max_level(LOG_DEBUG);
+	return -1;
+}
+
+/* The host, the device and the control socket on one event loop until
+ * SIGTERM/SIGINT; the exit status. */
+static int serve_run(const struct serve_args *a)
+{
+	struct emu_host *host = NULL;
+	struct emu_device *dev = NULL;
+	struct emu_ctl_server *ctl = NULL;
+	sd_event *event = NULL;
+	sigset_t mask;
+	int r, exit_code = 1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -147,35 +155,26 @@ static int serve_main(int argc, char **argv)
 		r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
 	if (r < 0) {
 		log_error_errno(r, "signal handling");
-		exit_code = 1;
 		goto out;
 	}
-
-	r = emu_host_new(event, &cfg, &host);
+	r = emu_host_new(event, &a->cfg, &host);
 	if (r < 0) {
 		log_error_errno(r, "setting up the host side");
-		exit_code = 1;
 		goto out;
 	}
-	r = emu_device_new(event, mount, &emu_host_device_ops, host, cfg.debug, &dev);
-	if (r < 0) {
-		exit_code = 1;
+	if (emu_device_new(event, a->mount, &emu_host_device_ops, host, a->cfg.debug, &dev) < 0)
 		goto out;
-	}
 	emu_host_attach_device(host, dev);
-	r = emu_ctl_server_new(event, control, host, &ctl);
-	if (r < 0) {
-		exit_code = 1;
+	if (emu_ctl_server_new(event, a->control, host, &ctl) < 0)
 		goto out;
-	}
-	log_info("ready: deadline %.3g s, driver version \"%s\"", (double)cfg.timeout_usec / 1e6,
-		 cfg.version);
+	log_info("ready: deadline %.3g s, driver version \"%s\"", (double)a->cfg.timeout_usec / 1e6,
+		 a->cfg.version);
 
 	r = sd_event_loop(event);
-	if (r < 0) {
+	if (r < 0)
 		log_error_errno(r, "stopping");
-		exit_code = 1;
-	}
+	else
+		exit_code = 0;
 out:
 	/* Answer everyone who waits (HV_E_FAIL), then unmount and remove the
 	 * socket: the order keeps every pointer valid while it is used. */
@@ -186,6 +185,23 @@ out:
 	emu_host_free(host);
 	sd_event_unref(event);
 	return exit_code;
+}
+
+static int serve_main(int argc, char **argv)
+{
+	struct serve_args a = {
+		.cfg = {
+			.timeout_usec = (uint64_t)(DEFAULT_TIMEOUT_SEC * 1e6),
+			.version = KVP_DRIVER_VERSION,
+		},
+	};
+	int status = serve_parse(argc, argv, &a);
+
+	if (status >= 0)
+		return status;
+	if (a.cfg.debug)
+		log_set_max_level(LOG_DEBUG);
+	return serve_run(&a);
 }
 
 int main(int argc, char **argv)
