@@ -40,6 +40,65 @@ size_t utf8_lead_len(unsigned char c)
 }
 
 /* Returns the length of the sequence starting at s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail);
+
+int escape_bytes(char *dst, size_t dst_size, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (dst_size == 0)
+		return -ENOBUFS;
+	for (size_t i = 0; i < len;) {
+		char esc[5];
+		const char *out = esc;
+		size_t n = 1, k;
+
+		if (s[i] == '\\') {
+			out = "\\\\";
+		} else if (s[i] == '\n') {
+			out = "\\n";
+		} else if (s[i] == '\r') {
+			out = "\\r";
+		} else if (s[i] == '\t') {
+			out = "\\t";
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", s[i]);
+		} else if (s[i] < 0x80) {
+			esc[0] = (char)s[i];
+			esc[1] = '\0';
+		} else {
+			n = utf8_seq_len(s + i, len - i);
+			/* invalid UTF-8, or a C1 control (U+0080..U+009F: C2 80..C2 9F) */
+			if (n == 0 || (s[i] == 0xc2 && s[i + 1] < 0xa0)) {
+				n = 1;
+				snprintf(esc, sizeof(esc), "\\x%02x", s[i]);
+			} else {
+				memcpy(esc, s + i, n);
+				esc[n] = '\0';
+			}
+		}
+		k = strlen(out);
+		if (o + k + 1 > dst_size) {
+			dst[o] = '\0';
+			return -ENOBUFS;
+		}
+		memcpy(dst + o, out, k);
+		o += k;
+		i += n;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+const char *escape_str(char *dst, size_t dst_size, const char *src)
+{
+	if (!src)
+		src = "(null)";
+	(void)escape_bytes(dst, dst_size, src, strlen(src));
+	return dst;
+}
+
 static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	size_t n = utf8_lead_len(s[0]);

@@ -95,6 +95,21 @@ bool utf8_valid(const char *buf, size_t len);
  * character boundary. */
 size_t utf8_truncate(const char *s, size_t len, size_t max);
 
+/* Copies src[0..len) into dst as text that is safe for every line-based
+ * sink (logs, STATUS=, terminals, state and result lines): each control
+ * character (< 0x20, 0x7f, and the C1 controls U+0080..U+009F) and each byte
+ * that is not part of valid UTF-8 becomes \n, \r, \t or \xNN, and a
+ * backslash becomes \\, so the result holds no newline, no escape
+ * sequence and reads back unambiguously. Stops before an escape that would
+ * not fit; dst is always terminated. Returns -ENOBUFS when src was cut,
+ * else 0. */
+int escape_bytes(char *dst, size_t dst_size, const char *src, size_t len);
+/* escape_bytes() of a NUL-terminated string (NULL shows as "(null)");
+ * returns dst, for use as a printf argument. */
+const char *escape_str(char *dst, size_t dst_size, const char *src);
+/* A buffer that holds any escaped string of n source bytes. */
+#define ESCAPED_SIZE(n) (4 * (n) + 1)
+
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in microseconds. */
 uint64_t now_usec(void);
 uint64_t realtime_usec(void);

@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, adapter_suite());
 	srunner_add_suite(sr, state_suite());
 	srunner_add_suite(sr, dns_suite());
+	srunner_add_suite(sr, escape_suite());
 	srunner_add_suite(sr, ini_suite());
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, settings_file_suite());

@@ -13,6 +13,7 @@ Suite *failover_suite(void);
 Suite *adapter_suite(void);
 Suite *state_suite(void);
 Suite *dns_suite(void);
+Suite *escape_suite(void);
 Suite *ini_suite(void);
 Suite *conf_suite(void);
 Suite *settings_file_suite(void);
