@@ -49,7 +49,7 @@ END_TEST
 
 START_TEST(test_truncation)
 {
-	char buf[6]; /* "(null)" does not fit either: cut to "(nul" */
+	char buf[6]; /* "(null)" does not fit either: cut to "(null" */
 
 	/* "ab\n" needs 5 bytes: "ab\\n" + NUL; one more byte does not fit */
 	ck_assert_int_eq(escape_bytes(buf, sizeof(buf), "ab\ncd", 5), -ENOBUFS);
@@ -62,7 +62,7 @@ START_TEST(test_truncation)
 	/* never half a UTF-8 character */
 	ck_assert_int_eq(escape_bytes(buf, 3, "a\xc3\xa9", 3), -ENOBUFS);
 	ck_assert_str_eq(buf, "a");
-	ck_assert_str_eq(escape_str(buf, sizeof(buf), NULL), "(nul");
+	ck_assert_str_eq(escape_str(buf, sizeof(buf), NULL), "(null");
 }
 END_TEST
 
