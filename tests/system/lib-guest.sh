@@ -152,8 +152,20 @@ sys_boot() {
 		sleep 0.1
 	done
 	[ -n "$GUEST_PID" ] || hv_fail "no systemd in the guest after 30 s"
-	state=$(timeout 90 nsenter -t "$GUEST_PID" -a systemctl is-system-running --wait 2>/dev/null) || true
-	echo "# guest booted ($state), PID 1 is $GUEST_PID"
+	# --wait needs the guest's bus, which comes up during boot: ask again
+	# until systemd answers with a final state
+	for ((i = 0; i < 900; i++)); do
+		state=$(timeout 90 nsenter -t "$GUEST_PID" -a systemctl is-system-running --wait 2>/dev/null) || true
+		case $state in
+		running | degraded) break ;;
+		esac
+		hv_alive "$SYS_NSPAWN_PID" || hv_fail "systemd-nspawn exited: $(tail -n 5 "$HV_TMP/nspawn-$SYS_BOOTS.log")"
+		sleep 0.1
+	done
+	case $state in
+	running | degraded) echo "# guest booted ($state), PID 1 is $GUEST_PID" ;;
+	*) hv_fail "the guest did not finish booting: '$state'" ;;
+	esac
 }
 
 # guest CMD...: runs CMD in the booted guest (all its namespaces).
