@@ -63,10 +63,15 @@ hv_check "make install DESTDIR= puts binaries, unit, udev rule, man pages, examp
 
 # ---- the unit -----------------------------------------------------------------
 check_unit_contract() {
-	local bad=0 line
+	local bad=0 line exe
 	[ -f "$UNIT" ] || { echo "no $UNIT"; return 1; }
 	if grep -n '@[A-Za-z_]*@' "$UNIT"; then echo "unsubstituted placeholder"; bad=1; fi
-	grep -q "^ExecStart=$sbindir/hvkvpd\$" "$UNIT" || { echo "ExecStart= is not $sbindir/hvkvpd"; bad=1; }
+	grep -qE "^ExecStart=$sbindir/(hvkvpd|hypervkvpd|hv_kvp_daemon)\$" "$UNIT" ||
+		{ echo "ExecStart= is not $sbindir/hvkvpd or its compatibility name"; bad=1; }
+	# the name it runs by is installed and is hvkvpd
+	exe=$(sed -n 's/^ExecStart=//p' "$UNIT")
+	[ "$(readlink -f "$ROOT$exe")" = "$(readlink -f "$ROOT$sbindir/hvkvpd")" ] ||
+		{ echo "$exe is not installed as hvkvpd"; bad=1; }
 	for line in Type=notify NotifyAccess=main Restart=on-failure WatchdogSec= \
 		ConditionVirtualization=microsoft DefaultDependencies=no Conflicts=shutdown.target \
 		'Before=cloud-init-local.service walinuxagent.service' \

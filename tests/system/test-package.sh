@@ -63,11 +63,45 @@ pool0_get() { # KEY: the value the host reads from pool 0
 check_install() {
 	guest sh -c 'dpkg -i /root/debs/hvkvpd_*.deb'
 	hv_ctl --wait 15 wait-registered
-	[ "$(sys_holder)" = hvkvpd ] || { echo "the device is held by '$(sys_holder)'"; return 1; }
+	[ "$(sys_holder)" = hypervkvpd ] || { echo "the device is held by '$(sys_holder)'"; return 1; }
 	guest systemctl is-active hvkvpd.service
 	[ "$(pool0_get SetBeforeSwitch)" = kept ] || { echo "pool 0 lost hv_kvp_daemon's record"; return 1; }
 }
 hv_check "install on a live guest: postinst starts hvkvpd, which holds the device and serves the old pool" check_install
+
+# What Hyper-V pushes into pool 3 (Guest\Parameter) at connection.
+HOST_PARAMETERS=(HostName=hv-host-01 PhysicalHostName=HV-HOST-01
+	PhysicalHostNameFullyQualified=hv-host-01.example.com VirtualMachineName=replica-vm
+	VirtualMachineId=4E0C1A2B-0000-4000-8000-00155D000001 HostingSystemEditionId=8
+	HostingSystemNestedVirtualizationEnabled=0 HostingSystemOsMajor=10 HostingSystemOsMinor=0
+	HostingSystemProcessorArchitecture=9 HostingSystemProcessorIdleStateMax=0
+	HostingSystemProcessorThrottleMax=100 HostingSystemProcessorThrottleMin=5
+	HostingSystemSpMajor=0 HostingSystemSpMinor=0)
+
+# LISA's verify_kvp (lisa/microsoft/testsuites/core/kvp.py), its commands run
+# in the guest: one process matching its pgrep pattern, holding the device,
+# five pool files of mode 644, pool 3 with at least 11 records. (Its
+# kvp_client, which lists pool 3, reads the same 2560-byte records counted
+# here; it is not built here: CI cannot fetch lis-test.)
+check_lisa() {
+	local kv pids pid n
+	for kv in "${HOST_PARAMETERS[@]}"; do
+		hv_ctl --wait 10 set --pool 3 --key "${kv%%=*}" --value "${kv#*=}" | jq -e '.code_name == "HV_S_OK"' >/dev/null
+	done
+	pids=$(guest pgrep 'hypervkvpd|hv_kvp_daemon')
+	echo "pgrep: $pids"
+	[ "$(wc -w <<<"$pids")" -eq 1 ] || { echo "expected exactly one process"; return 1; }
+	pid=$pids
+	guest ls -la "/proc/$pid/fd" | grep -q /dev/vmbus/hv_kvp || { echo "pid $pid does not hold the device"; return 1; }
+	guest ls -la /var/lib/hyperv | tee "$HV_TMP/pools"
+	[ "$(grep -cE '^-rw-r--r-- .* \.kvp_pool_[0-4]$' "$HV_TMP/pools")" -eq 5 ] ||
+		{ echo "expected five pool files of mode 644"; return 1; }
+	n=$(( $(guest stat -c %s /var/lib/hyperv/.kvp_pool_3) / 2560 ))
+	echo "pool 3: $n records"
+	[ "$n" -ge 11 ]
+	guest sh -c "tr '\\000' '\\n' </var/lib/hyperv/.kvp_pool_3 | grep -qx VirtualMachineName"
+}
+hv_check "LISA's verify_kvp: one 'hypervkvpd|hv_kvp_daemon' process holding the device, five 0644 pools, pool 3 >= 11 records" check_lisa
 
 check_distro_unit_skipped() {
 	sys_unit hv-kvp-daemon.service DropInPaths | grep -q 'hv-kvp-daemon.service.d/50-hvkvpd.conf' ||
@@ -79,7 +113,7 @@ check_distro_unit_skipped() {
 	! guest systemctl is-failed --quiet hv-kvp-daemon.service
 	# hvkvpd was not stopped by that start
 	guest systemctl is-active hvkvpd.service
-	[ "$(sys_holder)" = hvkvpd ]
+	[ "$(sys_holder)" = hypervkvpd ]
 }
 hv_check "hv-kvp-daemon.service, started as its udev rule would: skipped by condition, not failed, hvkvpd keeps the device" \
 	check_distro_unit_skipped
@@ -102,7 +136,7 @@ check_after_reboot() {
 	# udev would start hvkvpd here
 	guest systemctl start hvkvpd.service
 	hv_ctl --wait 15 wait-registered
-	[ "$(sys_holder)" = hvkvpd ]
+	[ "$(sys_holder)" = hypervkvpd ]
 	[ "$(pool0_get SetByHostUnderHvkvpd)" = yes ]
 }
 hv_check "after a reboot: hv-kvp-daemon not started or failed, hvkvpd serves, the pool kept" check_after_reboot
