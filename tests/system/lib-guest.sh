@@ -33,8 +33,9 @@ GUEST_PID=
 SYS_NSPAWN_PID=
 SYS_GUEST_DIR=
 
-# sys_init "$@": skip unless root with debootstrap and systemd-nspawn; re-run
-# the test in a private mount namespace with a tmpfs HV_TMP and the cleanup
+# sys_init "$@": skip unless root with debootstrap and systemd-nspawn; build
+# or reuse the rootfs and fetch hyperv-daemons; then re-run the test in a
+# private mount and network namespace with a tmpfs HV_TMP and the cleanup
 # trap of lib.sh.
 sys_init() {
 	hv_require_root
@@ -42,11 +43,17 @@ sys_init() {
 	[ -c /dev/fuse ] || hv_skip "no /dev/fuse (FUSE not available)"
 	[ -x "$HV_EMU" ] || hv_skip "hvkvp-emu is not built (configure found no libfuse3?)"
 	if [ -z "${HV_SANDBOXED:-}" ]; then
+		# what needs the network (Debian's mirror) happens here, before the
+		# private network namespace
 		sys_rootfs || hv_fail "cannot build the guest rootfs (debootstrap: see $SYS_CACHE/debootstrap.log)"
+		sys_fetch_deb hyperv-daemons >/dev/null || echo "# cannot download hyperv-daemons" >&2
 		export HV_SANDBOXED=1
-		exec unshare --mount --propagation private -- bash "$HV_TEST_SCRIPT" "$@"
+		exec unshare --mount --net --propagation private -- bash "$HV_TEST_SCRIPT" "$@"
 	fi
 	hv_private_tmp
+	# the host side of a guest's veth (--network-veth) lands here, never
+	# among the machine's own interfaces
+	ip link set lo up
 }
 
 # sys_rootfs: the cached bookworm rootfs ($SYS_CACHE/rootfs-$SYS_SUITE),
@@ -133,14 +140,15 @@ sys_guest_new() {
 # sys_boot [NAME]: boots the guest (default: the last sys_guest_new) under
 # systemd-nspawn with its own network namespace and the emulator's device
 # as /dev/vmbus; returns once systemd in it reports running (or degraded,
-# which the caller checks). Log: $HV_TMP/nspawn-N.log.
+# which the caller checks). SYS_NSPAWN_EXTRA: more nspawn options (e.g.
+# --network-veth). Log: $HV_TMP/nspawn-N.log.
 SYS_BOOTS=0
 sys_boot() {
 	local dir=${1:+$HV_TMP/$1} i state
 	dir=${dir:-$SYS_GUEST_DIR}
 	SYS_BOOTS=$((SYS_BOOTS + 1))
 	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --register=no --keep-unit --quiet \
-		-D "$dir" --boot --private-network --bind=/dev/fuse --bind="$HV_TMP/vmbus:/dev/vmbus" \
+		-D "$dir" --boot --private-network ${SYS_NSPAWN_EXTRA:-} --bind=/dev/fuse --bind="$HV_TMP/vmbus:/dev/vmbus" \
 		>"$HV_TMP/nspawn-$SYS_BOOTS.log" 2>&1 </dev/null &
 	SYS_NSPAWN_PID=$!
 	hv_track_pid "$SYS_NSPAWN_PID"
