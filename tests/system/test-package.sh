@@ -133,6 +133,7 @@ sys_reboot
 check_after_reboot() {
 	sys_unit hv-kvp-daemon.service ConditionResult ActiveState | tee "$HV_TMP/boot2"
 	! guest systemctl is-failed --quiet hv-kvp-daemon.service
+	sys_unit hvkvpd.service ActiveState WantedBy RequiredBy TriggeredBy
 	# udev would start hvkvpd here
 	guest systemctl start hvkvpd.service
 	hv_ctl --wait 15 wait-registered
