@@ -87,6 +87,12 @@ gone_within() {
 	done
 }
 
+# figure TEXT: a measured time, in the check's log and on the console at the end
+figure() {
+	echo "$*"
+	echo "# figure: $*" >>"$HV_TMP/figures"
+}
+
 # device_released: the emulator has seen the old daemon's device close
 device_released() {
 	hv_json_is "$(hv_ctl status)" .registered false 2>/dev/null
@@ -112,7 +118,7 @@ check_kill9() {
 	hv_start_hvkvpd
 	t2=$(now_ms)
 	ms=$((t2 - t0))
-	echo "FIGURE restart after kill -9: registered $ms ms after the kill ($((t2 - t1)) ms after the start)"
+	figure "restart after kill -9: registered $ms ms after the kill ($((t2 - t1)) ms after the start)"
 	# the new daemon's own lookup hangs too, and registration did not wait for it
 	child=$(lookup_child)
 	hv_track_pid "$child"
@@ -129,7 +135,7 @@ check_sigterm() {
 	kill -TERM "$HVKVPD_PID"
 	gone_within 1000 "$HVKVPD_PID" "$child"
 	ms=$(($(now_ms) - t0))
-	echo "FIGURE stop on SIGTERM: $ms ms"
+	figure "stop on SIGTERM: $ms ms"
 	wait "$HVKVPD_PID" || { echo "hvkvpd exited $? on SIGTERM"; return 1; }
 }
 
@@ -148,4 +154,5 @@ check_child_sigterm() {
 hv_check "kill -9: the lookup child goes within 1 s, a restart registers within 3 s" check_kill9
 hv_check "SIGTERM: hvkvpd and its lookup child stop within 1 s" check_sigterm
 hv_check "the lookup child itself stops on SIGTERM" check_child_sigterm
+cat "$HV_TMP/figures" 2>/dev/null || true
 hv_checks_done
