@@ -364,24 +364,28 @@ START_TEST(test_child_dies_with_parent)
 	middle = fork();
 	ck_assert_int_ge(middle, 0);
 	if (middle == 0) {
-		pid_t self = getpid(), c = fork();
+		pid_t self = getpid();
 
-		if (c == 0) {
+		if (fork() == 0) {
+			pid_t me = getpid();
+
 			if (osinfo_child_setup(self) < 0)
 				_exit(1);
-			(void)!write(p[1], "x", 1);
+			/* armed: say who we are */
+			(void)!write(p[1], &me, sizeof(me));
 			for (;;)
 				pause();
 		}
-		(void)!write(p[1], &c, sizeof(c));
+		close(p[1]);
 		for (;;)
 			pause();
 	}
 	close(p[1]);
-	ck_assert_int_eq(read(p[0], &child, sizeof(child)), (ssize_t)sizeof(child));
-	ck_assert_int_gt(child, 0);
-	/* the child has armed PDEATHSIG once it says so */
-	ck_assert_int_ge(read(p[0], &status, 1), 1);
+	if (read(p[0], &child, sizeof(child)) != (ssize_t)sizeof(child) || child <= 0) {
+		kill(middle, SIGKILL);
+		(void)waitpid(middle, NULL, 0);
+		ck_abort_msg("the lookup child did not start");
+	}
 	close(p[0]);
 	kill(middle, SIGKILL);
 	status = wait_status(middle);
