@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 
 #include "backend.h"
+#include "backend-networkd.h"
 #include "dns.h"
 #include "log.h"
 #include "netlink.h"
@@ -94,14 +95,6 @@ struct nd_snapshot {
 	bool dns_changed;
 };
 
-/* What networkd says about one link in its state file. */
-struct nd_link_file {
-	char admin[32];
-	char network_file[PATH_MAX];
-	struct failover_ip dns[FAILOVER_MAX_DNS];
-	size_t n_dns;
-};
-
 /* ---- small file helpers ---------------------------------------------------------- */
 
 static int fsync_dir(const char *dir)
@@ -167,17 +160,9 @@ static size_t parse_dns_list(const char *v, struct failover_ip *out, size_t max)
 	return n;
 }
 
-static int read_link_file(int ifindex, struct nd_link_file *ret)
+void nd_link_file_parse(char *text, struct nd_link_file *ret)
 {
-	_cleanup_free_ char *text = NULL;
-	char path[64];
-	int r;
-
 	memset(ret, 0, sizeof(*ret));
-	snprintf(path, sizeof(path), ND_LINKS_DIR "/%d", ifindex);
-	r = read_file_bounded(path, 0, ND_STATE_MAX, &text, NULL);
-	if (r < 0)
-		return r;
 	for (char *line = text, *next; line && *line; line = next) {
 		char *eq;
 
@@ -195,6 +180,20 @@ static int read_link_file(int ifindex, struct nd_link_file *ret)
 		else if (streq(line, "DNS"))
 			ret->n_dns = parse_dns_list(eq + 1, ret->dns, ARRAY_SIZE(ret->dns));
 	}
+}
+
+static int read_link_file(int ifindex, struct nd_link_file *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(path, sizeof(path), ND_LINKS_DIR "/%d", ifindex);
+	r = read_file_bounded(path, 0, ND_STATE_MAX, &text, NULL);
+	if (r < 0)
+		return r;
+	nd_link_file_parse(text, ret);
 	return 0;
 }
 

@@ -62,20 +62,6 @@ static bool sb_add(struct strbuf *b, const char *s, size_t n)
 	return true;
 }
 
-/* True if a line of text (from its start) is marker. */
-static bool has_line(const char *p, const char *marker)
-{
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-
-		if (line_is(p, len, marker))
-			return true;
-		p += len + (eol ? 1 : 0);
-	}
-	return false;
-}
-
 static bool is_nameserver_line(const char *p, size_t len)
 {
 	return len > 10 && strncmp(p, "nameserver", 10) == 0 && (p[10] == ' ' || p[10] == '\t');
@@ -85,31 +71,50 @@ static bool is_nameserver_line(const char *p, size_t len)
  * Walks text line by line and says which lines are our block for ifname:
  * from its begin marker to its end marker; when someone removed the end
  * marker, only the begin line and the nameserver lines right after it (so
- * that nothing of theirs below is ever lost).
+ * that nothing of theirs below is ever lost). The line that ends such a
+ * loose block may itself begin another block: it is looked at again, or a
+ * second begin marker would survive a rewrite and be taken for ours by the
+ * next one (found by fuzz-resolv-conf).
  */
 struct block_walk {
 	const char *begin, *end;
+	const char *last_end; /* the last end marker line in the text, or NULL */
 	bool inside, loose;
 };
 
+static void block_walk_init(struct block_walk *w, const char *text, const char *begin,
+			    const char *end)
+{
+	*w = (struct block_walk){ .begin = begin, .end = end };
+	/* once, up front: asking "is there an end below?" at every begin
+	 * marker would be quadratic in a file made of begin markers */
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (line_is(p, len, end))
+			w->last_end = p;
+		p += len + (eol ? 1 : 0);
+	}
+}
+
 static bool block_line(struct block_walk *w, const char *p, size_t len)
 {
-	if (!w->inside && line_is(p, len, w->begin)) {
+	if (w->inside) {
+		if (line_is(p, len, w->end)) {
+			w->inside = false;
+			return true;
+		}
+		if (!w->loose || is_nameserver_line(p, len))
+			return true;
+		w->inside = false;
+	}
+	if (line_is(p, len, w->begin)) {
 		w->inside = true;
-		w->loose = !has_line(p + len, w->end);
+		w->loose = !w->last_end || w->last_end < p;
 		return true;
 	}
-	if (!w->inside)
-		return false;
-	if (line_is(p, len, w->end)) {
-		w->inside = false;
-		return true;
-	}
-	if (w->loose && !is_nameserver_line(p, len)) {
-		w->inside = false;
-		return false;
-	}
-	return true;
+	return false;
 }
 
 char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct failover_ip *servers,
@@ -117,11 +122,12 @@ char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct fa
 {
 	char begin[64], end[64], line[128], ip[INET6_ADDRSTRLEN];
 	struct strbuf out = { 0 };
-	struct block_walk w = { .begin = begin, .end = end };
+	struct block_walk w;
 	bool ok = true;
 	const char *p = text ? text : "";
 
 	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
+	block_walk_init(&w, p, begin, end);
 	if (n > 0) {
 		snprintf(line, sizeof(line), "%s: DNS servers from the Hyper-V host, written by hvkvpd\n",
 			 begin);
@@ -187,11 +193,12 @@ size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failov
 	char begin[64], end[64];
 	size_t n_block = 0, n_all = 0;
 	bool have_block = false;
-	struct block_walk w = { .begin = begin, .end = end };
+	struct block_walk w;
 	const char *p = text ? text : "";
 	struct failover_ip all[FAILOVER_MAX_DNS];
 
 	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
+	block_walk_init(&w, p, begin, end);
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);

@@ -257,6 +257,7 @@ int osinfo_enumerate(struct osinfo *o, uint32_t index, char *key, size_t key_siz
 
 #include <netdb.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <systemd/sd-event.h>
 
@@ -275,17 +276,53 @@ struct fqdn_lookup {
 	char buf[256];
 };
 
-static void fqdn_child(int fd, const char *host)
+/* A canonical name that takes longer than this is not worth waiting for
+ * (the plain host name is served meanwhile); the resolver's own timeouts
+ * (5 s per server and attempt) would let it run for half a minute. */
+#define FQDN_CHILD_MAX_SEC 15
+
+int osinfo_child_setup(pid_t parent)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	/* Die with the daemon. The daemon may already be gone (kill -9 between
+	 * fork() and here): then our parent is not the one that forked us, and
+	 * PDEATHSIG, armed too late, would never fire. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return negative_errno();
+	if (getppid() != parent)
+		return -ESRCH;
+
+	/* The daemon blocks SIGTERM/SIGINT for sd-event's signalfd and ignores
+	 * SIGPIPE/SIGHUP; a child keeping that would shrug off the SIGTERM that
+	 * systemd sends the whole unit on stop, and hold a restart until the
+	 * resolver gives up. Dispositions first, so that a SIGTERM already
+	 * pending acts as soon as the mask opens. Signals the C library keeps
+	 * for itself refuse SIG_DFL; that is fine. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return negative_errno();
+
+	/* SIGALRM's default action ends the child even inside the resolver */
+	alarm(FQDN_CHILD_MAX_SEC);
+	return 0;
+}
+
+static _Noreturn void fqdn_child(int fd, const char *host, pid_t parent)
 {
 	struct addrinfo hints = { .ai_family = AF_INET, .ai_flags = AI_CANONNAME }, *res = NULL;
 
 	/* hold nothing of the daemon's (the KVP device has a single opener, and
-	 * a reopen must not wait for this child), and never outlive a slow
-	 * resolver by much */
+	 * a reopen must not wait for this child) */
 	if (fd > 3)
 		close_range(3, (unsigned)fd - 1, 0);
 	close_range((unsigned)fd + 1, ~0U, 0);
-	alarm(15);
+	if (osinfo_child_setup(parent) < 0)
+		_exit(1);
 
 	if (getaddrinfo(host, NULL, &hints, &res) == 0 && res && res->ai_canonname)
 		(void)loop_write(fd, res->ai_canonname, strnlen(res->ai_canonname, 255));
@@ -333,6 +370,7 @@ void osinfo_lookup_cancel(struct osinfo *o)
 int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e)
 {
 	struct fqdn_lookup *l;
+	pid_t self = getpid();
 	int p[2], r;
 
 	if (isempty(o->fqdn))
@@ -354,7 +392,7 @@ int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e)
 	}
 	if (l->pid == 0) {
 		close(p[0]);
-		fqdn_child(p[1], o->fqdn);
+		fqdn_child(p[1], o->fqdn, self);
 	}
 	close(p[1]);
 	p[1] = -1;

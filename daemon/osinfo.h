@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define OSINFO_KEY_COUNT 10
 
@@ -61,3 +62,8 @@ int osinfo_addresses_from(const struct ifaddrs *list, int family, char *buf, siz
 int osinfo_lookup_fqdn_async(struct osinfo *o, sd_event *e);
 /* Stops a lookup still in flight (its child is killed and reaped). */
 void osinfo_lookup_cancel(struct osinfo *o);
+/* What the lookup child does first, exposed for tests: dies with `parent`
+ * (PR_SET_PDEATHSIG; -ESRCH when parent is already gone), unblocks every
+ * signal and puts every disposition back to the default (so that a stop's
+ * SIGTERM ends it), and bounds its own lifetime with alarm(). */
+int osinfo_child_setup(pid_t parent);

@@ -273,6 +273,34 @@ START_TEST(test_begin_without_end)
 }
 END_TEST
 
+/* Two begin markers and no end: the loose block ends at the second marker,
+ * which begins another loose block. Both go in one rewrite, so the next
+ * rewrite changes nothing and the reader sees only what we wrote (found by
+ * fuzz-resolv-conf: the second marker used to survive the first rewrite). */
+START_TEST(test_two_begins_without_end)
+{
+	static const char before[] = "nameserver 192.0.2.1\n"
+				     "# hvkvpd eth0 begin\n"
+				     "nameserver 203.0.113.1\n"
+				     "# hvkvpd eth0 begin\n"
+				     "nameserver 203.0.113.2\n"
+				     "search example.org\n";
+	char *once = edit(before, "eth0", "192.0.2.54");
+	char *twice = edit(once, "eth0", "192.0.2.54");
+	char *b = block("eth0", "192.0.2.54");
+	char *want;
+
+	ck_assert_int_ge(asprintf(&want, "%snameserver 192.0.2.1\nsearch example.org\n", b), 0);
+	ck_assert_str_eq(once, want);
+	ck_assert_str_eq(twice, once);
+	ck_assert_parsed(once, "eth0", FAILOVER_MAX_DNS, "192.0.2.54");
+	free(want);
+	free(b);
+	free(twice);
+	free(once);
+}
+END_TEST
+
 START_TEST(test_empty)
 {
 	char *got;
@@ -421,6 +449,7 @@ Suite *dns_suite(void)
 	tcase_add_test(tc, test_parse_stub_never_reported);
 	tcase_add_test(tc, test_parse_lines);
 	tcase_add_test(tc, test_parse_many_lines);
+	tcase_add_test(tc, test_two_begins_without_end);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-osinfo.c - auto pool keys, order and formats (upstream compatible). */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include "osinfo.h"
 #include "suites.h"
@@ -247,6 +251,152 @@ START_TEST(test_addresses_live)
 }
 END_TEST
 
+/* ---- the lookup child's start ---------------------------------------------------- */
+
+/* The daemon's signal state: SIGTERM blocked (sd-event), SIGHUP ignored. */
+static void daemon_like_signals(sigset_t *ret_old_mask, struct sigaction *ret_old_hup)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &term, ret_old_mask), 0);
+	ck_assert_int_eq(sigaction(SIGHUP, &ign, ret_old_hup), 0);
+}
+
+static void restore_signals(const sigset_t *mask, const struct sigaction *hup)
+{
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	sigaction(SIGHUP, hup, NULL);
+}
+
+static int wait_status(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* Nothing of the daemon's signal state is left, the lifetime is bounded and
+ * the child dies with its parent; exit code: a bit per thing found wrong. */
+START_TEST(test_child_setup_state)
+{
+	struct sigaction old_hup;
+	sigset_t old_mask;
+	pid_t pid;
+	int status;
+
+	daemon_like_signals(&old_mask, &old_hup);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct sigaction sa;
+		sigset_t now;
+		int pdeath = 0, bad = 0;
+
+		if (osinfo_child_setup(getppid()) != 0)
+			_exit(1);
+		if (sigprocmask(SIG_SETMASK, NULL, &now) < 0 || sigismember(&now, SIGTERM) ||
+		    sigismember(&now, SIGINT))
+			bad |= 2;
+		if (sigaction(SIGHUP, NULL, &sa) < 0 || sa.sa_handler != SIG_DFL)
+			bad |= 4;
+		if (prctl(PR_GET_PDEATHSIG, &pdeath) < 0 || pdeath != SIGKILL)
+			bad |= 8;
+		if (alarm(0) == 0)
+			bad |= 16;
+		_exit(bad);
+	}
+	status = wait_status(pid);
+	restore_signals(&old_mask, &old_hup);
+	ck_assert_msg(WIFEXITED(status), "child died of signal %d", WTERMSIG(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+/* A SIGTERM that arrived while the mask inherited from the daemon held it
+ * (a stop racing the fork) ends the child as soon as it opens the mask. */
+START_TEST(test_child_setup_pending_term)
+{
+	struct sigaction old_hup;
+	sigset_t old_mask;
+	pid_t pid;
+	int status;
+
+	daemon_like_signals(&old_mask, &old_hup);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		raise(SIGTERM);
+		(void)osinfo_child_setup(getppid());
+		_exit(0);
+	}
+	status = wait_status(pid);
+	restore_signals(&old_mask, &old_hup);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(WTERMSIG(status), SIGTERM);
+}
+END_TEST
+
+/* A parent that is gone before the child arms PDEATHSIG is noticed. */
+START_TEST(test_child_setup_orphan)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(osinfo_child_setup(getppid() + 1) == -ESRCH ? 0 : 1);
+	ck_assert_int_eq(wait_status(pid), 0);
+}
+END_TEST
+
+/* kill -9 of the daemon takes the child with it: a middle process plays the
+ * daemon, we (a subreaper) inherit and reap its child. */
+START_TEST(test_child_dies_with_parent)
+{
+	int p[2], status;
+	pid_t middle, child = 0;
+
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	middle = fork();
+	ck_assert_int_ge(middle, 0);
+	if (middle == 0) {
+		pid_t self = getpid();
+
+		if (fork() == 0) {
+			pid_t me = getpid();
+
+			if (osinfo_child_setup(self) < 0)
+				_exit(1);
+			/* armed: say who we are */
+			(void)!write(p[1], &me, sizeof(me));
+			for (;;)
+				pause();
+		}
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (read(p[0], &child, sizeof(child)) != (ssize_t)sizeof(child) || child <= 0) {
+		kill(middle, SIGKILL);
+		(void)waitpid(middle, NULL, 0);
+		ck_abort_msg("the lookup child did not start");
+	}
+	close(p[0]);
+	kill(middle, SIGKILL);
+	status = wait_status(middle);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	status = wait_status(child);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+}
+END_TEST
+
 Suite *osinfo_suite(void)
 {
 	Suite *s = suite_create("osinfo");
@@ -261,6 +411,10 @@ Suite *osinfo_suite(void)
 	tcase_add_test(tc, test_setters);
 	tcase_add_test(tc, test_addresses);
 	tcase_add_test(tc, test_addresses_live);
+	tcase_add_test(tc, test_child_setup_state);
+	tcase_add_test(tc, test_child_setup_pending_term);
+	tcase_add_test(tc, test_child_setup_orphan);
+	tcase_add_test(tc, test_child_dies_with_parent);
 	suite_add_tcase(s, tc);
 	return s;
 }
