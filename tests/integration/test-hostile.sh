@@ -52,6 +52,10 @@ echo "nameserver 198.51.100.53" >/etc/resolv.conf
 
 # ---- systemd's side: a notify socket of our own --------------------------------
 
+# the interpreter itself, not a version manager's wrapper that takes a
+# second to start on each of the many calls below
+PY=$(python3 -c 'import sys; print(sys.executable)')
+
 mkdir -p "$NOTIFY_DIR"
 cat >"$HV_TMP/notify-listener.py" <<'EOF'
 # Keeps each datagram sent to the socket argv[1] as a file in argv[2].
@@ -69,7 +73,7 @@ while True:
         f.write(data)
     os.rename(tmp, os.path.join(out, "%06d" % n))
 EOF
-python3 "$HV_TMP/notify-listener.py" "$HV_TMP/notify.sock" "$NOTIFY_DIR" \
+"$PY" "$HV_TMP/notify-listener.py" "$HV_TMP/notify.sock" "$NOTIFY_DIR" \
 	>>"$HV_TMP/notify-listener.log" 2>&1 </dev/null &
 hv_track_pid $!
 hv_wait_for 10 test -e "$NOTIFY_DIR/.ready" || hv_fail "the notify listener did not start"
@@ -98,17 +102,17 @@ for name in files:
 sys.exit(rc)
 EOF
 clean_text() {
-	python3 "$HV_TMP/clean-text.py" "$@"
+	"$PY" "$HV_TMP/clean-text.py" "$@"
 }
 
 # notify_all_ours: every line of every datagram is one of the daemon's own
 # assignments (never MAINPID=), and holds no control character.
 notify_all_ours() {
 	local f line n=0 rc=0
+	clean_text "notify datagram" "$NOTIFY_DIR"/[0-9]* || rc=1
 	for f in "$NOTIFY_DIR"/[0-9]*; do
 		[ -e "$f" ] || continue
 		n=$((n + 1))
-		clean_text "notify datagram" "$f" || rc=1
 		while IFS= read -r line || [ -n "$line" ]; do
 			if ! [[ $line =~ ^(READY|STATUS|STOPPING|WATCHDOG|ERRNO|EXTEND_TIMEOUT_USEC)= ]]; then
 				echo "datagram $(basename "$f"): a line that is not the daemon's: $(printf '%q' "$line")"
@@ -117,7 +121,7 @@ notify_all_ours() {
 		done <"$f"
 	done
 	[ "$n" -gt 0 ] || { echo "no datagram at all: is NOTIFY_SOCKET used?"; return 1; }
-	echo "$n datagrams, every line the daemon's own"
+	[ $rc -ne 0 ] || echo "$n datagrams, every line the daemon's own"
 	return $rc
 }
 
@@ -125,7 +129,7 @@ notify_all_ours() {
 # out after the reply).
 notify_has() {
 	hv_wait_for 5 grep -rqF -- "$1" "$NOTIFY_DIR" ||
-		{ echo "no datagram holds: $1"; cat "$NOTIFY_DIR"/[0-9]* | tail -n 20; return 1; }
+		{ echo "no datagram holds: $1"; tail -n +1 "$NOTIFY_DIR"/[0-9]* | tail -n 40; return 1; }
 }
 
 # log_ours FILE IDENT: every line of the log starts with "IDENT: " and is
@@ -236,6 +240,15 @@ check_pool_keys() {
 	"$CTL" --json --state-dir "$STATE" --pool-dir /var/lib/hyperv pool get --pool 0 "$FORGED" >"$HV_TMP/pool-get.json"
 	[ "$(jq -r .value "$HV_TMP/pool-get.json")" = "$FORGED" ]
 	clean_text "hvkvpctl --json pool get" "$HV_TMP/pool-get.json"
+	# JSON: DEL and C1 as \u00XX too, and every key reads back exactly
+	"$CTL" --json --state-dir "$STATE" --pool-dir /var/lib/hyperv pool list --pool 0 >"$HV_TMP/pool-list.json"
+	clean_text "hvkvpctl --json pool list" "$HV_TMP/pool-list.json"
+	grep -qF 'del\u007f\u007f' "$HV_TMP/pool-list.json"
+	grep -qF 'csi\u009b31m' "$HV_TMP/pool-list.json"
+	for k in "${HOSTILE_IDS[@]}"; do
+		jq -e --arg k "$k" 'any(.[]; .key == $k and .value == $k)' "$HV_TMP/pool-list.json" >/dev/null ||
+			{ echo "pool list --json lost the key $(printf '%q' "$k")"; return 1; }
+	done
 	for k in "${HOSTILE_IDS[@]}"; do
 		out=$(hv_ctl --wait 10 delete --pool 0 --key "$k")
 		hv_json_is "$out" .code_name HV_S_OK
