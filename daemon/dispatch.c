@@ -43,8 +43,10 @@ static int handle_ip(struct hvkvp_ctx *ctx, const struct kvp_request *req, uint8
 	int r;
 
 	if (!ctx->link_config) {
+		char id[ESCAPED_SIZE(sizeof(req->ip.adapter_id))];
+
 		log_notice("%s for adapter '%s' is not supported without the failover machinery; answering %s",
-			   kvp_op_to_string(req->op), req->ip.adapter_id,
+			   kvp_op_to_string(req->op), escape_str(id, sizeof(id), req->ip.adapter_id),
 			   hv_error_to_string(HV_ERROR_NOT_SUPPORTED));
 		return -EOPNOTSUPP;
 	}
@@ -64,10 +66,11 @@ static int handle_ip(struct hvkvp_ctx *ctx, const struct kvp_request *req, uint8
 
 /* Journal fields naming the request; the strings live in `buf`. */
 struct req_fields {
-	char op[48], pool[48], key[HV_KVP_EXCHANGE_MAX_KEY_SIZE + 16], code[48];
+	char op[48], pool[48], key[ESCAPED_SIZE(HV_KVP_EXCHANGE_MAX_KEY_SIZE) + 16], code[48];
 	const char *v[5];
 };
 
+/* `key` is the escaped form (escape_str()). */
 static const char *const *req_fields(struct req_fields *f, const struct kvp_request *req,
 				     const char *key, uint32_t code)
 {
@@ -133,6 +136,8 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 	struct kvp_request req;
 	struct req_fields f;
 	char key[HV_KVP_EXCHANGE_MAX_KEY_SIZE] = "";
+	/* the key (or adapter id) as the log shows it: the host chose its bytes */
+	char shown[ESCAPED_SIZE(HV_KVP_EXCHANGE_MAX_KEY_SIZE)];
 	const char *reason = NULL;
 	uint32_t code;
 	int r;
@@ -178,25 +183,26 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 
 	code = hv_error_from_errno(r);
 	kvp_msg_set_error(msg, code);
+	escape_str(shown, sizeof(shown), key);
 
 	if (r == -ENOENT) {
 		/* the normal end of an enumeration, or a missing key: not news */
-		log_full(LOG_DEBUG, 0, req_fields(&f, &req, key, code), "%s pool %u key '%s': %s",
-			 kvp_op_to_string(req.op), req.pool, key, hv_error_to_string(code));
+		log_full(LOG_DEBUG, 0, req_fields(&f, &req, shown, code), "%s pool %u key '%s': %s",
+			 kvp_op_to_string(req.op), req.pool, shown, hv_error_to_string(code));
 	} else if (r < 0) {
 		/* link-config has already said what went wrong, naming the adapter */
 		bool said = req.op == KVP_OP_SET_IP_INFO || req.op == KVP_OP_GET_IP_INFO;
 
 		ctx->n_errors++;
-		log_full(said ? LOG_DEBUG : LOG_WARNING, r, req_fields(&f, &req, key, code),
+		log_full(said ? LOG_DEBUG : LOG_WARNING, r, req_fields(&f, &req, shown, code),
 			 "%s pool %u key '%s' failed; answering %s", kvp_op_to_string(req.op),
-			 req.pool, key, hv_error_to_string(code));
+			 req.pool, shown, hv_error_to_string(code));
 	} else {
 		/* writes are worth an info line; the host polls reads every few seconds */
 		int level = (req.op == KVP_OP_SET || req.op == KVP_OP_DELETE) ? LOG_INFO : LOG_DEBUG;
 
-		log_full(level, 0, req_fields(&f, &req, key, code), "%s pool %u key '%s': %s",
-			 kvp_op_to_string(req.op), req.pool, key, hv_error_to_string(code));
+		log_full(level, 0, req_fields(&f, &req, shown, code), "%s pool %u key '%s': %s",
+			 kvp_op_to_string(req.op), req.pool, shown, hv_error_to_string(code));
 	}
 	return code;
 }

@@ -20,41 +20,19 @@ static int fail(char *err, size_t size, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Copies a value into a printable, bounded form for error messages: control
- * bytes escaped, "..." only when something was left out, and never a cut
- * inside a UTF-8 character. size must be at least 8. */
+const char *failover_quote(const char *v, size_t len, char *buf, size_t size)
+{
+	if (escape_bytes(buf, size, v, len) == 0)
+		return buf;
+	/* cut: again with room for the "..." that says so */
+	(void)escape_bytes(buf, size - 3, v, len);
+	memcpy(buf + strlen(buf), "...", 4);
+	return buf;
+}
+
 static const char *shown(const char *v, size_t len, char *buf, size_t size)
 {
-	size_t full = 0, n = 0, i, room;
-
-	for (i = 0; i < len; i++)
-		full += ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ? 4 : 1;
-	room = full < size ? full : size - 4; /* keep room for "..." */
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-		size_t w = (c < 0x20 || c == 0x7f) ? 4 : 1;
-
-		if (n + w > room)
-			break;
-		if (w == 4)
-			snprintf(buf + n, size - n, "\\x%02x", c);
-		else
-			buf[n] = (char)c;
-		n += w;
-	}
-	if (i == len) {
-		buf[n] = '\0';
-		return buf;
-	}
-	/* v[i] is the first byte left out; if it continues a character, leave
-	 * out the bytes of that character already copied (they map 1:1) */
-	while (i > 0 && n > 0 && ((unsigned char)v[i] & 0xc0) == 0x80 &&
-	       (unsigned char)v[i - 1] >= 0x80) {
-		i--;
-		n--;
-	}
-	memcpy(buf + n, "...", 4);
-	return buf;
+	return failover_quote(v, len, buf, size);
 }
 
 /* Token iterator over a ';'-separated list: blanks trimmed, empties skipped. */

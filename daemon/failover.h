@@ -56,7 +56,9 @@ struct failover_settings {
  * prefix length; an "addr/len" token carries its own prefix.
  *
  * Returns 0, or -EINVAL (host code HV_INVALIDARG) with a sentence in err
- * naming the field, the index and the value.
+ * naming the field, the index and the value. The value is quoted as
+ * failover_quote() shows it, so err is one line of safe text whatever the
+ * host sent: it goes to the log, STATUS=, the state file and pool 1.
  */
 int failover_parse(const struct kvp_ip_fields *in, struct failover_settings *ret, char *err,
 		   size_t err_size);
@@ -71,6 +73,11 @@ void failover_count(const struct failover_settings *s, unsigned *ret_v4, unsigne
 /* "192.0.2.1" / "2001:db8::1"; buf of at least INET6_ADDRSTRLEN. */
 const char *failover_ip_to_string(int family, const union in_addr_union *a, char *buf,
 				  size_t size);
+
+/* A host string as messages quote it: escape_bytes() of v[0..len) into buf,
+ * ending in "..." when it had to be cut (never inside an escape or a UTF-8
+ * character). size must be at least 8. Returns buf. */
+const char *failover_quote(const char *v, size_t len, char *buf, size_t size);
 
 /* Prefix length of a contiguous dotted IPv4 mask; -EINVAL if not contiguous. */
 int failover_mask_to_prefix(struct in_addr mask);

@@ -116,6 +116,27 @@ static int usage(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* Human output never carries a raw control byte: what the host sent (and
+ * what the state and pool files hold) is shown escaped, as the log shows
+ * it; --json gives the exact bytes. Each slot is one buffer, so up to four
+ * escaped strings can go into one printf. */
+#define ESC_SLOTS 4
+static char esc_bufs[ESC_SLOTS][ESCAPED_SIZE(MAX(KVP_IP_ADDR_BYTES, HV_KVP_EXCHANGE_MAX_VALUE_SIZE))];
+
+/* A host string, escaped. */
+static const char *esc(unsigned slot, const char *s)
+{
+	return escape_str(esc_bufs[slot], sizeof(esc_bufs[slot]), s);
+}
+
+/* A message of ours that quotes host strings (escaped already): made one
+ * line, its backslashes kept. */
+static const char *esc_line(unsigned slot, const char *s)
+{
+	log_one_line(esc_bufs[slot], sizeof(esc_bufs[slot]), s);
+	return esc_bufs[slot];
+}
+
 static void print_json(struct json *j)
 {
 	char *doc = NULL;
@@ -330,7 +351,7 @@ static void print_plan(const struct kvp_ip_fields *f, int r, const struct adapte
 		print_addr_list("now:", now);
 		print_settings("would be:", s);
 	} else
-		fprintf(stderr, "hvkvpctl: %s\n", err);
+		fprintf(stderr, "hvkvpctl: %s\n", esc_line(0, err));
 }
 
 static int plan_one(struct link_config *ic, const struct kvp_ip_fields *f)
@@ -365,12 +386,14 @@ static void print_result(const struct kvp_ip_fields *f, int r, const struct link
 		json_end_object(&j);
 		print_json(&j);
 	} else if (r == 0)
-		printf("%s: %s through %s%s\n", res->ifname, res->message, res->backend,
+		printf("%s: %s through %s%s\n", esc(0, res->ifname), esc_line(1, res->message),
+		       res->backend,
 		       res->waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)"
 						: "");
 	else
-		fprintf(stderr, "hvkvpctl: %s: %s\n", isempty(res->ifname) ? f->adapter_id : res->ifname,
-			res->message);
+		fprintf(stderr, "hvkvpctl: %s: %s\n",
+			esc(0, isempty(res->ifname) ? f->adapter_id : res->ifname),
+			esc_line(1, res->message));
 }
 
 static int apply_one(struct link_config *ic, const struct kvp_ip_fields *f, bool dry_run)
@@ -663,20 +686,22 @@ static void show_text(const struct adapter_state *st, int r, const struct kvp_ip
 
 	iso(st->received_usec, recv, sizeof(recv));
 	iso(st->applied_usec, appl, sizeof(appl));
-	printf("%s (%s, %s)\n", st->ifname, st->mac, st->host.adapter_id);
+	printf("%s (%s, %s)\n", esc(0, st->ifname), esc(1, st->mac), esc(2, st->host.adapter_id));
 	printf("  host sent:  %s\n", recv);
-	printf("              IPAddresses=%s Subnets=%s\n", st->host.ip_addr, st->host.sub_net);
-	printf("              DefaultGateways=%s DNSServers=%s DHCPEnabled=%s\n", st->host.gate_way,
-	       st->host.dns_addr, st->host.dhcp_enabled ? "true" : "false");
-	printf("  result:     %s: %s\n", hv_error_to_string(st->result), st->detail);
+	printf("              IPAddresses=%s Subnets=%s\n", esc(0, st->host.ip_addr),
+	       esc(1, st->host.sub_net));
+	printf("              DefaultGateways=%s DNSServers=%s DHCPEnabled=%s\n",
+	       esc(0, st->host.gate_way), esc(1, st->host.dns_addr),
+	       st->host.dhcp_enabled ? "true" : "false");
+	printf("  result:     %s: %s\n", hv_error_to_string(st->result), esc_line(0, st->detail));
 	if (st->applied_usec) {
-		printf("  applied:    %s via %s%s%s\n", appl, st->backend,
+		printf("  applied:    %s via %s%s%s\n", appl, esc(0, st->backend),
 		       st->waiting_for_carrier ? ", waiting for carrier" : "",
 		       st->reapply ? " (hvkvpd re-applies it at start-up)" : "");
 		if (st->result != 0)
 			printf("              IPAddresses=%s Subnets=%s DefaultGateways=%s DNSServers=%s\n",
-			       st->applied.ip_addr, st->applied.sub_net, st->applied.gate_way,
-			       st->applied.dns_addr);
+			       esc(0, st->applied.ip_addr), esc(1, st->applied.sub_net),
+			       esc(2, st->applied.gate_way), esc(3, st->applied.dns_addr));
 	} else
 		printf("  applied:    nothing yet\n");
 	if (r == 0) {
@@ -782,7 +807,7 @@ static int pool_list_one(unsigned idx, struct json *j)
 			json_kv_string(j, "value", value);
 			json_end_object(j);
 		} else
-			printf("%u\t%s\t%s\n", idx, key, value);
+			printf("%u\t%s\t%s\n", idx, esc(0, key), esc(1, value));
 	}
 	return 0;
 }
@@ -829,7 +854,7 @@ static void print_value(unsigned idx, const char *key, const char *value)
 		json_end_object(&j);
 		print_json(&j);
 	} else
-		printf("%s\n", value);
+		printf("%s\n", esc(0, value));
 }
 
 /* get, set or delete KEY [VALUE] in pool idx; returns an exit code. */

@@ -125,7 +125,7 @@ static int run(const struct conf *cfg)
 	/* hvkvp_ctx_init() logs why it failed */
 	r = hvkvp_ctx_init(&ctx_storage, cfg->pool_dir, NULL, &ipo);
 	if (r < 0) {
-		sd_notifyf(0, "STATUS=cannot start: %s\nERRNO=%d", strerror(-r), -r);
+		notify_status_errno(r, "cannot start: %s", strerror(-r));
 		return r;
 	}
 	ctx = &ctx_storage;

@@ -111,7 +111,13 @@ static void put_escaped(struct json *j, const char *s, size_t len)
 		size_t n = utf8_lead_len(c);
 
 		if (n > 1 && i + n <= len && utf8_valid(s + i, n)) {
-			put(j, s + i, n);
+			if (c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
+				/* a C1 control (U+0080..U+009F): the same character,
+				 * but no raw CSI for a terminal that shows the JSON */
+				snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)s[i + 1]);
+				put(j, esc, 6);
+			} else
+				put(j, s + i, n);
 			i += n;
 			continue;
 		}
@@ -132,8 +138,10 @@ static void put_escaped(struct json *j, const char *s, size_t len)
 			put(j, "\\t", 2);
 			break;
 		default:
-			if (c < 0x20 || c >= 0x80) {
-				/* control characters, and bytes outside any valid sequence */
+			if (c < 0x20 || c >= 0x7f) {
+				/* control characters (DEL too: JSON allows it raw, a
+				 * terminal does not show it), and bytes outside any
+				 * valid sequence */
 				snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)c);
 				put(j, esc, 6);
 			} else {

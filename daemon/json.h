@@ -15,7 +15,8 @@
  * a whole document without checking every call.
  *
  * Strings: valid UTF-8 passes through unchanged; '"', '\\' and control
- * characters are escaped; bytes that are not part of a valid UTF-8 sequence
+ * characters (< 0x20, DEL, and the C1 controls U+0080..U+009F, as \u00XX)
+ * are escaped, so a document holds no raw control byte; bytes that are not part of a valid UTF-8 sequence
  * are written as \u00XX (the byte's value as a code point), so any byte
  * string yields valid JSON and the original bytes remain recognisable.
  */

@@ -180,6 +180,7 @@ static void device_reset(struct kvp_device *d, int error, const char *why)
 
 static void handle_registration(struct kvp_device *d)
 {
+	char version[ESCAPED_SIZE(sizeof(((struct kvp_request *)0)->reg.version))];
 	struct kvp_request req;
 	const char *reason = NULL;
 	int r;
@@ -193,13 +194,15 @@ static void handle_registration(struct kvp_device *d)
 	d->reg_timer = sd_event_source_disable_unref(d->reg_timer);
 	d->state = DEVICE_READY;
 	d->backoff_usec = BACKOFF_MIN_USEC;
-	log_info("registered with the KVP driver on %s (driver version %s)", d->path,
-		 req.reg.version);
+	/* the driver's version string reaches the host's osinfo as it is, and
+	 * the log and STATUS= escaped */
+	escape_str(version, sizeof(version), req.reg.version);
+	log_info("registered with the KVP driver on %s (driver version %s)", d->path, version);
 	if (!d->ready_sent) {
 		sd_notify(0, "READY=1");
 		d->ready_sent = true;
 	}
-	notify_status("serving host requests on %s (driver %s)", d->path, req.reg.version);
+	notify_status("serving host requests on %s (driver %s)", d->path, version);
 }
 
 static int on_device(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -288,8 +291,8 @@ static void device_open(struct kvp_device *d)
 		 * a device that appeared (or changed its number) later stays
 		 * forbidden until the unit restarts, so let Restart= do that */
 		log_error_errno(r, "%s cannot be opened", d->path);
-		sd_notifyf(0, "STATUS=%s: permission denied; exiting so that the service restarts\nERRNO=%d",
-			   d->path, -r);
+		notify_status_errno(r, "%s: permission denied; exiting so that the service restarts",
+				    d->path);
 		sd_event_exit(d->event, r);
 		return;
 	}

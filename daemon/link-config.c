@@ -74,9 +74,16 @@ static int take_apply_lock(struct link_config *c, uint64_t deadline, int *ret_fd
 	if (mkdir(c->state_dir, 0755) < 0 && errno != EEXIST)
 		return negative_errno();
 	snprintf(path, sizeof(path), "%s/.apply.lock", c->state_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return negative_errno();
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		int r = negative_errno();
+
+		/* a lock file is never a symbolic link: whoever made one may
+		 * hope that we create or lock its target */
+		if (r == -ELOOP)
+			log_error("refusing the apply lock %s: it is a symbolic link", path);
+		return r;
+	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			int r = negative_errno();
@@ -91,6 +98,16 @@ static int take_apply_lock(struct link_config *c, uint64_t deadline, int *ret_fd
 	}
 	*ret_fd = fd;
 	return 0;
+}
+
+/* Room for a GUID with its braces, escaped, with some to spare; a longer id
+ * is cut with "..." so that the message around it still fits its line. */
+#define ADAPTER_ID_SHOWN 72
+
+/* The host's adapter id as every message, STATUS= and result line quotes it. */
+static const char *quote_id(const char *id, char *buf, size_t size)
+{
+	return failover_quote(id, strlen(id), buf, size);
 }
 
 static void result_key(const char *mac, char *buf, size_t size)
@@ -191,15 +208,18 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 
 	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
 	if (r < 0) {
+		char id[ADAPTER_ID_SHOWN];
+
+		quote_id(in->adapter_id, id, sizeof(id));
 		if (r == -ENODEV)
 			strprintf(ret->message, sizeof(ret->message),
-				 "no network adapter has the id '%s' (VMBus GUID or MAC)", in->adapter_id);
+				 "no network adapter has the id '%s' (VMBus GUID or MAC)", id);
 		else
 			strprintf(ret->message, sizeof(ret->message),
-				 "cannot resolve the adapter id '%s': %s", in->adapter_id, strerror(-r));
+				 "cannot resolve the adapter id '%s': %s", id, strerror(-r));
 		log_error("SET_IP_INFO: %s; nothing changed", ret->message);
 		strprintf(ret->status, sizeof(ret->status), "failover settings for unknown adapter %s ignored %s",
-			 in->adapter_id, clock);
+			 id, clock);
 		return r;
 	}
 	strscpy(ret->ifname, sizeof(ret->ifname), a.ifname);
@@ -266,7 +286,10 @@ int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, stru
 
 	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, ret_adapter);
 	if (r < 0) {
-		strprintf(err, err_size, "no network adapter has the id '%s'", in->adapter_id);
+		char id[ADAPTER_ID_SHOWN];
+
+		strprintf(err, err_size, "no network adapter has the id '%s'",
+			  quote_id(in->adapter_id, id, sizeof(id)));
 		return r;
 	}
 	r = failover_parse(in, ret_settings, err, err_size);
@@ -352,11 +375,13 @@ int link_config_get(struct link_config *c, const struct kvp_ip_fields *in, struc
 
 	r = adapter_resolve(c->o.sysfs_root, in->adapter_id, 0, &a);
 	if (r < 0) {
+		char id[ADAPTER_ID_SHOWN];
+
+		quote_id(in->adapter_id, id, sizeof(id));
 		if (r == -ENODEV)
-			log_warning("GET_IP_INFO: no network adapter has the MAC '%s'", in->adapter_id);
+			log_warning("GET_IP_INFO: no network adapter has the MAC '%s'", id);
 		else
-			log_warning_errno(r, "GET_IP_INFO: cannot resolve the adapter id '%s'",
-					  in->adapter_id);
+			log_warning_errno(r, "GET_IP_INFO: cannot resolve the adapter id '%s'", id);
 		return r;
 	}
 	r = nlx_read_link_new(c->sk, a.ifindex, &l);

@@ -69,9 +69,53 @@ static const char *level_prefix(int level)
 	}
 }
 
+void log_one_line(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+
+	if (size == 0)
+		return;
+	dst[0] = '\0';
+	/* escape_bytes() between the backslashes: a backslash is ASCII, so a
+	 * cut there never splits a UTF-8 character */
+	for (;;) {
+		const char *bs = strchr(src, '\\');
+		size_t n = bs ? (size_t)(bs - src) : strlen(src);
+
+		if (escape_bytes(dst + o, size - o, src, n) < 0)
+			return;
+		o += strlen(dst + o);
+		if (!bs || o + 2 > size)
+			return;
+		dst[o++] = '\\';
+		dst[o] = '\0';
+		src = bs + 1;
+	}
+}
+
+/* True when s[0..n) needs no log_one_line(): printable ASCII only (the
+ * common case, so that most fields are passed as they are). */
+static bool plain_ascii_n(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool plain_ascii(const char *s)
+{
+	return plain_ascii_n(s, strlen(s));
+}
+
+#define LOG_MSG_MAX 2048
+#define MESSAGE_PREFIX "MESSAGE="
+
 int log_full(int level, int error, const char *const *fields, const char *fmt, ...)
 {
-	char msg[2048], prio[32], errbuf[32], msgfield[2100];
+	char msg[LOG_MSG_MAX], prio[32], errbuf[32];
+	char msgfield[sizeof(MESSAGE_PREFIX) + ESCAPED_SIZE(LOG_MSG_MAX)];
+	char *line = msgfield + strlen(MESSAGE_PREFIX);
 	int r = error == 0 ? 0 : -abs(error);
 	int saved = errno;
 	va_list ap;
@@ -82,12 +126,17 @@ int log_full(int level, int error, const char *const *fields, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* a log line is one line, whatever went into the format */
+	memcpy(msgfield, MESSAGE_PREFIX, strlen(MESSAGE_PREFIX));
+	log_one_line(line, sizeof(msgfield) - strlen(MESSAGE_PREFIX), msg);
 
 	if (log_to_journal) {
+		/* escaped copies of the fields that need it, one after another */
+		char fbuf[4096];
+		size_t fused = 0;
 		struct iovec iov[24];
 		size_t n = 0;
 
-		snprintf(msgfield, sizeof(msgfield), "MESSAGE=%s", msg);
 		snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
 		iov[n++] = (struct iovec){ msgfield, strlen(msgfield) };
 		iov[n++] = (struct iovec){ prio, strlen(prio) };
@@ -95,29 +144,66 @@ int log_full(int level, int error, const char *const *fields, const char *fmt, .
 			snprintf(errbuf, sizeof(errbuf), "ERRNO=%d", abs(error));
 			iov[n++] = (struct iovec){ errbuf, strlen(errbuf) };
 		}
-		for (size_t i = 0; fields && fields[i] && n < ARRAY_SIZE(iov); i++)
-			iov[n++] = (struct iovec){ (void *)fields[i], strlen(fields[i]) };
+		for (size_t i = 0; fields && fields[i] && n < ARRAY_SIZE(iov); i++) {
+			const char *f = fields[i], *eq = strchr(f, '=');
+			size_t klen;
+
+			if (plain_ascii(f)) {
+				iov[n++] = (struct iovec){ (void *)f, strlen(f) };
+				continue;
+			}
+			/* a field name is ours and plain; only the value can need it */
+			if (!eq || !plain_ascii_n(f, (size_t)(eq - f)))
+				continue;
+			klen = (size_t)(eq - f) + 1;
+			if (fused + klen + 2 > sizeof(fbuf))
+				break;
+			memcpy(fbuf + fused, f, klen);
+			log_one_line(fbuf + fused + klen, sizeof(fbuf) - fused - klen, eq + 1);
+			iov[n++] = (struct iovec){ fbuf + fused, strlen(fbuf + fused) };
+			fused += iov[n - 1].iov_len + 1;
+		}
 		if (sd_journal_sendv(iov, (int)n) >= 0)
 			goto out;
 		/* fall back to stderr if the journal is gone */
 	}
 	if (error != 0)
-		fprintf(stderr, "%s: %s%s: %s\n", log_ident, level_prefix(level), msg,
+		fprintf(stderr, "%s: %s%s: %s\n", log_ident, level_prefix(level), line,
 			strerror(abs(error)));
 	else
-		fprintf(stderr, "%s: %s%s\n", log_ident, level_prefix(level), msg);
+		fprintf(stderr, "%s: %s%s\n", log_ident, level_prefix(level), line);
 out:
 	errno = saved;
 	return r;
 }
 
+static void notify_statusv(int error, const char *fmt, va_list ap) _printf_(2, 0);
+static void notify_statusv(int error, const char *fmt, va_list ap)
+{
+	char buf[512], line[ESCAPED_SIZE(sizeof(buf))];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log_one_line(line, sizeof(line), buf);
+	if (error != 0)
+		sd_notifyf(0, "STATUS=%s\nERRNO=%d", line, abs(error));
+	else
+		sd_notifyf(0, "STATUS=%s", line);
+}
+
 void notify_status(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	notify_statusv(0, fmt, ap);
 	va_end(ap);
-	sd_notifyf(0, "STATUS=%s", buf);
+}
+
+void notify_status_errno(int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	notify_statusv(error, fmt, ap);
+	va_end(ap);
 }

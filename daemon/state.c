@@ -262,9 +262,16 @@ static int load_path(const char *path, struct adapter_state *ret)
 
 	if (!text)
 		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return negative_errno();
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		int r = negative_errno();
+
+		/* we never make one: whoever did may hope that we read (and
+		 * re-apply) what it points to */
+		if (r == -ELOOP)
+			log_warning("refusing the state file %s: it is a symbolic link", path);
+		return r;
+	}
 	while (len < STATE_MAX_SIZE && (n = read(fd, text + len, STATE_MAX_SIZE - len)) > 0)
 		len += (size_t)n;
 	if (n < 0)
@@ -309,10 +316,10 @@ int state_foreach(const char *dir, state_cb cb, void *userdata)
 		if (r >= 0 && len > 6 && streq(name + len - 6, ".state") &&
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path)) {
 			int q = load_path(path, &st);
-			if (q < 0)
-				log_warning_errno(q, "ignoring the unreadable state file %s", path);
-			else
+			if (q >= 0)
 				r = cb(&st, userdata);
+			else if (q != -ELOOP) /* load_path() has named a symbolic link */
+				log_warning_errno(q, "ignoring the unreadable state file %s", path);
 		}
 		free(list[i]);
 	}

@@ -9,8 +9,9 @@ packages=(
 	build-essential autoconf automake pkg-config linux-libc-dev
 	libsystemd-dev libnl-3-dev libnl-route-3-dev libnm-dev libglib2.0-dev
 	libfuse3-dev fuse3 check
-	# tests: namespaces, veth, JSON, sanitizers, fuzzing, valgrind, man lint
-	iproute2 util-linux procps psmisc jq valgrind clang libclang-rt-14-dev mandoc
+	# tests: namespaces, veth, JSON, sanitizers, fuzzing, valgrind, man lint,
+	# a notify socket listener (test-hostile.sh)
+	iproute2 util-linux procps psmisc jq valgrind clang libclang-rt-14-dev mandoc python3
 	# real peers for the integration tests (NetworkManager, systemd-networkd, D-Bus)
 	network-manager systemd dbus dbus-daemon
 	# packages and booted guests (tests/system): Debian and RPM packaging and

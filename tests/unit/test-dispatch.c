@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-dispatch.c - whole requests in, replies out; malformed input changes nothing. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "dispatch.h"
 #include "hv-error.h"
@@ -225,6 +228,174 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* ---- a hostile host: its bytes never make a line of their own ------------ */
+
+/* The line sinks' last defence: whatever a caller formats is one line. */
+START_TEST(test_log_one_line)
+{
+	char buf[ESCAPED_SIZE(64)];
+
+	log_one_line(buf, sizeof(buf), "a\nMAINPID=4242\nX=");
+	ck_assert_str_eq(buf, "a\\nMAINPID=4242\\nX=");
+	log_one_line(buf, sizeof(buf), "\x1b[2J\r\x7f\xc2\x9b\xff");
+	ck_assert_str_eq(buf, "\\x1b[2J\\r\\x7f\\xc2\\x9b\\xff");
+	/* text of ours that quotes an escaped host string: not escaped twice */
+	log_one_line(buf, sizeof(buf), "id 'x\\nY' \\ end\\");
+	ck_assert_str_eq(buf, "id 'x\\nY' \\ end\\");
+	log_one_line(buf, sizeof(buf), "caf\xc3\xa9");
+	ck_assert_str_eq(buf, "caf\xc3\xa9");
+	/* cut short, never inside an escape */
+	log_one_line(buf, 4, "a\nb");
+	ck_assert_str_eq(buf, "a\\n");
+	log_one_line(buf, 3, "a\nb");
+	ck_assert_str_eq(buf, "a");
+	log_one_line(buf, 2, "\\\\");
+	ck_assert_str_eq(buf, "\\");
+	log_one_line(buf, 1, "abc");
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+/* Runs fn with stderr going to a file; returns what it wrote (malloc'ed). */
+static char *capture_stderr(void (*fn)(void))
+{
+	char path[128], *text = NULL;
+	size_t len;
+	int fd, saved;
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+	close(fd);
+	fn();
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	ck_assert_int_eq(read_file_bounded(path, 0, 1 << 20, &text, &len), 0);
+	return text;
+}
+
+/* Every line is the logger's own: "hvkvpd: ...", no raw control byte. */
+static void assert_own_lines(const char *text)
+{
+	const char *p = text;
+
+	ck_assert_msg(*text, "nothing was logged");
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+
+		ck_assert_msg(eol, "a line without its newline: %s", p);
+		ck_assert_msg(strncmp(p, "hvkvpd: ", 8) == 0, "a line not ours: %.*s",
+			      (int)(eol - p), p);
+		for (const char *c = p; c < eol; c++)
+			ck_assert_msg((unsigned char)*c >= 0x20 && *c != 0x7f,
+				      "control byte 0x%02x in: %.*s", (unsigned char)*c, (int)(eol - p), p);
+		p = eol + 1;
+	}
+}
+
+static void log_forged(void)
+{
+	log_info("unescaped by mistake: %s", "x\nMAINPID=4242\nX=\x1b[2J");
+	log_warning_errno(-EINVAL, "with an error: %s", "a\rb");
+}
+
+START_TEST(test_log_is_one_line)
+{
+	_cleanup_free_ char *text = NULL;
+
+	log_setup("hvkvpd", LOG_TARGET_STDERR);
+	log_set_max_level(LOG_DEBUG);
+	text = capture_stderr(log_forged);
+	assert_own_lines(text);
+	ck_assert_ptr_nonnull(strstr(text, "x\\nMAINPID=4242\\nX=\\x1b[2J"));
+	ck_assert_ptr_nonnull(strstr(text, "a\\rb: Invalid argument"));
+}
+END_TEST
+
+/* Pool keys and adapter ids, as the host sends them. */
+static const char *const hostile_keys[] = {
+	"x\nMAINPID=4242\nX=",
+	"\x1b[31mred\x1b[0m",
+	"cr\rhidden",
+	"del\x7f",
+	"csi\xc2\x9b" "2J",
+	"back\\slash",
+};
+
+static void dispatch_hostile(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(hostile_keys); i++) {
+		const char *k = hostile_keys[i];
+		uint8_t msg[KVP_MSG_SIZE];
+		struct kvp_reply r;
+		struct kvp_ip_fields ip = { .addr_family = ADDR_FAMILY_IPV4 };
+
+		ck_assert_uint_eq(do_set(KVP_POOL_EXTERNAL, k, k), HV_S_OK);
+		ck_assert_uint_eq(do_get(KVP_POOL_EXTERNAL, k, &r), HV_S_OK);
+		ck_assert_str_eq(r.value, k); /* the pool keeps the host's bytes */
+		ck_assert_uint_eq(do_enum(KVP_POOL_EXTERNAL, 0, &r), HV_S_OK);
+		ck_assert_int_eq(kvp_msg_build_delete(msg, KVP_POOL_EXTERNAL, k), 0);
+		ck_assert_uint_eq(roundtrip(msg, KVP_OP_DELETE, &r), HV_S_OK);
+		ck_assert_uint_eq(do_get(KVP_POOL_EXTERNAL, k, &r), HV_S_CONT);
+		strscpy(ip.adapter_id, sizeof(ip.adapter_id), k);
+		ck_assert_int_eq(kvp_msg_build_ip(msg, KVP_OP_SET_IP_INFO, &ip), 0);
+		ck_assert_uint_eq(roundtrip(msg, KVP_OP_SET_IP_INFO, &r), HV_ERROR_NOT_SUPPORTED);
+	}
+}
+
+START_TEST(test_hostile_keys_logged_escaped)
+{
+	_cleanup_free_ char *text = NULL;
+
+	log_setup("hvkvpd", LOG_TARGET_STDERR);
+	log_set_max_level(LOG_DEBUG);
+	text = capture_stderr(dispatch_hostile);
+	assert_own_lines(text);
+	ck_assert_ptr_nonnull(strstr(text, "key 'x\\nMAINPID=4242\\nX='"));
+	ck_assert_ptr_nonnull(strstr(text, "adapter 'x\\nMAINPID=4242\\nX='"));
+	ck_assert_ptr_nonnull(strstr(text, "key '\\x1b[31mred\\x1b[0m'"));
+	ck_assert_ptr_nonnull(strstr(text, "key 'csi\\xc2\\x9b2J'"));
+	/* a host backslash is doubled, so "\\n" in the log is never a newline */
+	ck_assert_ptr_nonnull(strstr(text, "key 'back\\\\slash'"));
+}
+END_TEST
+
+/* STATUS= is one line: a NOTIFY_SOCKET of our own receives the datagram. */
+START_TEST(test_notify_status_one_line)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(setenv("NOTIFY_SOCKET", sa.sun_path, 1), 0);
+
+	notify_status("rejected %s", "x\nMAINPID=4242\nX=\x1b[2J");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "STATUS=rejected x\\nMAINPID=4242\\nX=\\x1b[2J");
+
+	notify_status_errno(-EACCES, "%s", "a\nERRNO=1");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "STATUS=a\\nERRNO=1\nERRNO=13");
+
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+}
+END_TEST
+
 Suite *dispatch_suite(void)
 {
 	Suite *s = suite_create("dispatch");
@@ -236,6 +407,10 @@ Suite *dispatch_suite(void)
 	tcase_add_test(tc, test_enumerate_auto);
 	tcase_add_test(tc, test_ip_ops_not_supported);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_log_one_line);
+	tcase_add_test(tc, test_log_is_one_line);
+	tcase_add_test(tc, test_hostile_keys_logged_escaped);
+	tcase_add_test(tc, test_notify_status_one_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

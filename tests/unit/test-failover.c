@@ -381,13 +381,28 @@ static const struct fo_case cases[] = {
 	{ .name = "DEL escaped", .ip = "192.0.2.10", .sub = "24", .gw = "\x7f" "192.0.2.1",
 	  .err = "DefaultGateways[0] '\\x7f192.0.2.1'" },
 	{ .name = "newline inside a token escaped", .ip = "192.0.2.10\n192.0.2.11", .sub = "24",
-	  .err = "IPAddresses[0] '192.0.2.10\\x0a192.0.2.11'" },
+	  .err = "IPAddresses[0] '192.0.2.10\\n192.0.2.11'" },
 	{ .name = "vertical tab before a prefix", .ip = "192.0.2.10", .sub = "\v24",
 	  .err = "Subnets[0] '\\x0b24'" },
 	{ .name = "form feed before an addr/len prefix", .ip = "192.0.2.10/\f24",
 	  .err = "IPAddresses[0] '192.0.2.10/\\x0c24'" },
 	{ .name = "line feed before a disagreeing prefix", .ip = "192.0.2.10/25", .sub = "\n24",
-	  .err = "Subnets[0] '\\x0a24'" },
+	  .err = "Subnets[0] '\\n24'" },
+	/* the forged line of the issue "A hostile host": one line, escaped */
+	{ .name = "forged MAINPID= line", .ip = "x\nMAINPID=4242\nX=", .sub = "24",
+	  .err = "IPAddresses[0] 'x\\nMAINPID=4242\\nX=' is not" },
+	{ .name = "carriage return escaped", .ip = "192.0.2.10", .sub = "24",
+	  .gw = "192.0.2.1\rforged", .err = "DefaultGateways[0] '192.0.2.1\\rforged'" },
+	{ .name = "C1 CSI escaped", .ip = "192.0.2.10", .sub = "24", .dns = "\xc2\x9b" "2J",
+	  .err = "DNSServers[0] '\\xc2\\x9b2J'" },
+	{ .name = "invalid UTF-8 escaped", .ip = "192.0.2.10\xff\xfe", .sub = "24",
+	  .err = "IPAddresses[0] '192.0.2.10\\xff\\xfe'" },
+	{ .name = "backslash doubled, so that the escapes read back", .ip = "a\\nb", .sub = "24",
+	  .err = "IPAddresses[0] 'a\\\\nb'" },
+	/* a long value of escapes is cut between two of them, never inside one */
+	{ .name = "cut between escapes", .ip = "\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b",
+	  .sub = "24",
+	  .err = "IPAddresses[0] '\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b...'" },
 };
 
 /* ---- helpers ---------------------------------------------------------------- */

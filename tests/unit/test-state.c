@@ -479,7 +479,7 @@ START_TEST(test_load_bad_files)
 	/* a symbolic link is not followed */
 	unlink(path);
 	ck_assert_int_eq(symlink("/etc/hostname", path), 0);
-	ck_assert_int_lt(state_load(dir, MAC, &st), 0);
+	ck_assert_int_eq(state_load(dir, MAC, &st), -ELOOP);
 }
 END_TEST
 
@@ -559,6 +559,32 @@ static int collect(const struct adapter_state *st, void *userdata)
 	return (int)s->n == s->stop_at ? -EIO : 0;
 }
 
+/* Saving over a symbolic link replaces the link (rename()), and never
+ * writes where it points. */
+START_TEST(test_save_over_symlink)
+{
+	struct adapter_state st, back;
+	char path[4300], target[4300];
+	_cleanup_free_ char *text = NULL;
+	struct stat sb;
+
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(target, sizeof(target), "%s/target", dir);
+	write_file(target, "keep me\n", 8);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	ck_assert_int_eq(symlink(target, path), 0);
+
+	sample(&st);
+	ck_assert_int_eq(state_save(dir, &st), 0);
+	ck_assert_int_eq(read_file_bounded(target, 0, 64, &text, NULL), 0);
+	ck_assert_str_eq(text, "keep me\n");
+	ck_assert_int_eq(lstat(path, &sb), 0);
+	ck_assert(S_ISREG(sb.st_mode));
+	ck_assert_int_eq(state_load(dir, MAC, &back), 0);
+	state_eq(&st, &back);
+}
+END_TEST
+
 START_TEST(test_foreach)
 {
 	static const char *const macs[] = { "00:15:5d:00:00:03", "00:15:5d:00:00:01",
@@ -585,6 +611,9 @@ START_TEST(test_foreach)
 	write_file(path, "mac=00:15:5d:00:00:06\n", 22);
 	snprintf(path, sizeof(path), "%s/.apply.lock", dir);
 	write_file(path, "", 0);
+	/* a symbolic link to a good state file is not followed */
+	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:07.state", dir);
+	ck_assert_int_eq(symlink("00:15:5d:00:00:01.state", path), 0);
 
 	ck_assert_int_eq(state_foreach(dir, collect, &s), 0);
 	ck_assert_uint_eq(s.n, 3);
@@ -625,6 +654,7 @@ Suite *state_suite(void)
 	tcase_add_test(tc, test_load_oversized);
 	tcase_add_test(tc, test_bad_mac);
 	tcase_add_test(tc, test_empty_mac);
+	tcase_add_test(tc, test_save_over_symlink);
 	tcase_add_test(tc, test_foreach);
 	suite_add_tcase(s, tc);
 	return s;
