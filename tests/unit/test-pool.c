@@ -1194,13 +1194,19 @@ static int kill_cb(const char *key, size_t key_len, const char *value, size_t va
 	return 0;
 }
 
-static void kill_child(void)
+/* Changes pool 0 until killed; writes one byte to ready_fd once the pool is
+ * open, so that the parent's random delay measures time spent changing it
+ * (on a loaded machine the open alone can take longer than that delay). */
+static void kill_child(int ready_fd)
 {
 	struct kvp_pool *p = NULL;
 	char key[16], value[VALF];
 
 	if (kvp_pool_open(dir, 0, &p) < 0)
 		_exit(1);
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(3);
+	close(ready_fd);
 	for (unsigned n = 0;; n++) {
 		snprintf(key, sizeof(key), "k%u", (n * 5) % 7);
 		if (n % 6 == 5)
@@ -1226,12 +1232,20 @@ START_TEST(test_kill_safety)
 		size_t len, trailing;
 		DIR *d;
 		struct dirent *de;
-		int status;
-		pid_t pid = fork();
+		int status, ready[2];
+		char byte;
+		pid_t pid;
 
+		ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+		pid = fork();
 		ck_assert_int_ge(pid, 0);
-		if (pid == 0)
-			kill_child();
+		if (pid == 0) {
+			close(ready[0]);
+			kill_child(ready[1]);
+		}
+		close(ready[1]);
+		ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+		close(ready[0]);
 		usleep(1000 + rand_r(&seed) % 30000);
 		ck_assert_int_eq(kill(pid, SIGKILL), 0);
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
