@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "log.h"
@@ -102,6 +103,14 @@ struct kvp_pool {
 
 	struct orphan orphans[MAX_ORPHANS];
 	size_t n_orphans;
+
+	uint64_t lock_wait;  /* usec, KVP_POOL_LOCK_WAIT_USEC unless a test says */
+	uint64_t busy_since; /* the last lock attempt failed (0 = it did not) */
+
+	struct pending {
+		char *key, *value;
+	} pending[KVP_POOL_MAX_PENDING];
+	size_t n_pending;
 };
 
 static bool ofd_unsupported;
@@ -419,16 +428,16 @@ static void index_remove_last(struct kvp_pool *p, size_t i)
  * latter and, unlike classic POSIX locks, are not dropped when this process
  * closes some other descriptor of the same file. flock() always comes first
  * so that two of our own processes can never wait on each other crosswise. */
-static int lock_fd(int fd, bool exclusive)
+static int try_lock(int fd, bool exclusive)
 {
 	struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET };
 	int r;
 
-	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+	while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
 		if (errno != EINTR)
-			return negative_errno();
+			return errno == EWOULDBLOCK ? -EBUSY : negative_errno();
 	for (;;) {
-		if (fcntl(fd, ofd_unsupported ? F_SETLKW : F_OFD_SETLKW, &fl) == 0)
+		if (fcntl(fd, ofd_unsupported ? F_SETLK : F_OFD_SETLK, &fl) == 0)
 			return 0;
 		if (errno == EINTR)
 			continue;
@@ -436,10 +445,74 @@ static int lock_fd(int fd, bool exclusive)
 			ofd_unsupported = true; /* kernel older than 3.15 */
 			continue;
 		}
-		r = negative_errno();
+		r = errno == EAGAIN || errno == EACCES ? -EBUSY : negative_errno();
 		(void)flock(fd, LOCK_UN);
 		return r;
 	}
+}
+
+/*
+ * Never a blocking wait: a lock holder (any local user can flock() a 0644
+ * file) must not keep the single-threaded daemon in the kernel. Both locks
+ * are taken together or not at all, with short sleeps in between, until
+ * `deadline` (CLOCK_MONOTONIC, usec) has passed; then -EBUSY.
+ */
+static int lock_fd(int fd, bool exclusive, uint64_t deadline)
+{
+	uint64_t delay = 1000;
+
+	for (;;) {
+		int r = try_lock(fd, exclusive);
+		uint64_t now;
+
+		if (r != -EBUSY)
+			return r;
+		now = now_usec();
+		if (now >= deadline)
+			return -EBUSY;
+		delay = MIN(delay, deadline - now);
+		nanosleep(&(struct timespec){ .tv_sec = (time_t)(delay / 1000000),
+					      .tv_nsec = (long)(delay % 1000000) * 1000 },
+			  NULL);
+		delay = MIN(delay * 2, (uint64_t)20000);
+	}
+}
+
+/* The pid holding a conflicting lock on the file, as /proc/locks tells
+ * (flock() and classic POSIX locks; OFD locks show no owner), or 0. */
+static pid_t lock_holder_pid(int fd)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	struct stat st;
+	pid_t found = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &size, f) > 0) {
+		char kind[16], arrow[8];
+		unsigned maj, min;
+		unsigned long ino;
+		int pid;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters
+		 * are listed as "1: -> FLOCK ...". */
+		if (sscanf(line, "%*d: %7s", arrow) != 1 || streq(arrow, "->"))
+			continue;
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &pid, &maj, &min, &ino) != 5)
+			continue;
+		if (ino != (unsigned long)st.st_ino || maj != major(st.st_dev) ||
+		    min != minor(st.st_dev) || pid <= 0 || pid == getpid())
+			continue;
+		found = pid;
+		break;
+	}
+	fclose(f);
+	return found;
 }
 
 static void unlock_fd(int fd)
@@ -628,20 +701,68 @@ static void pool_end(struct kvp_pool *p)
 }
 
 static void orphans_adopt(struct kvp_pool *p, bool final);
+static int pending_apply(struct kvp_pool *p);
+static void pending_drop(struct kvp_pool *p, size_t k);
+
+/* Nothing changed the file since the cache was loaded, as far as inotify
+ * and fstat() can tell; then a read needs no lock to be right. */
+static bool cache_current(struct kvp_pool *p)
+{
+	struct stat st;
+
+	if (!p->valid || p->racy || p->wd < 0 || p->fd < 0 || p->n_orphans > 0)
+		return false;
+	if (watch_drain(p)) {
+		p->valid = false;
+		return false;
+	}
+	return fstat(p->fd, &st) == 0 && file_id_matches(&p->id, &st);
+}
+
+static int pool_busy(struct kvp_pool *p, bool exclusive, uint64_t waited)
+{
+	if (!exclusive && cache_current(p)) {
+		log_debug("%s: locked by another process; answering from the unchanged cache",
+			  p->path);
+		return 0;
+	}
+	if (p->busy_since == 0) {
+		pid_t pid = lock_holder_pid(p->fd);
+
+		p->busy_since = now_usec();
+		if (pid > 0)
+			log_warning("%s: locked by process %d (waited %llu ms); requests on this pool are answered as busy until it lets go",
+				    p->path, (int)pid, (unsigned long long)(waited / 1000));
+		else
+			log_warning("%s: locked by another process (waited %llu ms); requests on this pool are answered as busy until it lets go",
+				    p->path, (unsigned long long)(waited / 1000));
+	} else
+		log_debug("%s: still locked by another process", p->path);
+	return -EBUSY;
+}
 
 /*
  * Locks the pool and brings the cache up to date. The name may have been
  * pointed at a new file (another writer's rename) or removed while we were
  * waiting: then the lock we hold protects nothing, so follow the name.
+ *
+ * Waits at most `wait` usec for the locks (see pool.h). Returns 1 when a
+ * read is served from the unchanged cache without the lock (pool_end() is
+ * harmless then).
  */
-static int pool_begin(struct kvp_pool *p, bool exclusive)
+static int pool_begin_wait(struct kvp_pool *p, bool exclusive, uint64_t wait)
 {
 	bool reload = false, reopened = false;
 	struct stat st_fd, st_path;
+	uint64_t start, deadline;
 	int r;
 
-	if (p->n_orphans > 0)
+	if (p->n_orphans > 0 || p->n_pending > 0)
 		exclusive = true; /* adopting appends to the live file */
+	if (p->busy_since != 0)
+		wait = MIN(wait, (uint64_t)KVP_POOL_LOCK_RETRY_USEC);
+	start = now_usec();
+	deadline = start + wait;
 	for (unsigned tries = 0;; tries++) {
 		if (p->fd < 0) {
 			r = pool_open_file(p);
@@ -649,7 +770,11 @@ static int pool_begin(struct kvp_pool *p, bool exclusive)
 				return r;
 			reopened = true;
 		}
-		r = lock_fd(p->fd, exclusive && !p->read_only);
+		r = lock_fd(p->fd, exclusive && !p->read_only, deadline);
+		if (r == -EBUSY) {
+			r = pool_busy(p, exclusive && !p->read_only, now_usec() - start);
+			return r == 0 ? 1 : r;
+		}
 		if (r < 0)
 			return r;
 		if (fstat(p->fd, &st_fd) < 0) {
@@ -657,13 +782,17 @@ static int pool_begin(struct kvp_pool *p, bool exclusive)
 			unlock_fd(p->fd);
 			return r;
 		}
-		if (stat(p->path, &st_path) == 0 && st_path.st_dev == st_fd.st_dev &&
+		if (lstat(p->path, &st_path) == 0 && st_path.st_dev == st_fd.st_dev &&
 		    st_path.st_ino == st_fd.st_ino)
 			break;
 		unlock_fd(p->fd);
 		p->fd = safe_close(p->fd);
 		if (tries >= 100)
 			return -ESTALE;
+	}
+	if (p->busy_since != 0) {
+		log_info("%s: no longer locked by another process", p->path);
+		p->busy_since = 0;
 	}
 	if (reopened || (p->wd < 0 && p->ino_fd >= 0)) {
 		/* A fresh watch may have missed changes; a failing one must not
@@ -683,7 +812,16 @@ static int pool_begin(struct kvp_pool *p, bool exclusive)
 	}
 	if (p->n_orphans > 0)
 		orphans_adopt(p, false);
+	if (p->n_pending > 0 && !p->read_only)
+		(void)pending_apply(p);
 	return 0;
+}
+
+static int pool_begin(struct kvp_pool *p, bool exclusive)
+{
+	int r = pool_begin_wait(p, exclusive, p->lock_wait);
+
+	return r > 0 ? 0 : r;
 }
 
 /* ---- writing ----------------------------------------------------------------- */
@@ -913,7 +1051,7 @@ static int pool_rewrite(struct kvp_pool *p, size_t skip, size_t modify, const ch
 	}
 	/* Nobody knows the new file yet; holding its locks before it gets the
 	 * name means nobody can change it before we have recorded its state. */
-	r = lock_fd(tfd, true);
+	r = lock_fd(tfd, true, 0);
 	if (r < 0)
 		goto fail;
 	if (fstat(p->fd, &st) < 0 || rename(tmp, p->path) < 0) {
@@ -1099,10 +1237,13 @@ struct kvp_pool *kvp_pool_free(struct kvp_pool *p)
 {
 	if (!p)
 		return NULL;
-	if (p->n_orphans > 0 && pool_begin(p, true) >= 0) {
+	if ((p->n_orphans > 0 || p->n_pending > 0) && pool_begin(p, true) >= 0) {
 		orphans_adopt(p, true);
 		pool_end(p);
 	}
+	for (char esc[ESCAPED_SIZE(64)]; p->n_pending > 0; pending_drop(p, 0))
+		log_warning("%s: still locked by another process; the deferred key '%s' was not written",
+			    p->path, escape_str(esc, sizeof(esc), p->pending[0].key));
 	while (p->n_orphans > 0)
 		orphan_close(p, p->n_orphans - 1);
 	safe_close(p->fd);
@@ -1133,6 +1274,7 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 	if (!p)
 		return -ENOMEM;
 	p->fd = p->dir_fd = p->ino_fd = p->wd = -1;
+	p->lock_wait = KVP_POOL_LOCK_WAIT_USEC;
 	p->dir = strdup(dir);
 	if (!p->dir || asprintf(&p->name, KVP_POOL_FILE_PREFIX "%u", index) < 0) {
 		p->name = NULL;
@@ -1152,12 +1294,15 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 	r = pool_open_file(p);
 	if (r < 0)
 		return r;
-	r = pool_begin(p, !p->read_only);
-	if (r < 0)
+	/* Start-up never waits for a lock: a locked pool is read when it is
+	 * first used (and answered as busy until then). */
+	r = pool_begin_wait(p, !p->read_only, 0);
+	if (r >= 0) {
+		if (!p->read_only)
+			remove_stale_temps(p);
+		pool_end(p);
+	} else if (r != -EBUSY)
 		return r;
-	if (!p->read_only)
-		remove_stale_temps(p);
-	pool_end(p);
 	*ret = TAKE_PTR(p);
 	return 0;
 }
@@ -1214,24 +1359,142 @@ int kvp_pool_get(struct kvp_pool *p, const char *key, char *value_out, size_t va
 	return r;
 }
 
+/* Under the exclusive lock. */
+static int pool_set_locked(struct kvp_pool *p, const char *key, size_t key_len, const char *value,
+			   size_t value_len)
+{
+	size_t i;
+	int r;
+
+	r = drop_trailing(p);
+	if (r < 0)
+		return r;
+	i = index_lookup(p, key, key_len);
+	if (i != SIZE_MAX)
+		return record_modify(p, i, value, value_len);
+	return record_append(p, key, key_len, value, value_len);
+}
+
 int kvp_pool_set(struct kvp_pool *p, const char *key, const char *value)
 {
-	size_t key_len, value_len, i;
+	size_t key_len, value_len;
 	int r;
 
 	r = pool_begin_key(p, true, key, &key_len, value, &value_len);
 	if (r < 0)
 		return r;
-	r = drop_trailing(p);
-	if (r >= 0) {
-		i = index_lookup(p, key, key_len);
-		if (i != SIZE_MAX)
-			r = record_modify(p, i, value, value_len);
-		else
-			r = record_append(p, key, key_len, value, value_len);
-	}
+	r = pool_set_locked(p, key, key_len, value, value_len);
 	pool_end(p);
 	return r;
+}
+
+/* ---- writes that must not wait ------------------------------------------------ */
+
+static void pending_drop(struct kvp_pool *p, size_t k)
+{
+	free(p->pending[k].key);
+	free(p->pending[k].value);
+	memmove(&p->pending[k], &p->pending[k + 1], (p->n_pending - k - 1) * sizeof(p->pending[0]));
+	p->n_pending--;
+}
+
+/* Under the exclusive lock: the queued writes, oldest first. One that fails
+ * for a reason other than the lock is dropped with a log line (retrying
+ * would not help). */
+static int pending_apply(struct kvp_pool *p)
+{
+	int ret = 0;
+
+	while (p->n_pending > 0) {
+		struct pending *w = &p->pending[0];
+		char esc[ESCAPED_SIZE(64)];
+		int r = pool_set_locked(p, w->key, strlen(w->key), w->value, strlen(w->value));
+
+		if (r < 0) {
+			log_warning_errno(r, "%s: cannot write the deferred key '%s'; dropped it",
+					  p->path, escape_str(esc, sizeof(esc), w->key));
+			ret = r;
+		} else
+			log_debug("%s: wrote the deferred key '%s'", p->path,
+				  escape_str(esc, sizeof(esc), w->key));
+		pending_drop(p, 0);
+	}
+	return ret;
+}
+
+int kvp_pool_set_nowait(struct kvp_pool *p, const char *key, const char *value)
+{
+	size_t key_len, value_len;
+	struct pending *w = NULL;
+	char *k, *v;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = check_key(key, &key_len);
+	if (r >= 0)
+		r = check_value(value, &value_len);
+	if (r < 0)
+		return r;
+	if (p->read_only)
+		return -p->ro_error;
+	r = pool_begin_wait(p, true, 0);
+	if (r == 0) {
+		r = pool_set_locked(p, key, key_len, value, value_len);
+		pool_end(p);
+		return r;
+	}
+	if (r != -EBUSY)
+		return r;
+
+	for (size_t k2 = 0; k2 < p->n_pending; k2++)
+		if (streq(p->pending[k2].key, key))
+			w = &p->pending[k2];
+	if (!w && p->n_pending == KVP_POOL_MAX_PENDING)
+		return -ENOBUFS;
+	v = strdup(value);
+	if (!v)
+		return -ENOMEM;
+	if (w) {
+		/* The newer value replaces the older one in its place. */
+		free(w->value);
+		w->value = v;
+		return 1;
+	}
+	k = strdup(key);
+	if (!k) {
+		free(v);
+		return -ENOMEM;
+	}
+	p->pending[p->n_pending++] = (struct pending){ .key = k, .value = v };
+	return 1;
+}
+
+int kvp_pool_flush(struct kvp_pool *p)
+{
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	if (p->n_pending == 0)
+		return 0;
+	r = pool_begin_wait(p, true, 0); /* applies them */
+	if (r == 0)
+		pool_end(p);
+	else if (r != -EBUSY)
+		return r;
+	return (int)p->n_pending;
+}
+
+size_t kvp_pool_pending(const struct kvp_pool *p)
+{
+	return p ? p->n_pending : 0;
+}
+
+void kvp_pool_set_lock_wait(struct kvp_pool *p, uint64_t usec)
+{
+	if (p)
+		p->lock_wait = usec;
 }
 
 int kvp_pool_delete(struct kvp_pool *p, const char *key)

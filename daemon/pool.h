@@ -31,6 +31,18 @@
  * A pool that cannot be opened for writing is opened read-only (SET and
  * DELETE then fail with that error).
  *
+ * Lock waits are bounded. hvkvpd is single-threaded and the host gives up
+ * on a request after 30 s, so no call waits for another process's lock
+ * longer than KVP_POOL_LOCK_WAIT_USEC (2 s); it then fails with -EBUSY
+ * (the host sees HV_ERROR_MACHINE_LOCKED: "somebody else holds it, ask
+ * again", not HV_E_FAIL, which would claim the operation itself failed).
+ * While a pool stays locked, further calls on it try for only
+ * KVP_POOL_LOCK_RETRY_USEC, so requests on the other pools, queued behind
+ * it, are not held up again and again. A read is still answered from the
+ * cache when nothing changed the file since it was read (inotify says so).
+ * The wait is a retry with short sleeps: a lock holder never gets the
+ * daemon stuck in the kernel. kvp_pool_open() never waits at all.
+ *
  * All functions return 0 or a negative errno: -ENOENT for a missing key or
  * an index past the end, -ENAMETOOLONG / -EMSGSIZE for a key / value that
  * does not fit a record, -EINVAL for an empty key, -ENOBUFS when an output
@@ -39,6 +51,14 @@
  */
 
 #define KVP_POOL_FILE_PREFIX ".kvp_pool_"
+
+/* The longest any call waits for a pool lock held by another process. */
+#define KVP_POOL_LOCK_WAIT_USEC (2ULL * 1000000ULL)
+/* The wait once a pool is known to be locked (the last attempt failed). */
+#define KVP_POOL_LOCK_RETRY_USEC (50ULL * 1000ULL)
+/* How often a caller of kvp_pool_set_nowait() should retry deferred writes
+ * with kvp_pool_flush(). */
+#define KVP_POOL_DEFER_RETRY_USEC (1000000ULL)
 #define KVP_POOL_DEFAULT_DIR "/var/lib/hyperv"
 
 struct kvp_pool;
@@ -61,6 +81,26 @@ int kvp_pool_enumerate(struct kvp_pool *p, uint32_t index, char *key_out, size_t
 /* Number of records after bringing the cache up to date. */
 int kvp_pool_count(struct kvp_pool *p, size_t *ret);
 const char *kvp_pool_path(const struct kvp_pool *p);
+
+/*
+ * For writes the host's answer must not wait for (the SET_IP_INFO result
+ * line in pool 1): takes the locks only if they are free right now. When
+ * they are not, the write is queued (a later one for the same key replaces
+ * it) and 1 is returned; otherwise 0 or an error as kvp_pool_set(). Queued
+ * writes go out, in order, at the start of the next SET or DELETE on this
+ * pool or on kvp_pool_flush(), which a caller runs from a timer every
+ * KVP_POOL_DEFER_RETRY_USEC while kvp_pool_pending() is not 0. At most
+ * KVP_POOL_MAX_PENDING keys are queued (-ENOBUFS beyond). kvp_pool_free()
+ * tries once more and says in the log what it had to drop.
+ */
+#define KVP_POOL_MAX_PENDING 16
+int kvp_pool_set_nowait(struct kvp_pool *p, const char *key, const char *value);
+/* Returns the number of writes still queued, or a negative errno. */
+int kvp_pool_flush(struct kvp_pool *p);
+size_t kvp_pool_pending(const struct kvp_pool *p);
+
+/* Tests and tools may shorten (or, 0, disable) the lock wait. */
+void kvp_pool_set_lock_wait(struct kvp_pool *p, uint64_t usec);
 
 /* ---- pure parsing, shared with the fuzzer ---- */
 

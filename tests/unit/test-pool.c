@@ -1149,6 +1149,163 @@ START_TEST(test_fcntl_holder)
 }
 END_TEST
 
+/* ---- bounded lock waits ------------------------------------------------------------ */
+
+/* Holds a lock on the pool file until told to let go (or killed): an
+ * exclusive flock() or a classic fcntl() read lock, taken through a
+ * read-only descriptor, as any local user can on a 0644 file. */
+static pid_t hostile_holder(const char *path, bool use_flock, int *ready_rd, int *go_wr)
+{
+	int ready[2], go[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		char c;
+
+		if (fd < 0)
+			_exit(1);
+		if (use_flock ? flock(fd, LOCK_EX) < 0 : fcntl(fd, F_SETLK, &fl) < 0)
+			_exit(2);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(3);
+		(void)read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	*ready_rd = ready[0];
+	*go_wr = go[1];
+	return pid;
+}
+
+static void release_holder(pid_t pid, int ready, int go)
+{
+	ck_assert_int_eq(write(go, "g", 1), 1);
+	wait_child(pid);
+	close(ready);
+	close(go);
+}
+
+static double elapsed_s(uint64_t since)
+{
+	return (double)(now_usec() - since) / 1e6;
+}
+
+static void check_bounded(bool use_flock)
+{
+	struct kvp_pool *p0 = open_pool(0), *p1 = open_pool(1), *late = NULL;
+	unsigned char *before, *after;
+	size_t len_before, len_after;
+	char v[VALF];
+	int ready, go;
+	uint64_t t;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(kvp_pool_set(p0, "a", "1"), 0);
+	ck_assert_int_eq(kvp_pool_set(p0, "b", "2"), 0);
+	before = slurp(pool_file(0), &len_before);
+	pid = hostile_holder(pool_file(0), use_flock, &ready, &go);
+	ck_assert_int_eq(read(ready, &c, 1), 1);
+
+	/* The first change waits for the bound, then says "busy". */
+	t = now_usec();
+	ck_assert_int_eq(kvp_pool_set(p0, "a", "changed"), -EBUSY);
+	fprintf(stderr, "pool lock (%s): first SET answered -EBUSY after %.3f s\n",
+		use_flock ? "flock" : "fcntl F_RDLCK", elapsed_s(t));
+	ck_assert(elapsed_s(t) >= (double)KVP_POOL_LOCK_WAIT_USEC / 1e6 - 0.01);
+	ck_assert(elapsed_s(t) < (double)KVP_POOL_LOCK_WAIT_USEC / 1e6 + 1.5);
+	/* While it stays locked, the next ones give up sooner. */
+	t = now_usec();
+	ck_assert_int_eq(kvp_pool_delete(p0, "b"), -EBUSY);
+	ck_assert(elapsed_s(t) < (double)KVP_POOL_LOCK_WAIT_USEC / 1e6);
+	/* Nothing changed behind the holder's back; reads are served from
+	 * the unchanged cache; other pools are not concerned. */
+	check_get(p0, "a", "1");
+	check_enum(p0, 1, "b", "2");
+	ck_assert_int_eq(kvp_pool_set(p1, "x", "1"), 0);
+	check_get(p1, "x", "1");
+	/* Opening never waits. */
+	t = now_usec();
+	late = open_pool(0);
+	ck_assert(elapsed_s(t) < (double)KVP_POOL_LOCK_WAIT_USEC / 1e6);
+	if (use_flock)
+		ck_assert_int_eq(kvp_pool_get(late, "a", v, sizeof(v)), -EBUSY);
+	/* A write the host's answer must not wait for is queued. */
+	ck_assert_int_eq(kvp_pool_set_nowait(p0, "result", "first"), 1);
+	ck_assert_int_eq(kvp_pool_set_nowait(p0, "result", "second"), 1);
+	ck_assert_uint_eq(kvp_pool_pending(p0), 1);
+	ck_assert_int_eq(kvp_pool_flush(p0), 1);
+	after = slurp(pool_file(0), &len_after);
+	ck_assert_uint_eq(len_after, len_before);
+	ck_assert_mem_eq(after, before, len_before);
+	free(after);
+
+	release_holder(pid, ready, go);
+	ck_assert_int_eq(kvp_pool_flush(p0), 0);
+	ck_assert_uint_eq(kvp_pool_pending(p0), 0);
+	check_get(p0, "result", "second");
+	check_get(late, "result", "second");
+	ck_assert_int_eq(kvp_pool_set(p0, "a", "changed"), 0);
+	check_get(late, "a", "changed");
+	free(before);
+	kvp_pool_free(late);
+	kvp_pool_free(p1);
+	kvp_pool_free(p0);
+}
+
+START_TEST(test_bounded_flock)
+{
+	check_bounded(true);
+}
+END_TEST
+
+START_TEST(test_bounded_fcntl_read)
+{
+	check_bounded(false);
+}
+END_TEST
+
+/* Queued writes go out in order with the next change; free() tries once
+ * more. */
+START_TEST(test_deferred_order)
+{
+	struct kvp_pool *p = open_pool(1);
+	int ready, go;
+	pid_t pid;
+	char c;
+
+	kvp_pool_set_lock_wait(p, 0);
+	ck_assert_int_eq(kvp_pool_set_nowait(p, "r1", "now"), 0);
+	pid = hostile_holder(pool_file(1), true, &ready, &go);
+	ck_assert_int_eq(read(ready, &c, 1), 1);
+	ck_assert_int_eq(kvp_pool_set_nowait(p, "r2", "later"), 1);
+	ck_assert_int_eq(kvp_pool_set_nowait(p, "r1", "later too"), 1);
+	ck_assert_int_eq(kvp_pool_set(p, "host", "x"), -EBUSY);
+	release_holder(pid, ready, go);
+	ck_assert_int_eq(kvp_pool_set(p, "host", "x"), 0);
+	ck_assert_uint_eq(kvp_pool_pending(p), 0);
+	check_enum(p, 0, "r1", "later too");
+	check_enum(p, 1, "r2", "later");
+	check_enum(p, 2, "host", "x");
+
+	pid = hostile_holder(pool_file(1), true, &ready, &go);
+	ck_assert_int_eq(read(ready, &c, 1), 1);
+	ck_assert_int_eq(kvp_pool_set_nowait(p, "r3", "at exit"), 1);
+	release_holder(pid, ready, go);
+	kvp_pool_free(p);
+	p = open_pool(1);
+	check_get(p, "r3", "at exit");
+	kvp_pool_free(p);
+}
+END_TEST
+
 /* ---- kill safety ------------------------------------------------------------------ */
 
 static const size_t kill_lens[] = { 3, 700, 1200, 1700, 2047, 40, 520, 1030, 1540, 9 };
@@ -1354,6 +1511,15 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, test_flock_holder);
 	tcase_add_test(tc, test_fcntl_holder);
 	tcase_add_test(tc, test_kill_safety);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("locks");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_bounded_flock);
+	tcase_add_test(tc, test_bounded_fcntl_read);
+	tcase_add_test(tc, test_deferred_order);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("perf");
