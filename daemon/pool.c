@@ -43,8 +43,8 @@ _Static_assert(VALUE_FIELD <= ATOMIC_GRAIN, "a value field spans at most two pag
 
 /* Records read or written per system call when walking the whole file. */
 #define CHUNK_RECORDS 256
-/* 10 GiB of pool is not a pool any more; refuse it instead of exhausting memory. */
-#define MAX_RECORDS (1u << 22)
+/* The cap (pool.h), plus room to reserve one append ahead. */
+#define MAX_RECORDS (KVP_POOL_MAX_RECORDS + 1)
 /* How long a replaced file is watched for late appends when other programs
  * still hold it open (see orphan_adopt()). */
 #define ORPHAN_GRACE_USEC (30ULL * 1000000ULL)
@@ -103,6 +103,9 @@ struct kvp_pool {
 
 	struct orphan orphans[MAX_ORPHANS];
 	size_t n_orphans;
+
+	int degraded;	 /* 0, or why the pool is not fully usable (pool.h) */
+	char why[160];
 
 	uint64_t lock_wait;  /* usec, KVP_POOL_LOCK_WAIT_USEC unless a test says */
 	uint64_t busy_since; /* the last lock attempt failed (0 = it did not) */
@@ -625,23 +628,31 @@ static int pool_wrote(struct kvp_pool *p)
 	return 0;
 }
 
+/*
+ * Reads the file into the cache. The old cache is dropped first, so a
+ * reload never holds two copies of a pool; only the first
+ * KVP_POOL_MAX_FILE_SIZE bytes are ever read.
+ */
 static int pool_reload(struct kvp_pool *p, const struct stat *st)
 {
 	_cleanup_free_ unsigned char *buf = NULL;
-	struct record_list list = { 0 };
-	size_t size = (size_t)st->st_size, off = 0, trailing = 0;
+	size_t size, off = 0, trailing = 0;
+	bool capped = (uint64_t)st->st_size > KVP_POOL_MAX_FILE_SIZE;
 	int r = 0;
 
 	p->valid = false;
-	if (size / REC_SIZE > MAX_RECORDS)
-		return log_warning_errno(-EFBIG, "%s: %zu bytes is too large for a pool", p->path,
-					 size);
+	list_clear(&p->list);
+	free(p->slots);
+	p->slots = NULL;
+	p->n_slots = 0;
+	p->trailing = 0;
+	size = capped ? (size_t)KVP_POOL_MAX_FILE_SIZE : (size_t)st->st_size;
 	buf = malloc(MAX(MIN(size, (size_t)CHUNK_RECORDS * REC_SIZE), (size_t)1));
 	if (!buf)
 		return -ENOMEM;
 	while (off < size) {
 		size_t want = MIN((size_t)CHUNK_RECORDS * REC_SIZE, size - off);
-		struct load_ctx c = { .list = &list, .base = buf };
+		struct load_ctx c = { .list = &p->list, .base = buf };
 		ssize_t got = pread_full(p->fd, buf, want, (off_t)off);
 
 		if (got < 0) {
@@ -655,40 +666,82 @@ static int pool_reload(struct kvp_pool *p, const struct stat *st)
 		if ((size_t)got < want)
 			break; /* shrank under us: the next operation notices the size */
 	}
-	r = list_reserve(&list, list.n + 1); /* room for one append without failing */
+	r = list_reserve(&p->list, p->list.n + 1); /* room for one append without failing */
 	if (r < 0)
 		goto fail;
-	list_clear(&p->list);
-	p->list = list;
-	p->trailing = trailing;
+	p->trailing = capped ? 0 : trailing;
 	r = index_rebuild(p, p->list.n + 1);
 	if (r < 0)
-		return r;
+		goto fail;
 	set_id(p, st);
 	p->valid = true;
 	log_debug("%s: loaded %zu record(s)%s", p->path, p->list.n,
-		  trailing ? " and a partial one" : "");
+		  p->trailing ? " and a partial one" : "");
 	return 0;
 fail:
-	list_clear(&list);
+	list_clear(&p->list);
+	free(p->slots);
+	p->slots = NULL;
+	p->n_slots = 0;
 	return r;
 }
 
 /* ---- opening, locking, syncing ------------------------------------------- */
 
+static void pool_degrade(struct kvp_pool *p, int error, const char *why)
+{
+	if (p->degraded == error && streq(p->why, why))
+		return;
+	p->degraded = error;
+	strscpy(p->why, sizeof(p->why), why);
+	log_warning_errno(error, "%s: %s", p->path, why);
+}
+
+static void pool_healthy(struct kvp_pool *p)
+{
+	if (p->degraded == 0)
+		return;
+	log_info("%s: usable again", p->path);
+	p->degraded = 0;
+	p->why[0] = '\0';
+}
+
+/*
+ * O_NOFOLLOW: a link in place of a pool file (somebody else's file, or
+ * /etc/shadow) is refused, never followed and truncated. O_NONBLOCK: a FIFO
+ * there must not block the open; only regular files are pools.
+ */
 static int pool_open_file(struct kvp_pool *p)
 {
-	int fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	char why[128];
+	struct stat st;
+	int fd = open(p->path, O_RDWR | O_CREAT | flags, 0644);
 
 	p->read_only = false;
 	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
 		/* Reading works without write permission (hvkvpctl as a user). */
 		p->ro_error = errno;
-		fd = open(p->path, O_RDONLY | O_CLOEXEC);
+		fd = open(p->path, O_RDONLY | flags);
 		p->read_only = fd >= 0;
 	}
-	if (fd < 0)
-		return negative_errno();
+	if (fd < 0) {
+		int r = negative_errno();
+
+		if (r == -ELOOP)
+			pool_degrade(p, r, "is a symbolic link; refused, the pool is unusable and the file is left alone");
+		else {
+			strprintf(why, sizeof(why), "cannot be opened (%s); the pool is unusable",
+				  strerror(-r));
+			pool_degrade(p, r, why);
+		}
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		safe_close(fd);
+		pool_degrade(p, -EIO, "is not a regular file; the pool is unusable and the file is left alone");
+		return -EIO;
+	}
 	p->fd = fd;
 	p->valid = false;
 	return 0;
@@ -785,6 +838,7 @@ static int pool_begin_wait(struct kvp_pool *p, bool exclusive, uint64_t wait)
 		if (lstat(p->path, &st_path) == 0 && st_path.st_dev == st_fd.st_dev &&
 		    st_path.st_ino == st_fd.st_ino)
 			break;
+		/* Renamed away or replaced (perhaps by a link): the name decides. */
 		unlock_fd(p->fd);
 		p->fd = safe_close(p->fd);
 		if (tries >= 100)
@@ -794,6 +848,20 @@ static int pool_begin_wait(struct kvp_pool *p, bool exclusive, uint64_t wait)
 		log_info("%s: no longer locked by another process", p->path);
 		p->busy_since = 0;
 	}
+	if ((uint64_t)st_fd.st_size > KVP_POOL_MAX_FILE_SIZE) {
+		char why[160];
+
+		strprintf(why, sizeof(why),
+			  "holds %jd bytes, more than the %u records (%ju bytes) a pool may have; its first records are served read-only",
+			  (intmax_t)st_fd.st_size, KVP_POOL_MAX_RECORDS,
+			  (uintmax_t)KVP_POOL_MAX_FILE_SIZE);
+		pool_degrade(p, -EFBIG, why);
+		if (exclusive && !p->read_only) {
+			unlock_fd(p->fd);
+			return -EFBIG;
+		}
+	} else
+		pool_healthy(p);
 	if (reopened || (p->wd < 0 && p->ino_fd >= 0)) {
 		/* A fresh watch may have missed changes; a failing one must not
 		 * turn every operation into a reload (timestamps take over). */
@@ -861,6 +929,8 @@ static int record_append(struct kvp_pool *p, const char *key, size_t key_len, co
 	struct record rec;
 	int r;
 
+	if (p->list.n >= KVP_POOL_MAX_RECORDS)
+		return -EFBIG; /* the caller names the key and the answer */
 	r = list_reserve(&p->list, p->list.n + 1);
 	if (r >= 0)
 		r = index_reserve(p, p->list.n + 1);
@@ -1267,8 +1337,10 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 		return -EINVAL;
 	if (isempty(dir))
 		dir = KVP_POOL_DEFAULT_DIR;
+	/* A missing directory that cannot be made shows as pools that cannot
+	 * be opened, below. */
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return negative_errno();
+		log_debug_errno(errno, "cannot create %s", dir);
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -1285,15 +1357,10 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 		return -ENOMEM;
 	}
 	p->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->dir_fd < 0)
-		return negative_errno();
 	p->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (p->ino_fd < 0)
 		log_debug_errno(errno, "inotify unavailable, relying on timestamps");
 
-	r = pool_open_file(p);
-	if (r < 0)
-		return r;
 	/* Start-up never waits for a lock: a locked pool is read when it is
 	 * first used (and answered as busy until then). */
 	r = pool_begin_wait(p, !p->read_only, 0);
@@ -1301,8 +1368,9 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 		if (!p->read_only)
 			remove_stale_temps(p);
 		pool_end(p);
-	} else if (r != -EBUSY)
-		return r;
+	}
+	/* Otherwise (locked, unusable, too large) the pool still exists and
+	 * answers according to its state; it is retried with every call. */
 	*ret = TAKE_PTR(p);
 	return 0;
 }
@@ -1337,7 +1405,7 @@ static int pool_begin_key(struct kvp_pool *p, bool change, const char *key, size
 		if (r < 0)
 			return r;
 	}
-	if (change && p->read_only)
+	if (change && p->read_only && p->fd >= 0)
 		return -p->ro_error;
 	return pool_begin(p, change);
 }
@@ -1484,6 +1552,25 @@ int kvp_pool_flush(struct kvp_pool *p)
 	else if (r != -EBUSY)
 		return r;
 	return (int)p->n_pending;
+}
+
+int kvp_pool_health(const struct kvp_pool *p, char *buf, size_t size)
+{
+	const char *why = NULL;
+	int r = 0;
+
+	if (!p)
+		return -EINVAL;
+	if (p->degraded) {
+		r = p->degraded;
+		why = p->why;
+	} else if (p->busy_since) {
+		r = -EBUSY;
+		why = "locked by another process";
+	}
+	if (buf && size > 0)
+		strprintf(buf, size, "%s", why ? why : "");
+	return r;
 }
 
 size_t kvp_pool_pending(const struct kvp_pool *p)

@@ -43,6 +43,25 @@
  * The wait is a retry with short sleeps: a lock holder never gets the
  * daemon stuck in the kernel. kvp_pool_open() never waits at all.
  *
+ * Resources are bounded: a pool holds at most KVP_POOL_MAX_RECORDS (10000)
+ * records, i.e. a file of at most KVP_POOL_MAX_FILE_SIZE (25,600,000
+ * bytes). A SET that would go beyond fails with -EFBIG
+ * (HV_ERROR_DISK_FULL). A larger file is never read past that size nor
+ * changed: its first 10000 records are served read-only and SET/DELETE
+ * fail with -EFBIG until it shrinks. The cache holds one copy of a pool (a
+ * reload frees the old one first, and reads in 640 KiB chunks): at most
+ * ~26 MB for 10000 full-size records, ~52 MB if none of them has its
+ * terminators (their original bytes are kept too). So the five pools stay
+ * below ~260 MB in the worst case whatever the files' sizes; typical pools
+ * take a few KiB.
+ *
+ * Pool files are opened with O_NOFOLLOW and must be regular files: a
+ * symbolic link (or a FIFO, a directory, ...) in place of one, like a file
+ * that cannot be opened or read, leaves that pool unusable (every call
+ * fails with the error, -ELOOP for a link, and the file is left alone),
+ * named in a log line and by kvp_pool_health(); the other pools work
+ * normally. Each call tries again, so fixing the file heals the pool.
+ *
  * All functions return 0 or a negative errno: -ENOENT for a missing key or
  * an index past the end, -ENAMETOOLONG / -EMSGSIZE for a key / value that
  * does not fit a record, -EINVAL for an empty key, -ENOBUFS when an output
@@ -51,6 +70,9 @@
  */
 
 #define KVP_POOL_FILE_PREFIX ".kvp_pool_"
+
+#define KVP_POOL_MAX_RECORDS 10000u
+#define KVP_POOL_MAX_FILE_SIZE ((uint64_t)KVP_POOL_MAX_RECORDS * KVP_RECORD_SIZE)
 
 /* The longest any call waits for a pool lock held by another process. */
 #define KVP_POOL_LOCK_WAIT_USEC (2ULL * 1000000ULL)
@@ -98,6 +120,14 @@ int kvp_pool_set_nowait(struct kvp_pool *p, const char *key, const char *value);
 /* Returns the number of writes still queued, or a negative errno. */
 int kvp_pool_flush(struct kvp_pool *p);
 size_t kvp_pool_pending(const struct kvp_pool *p);
+
+/*
+ * 0 when the pool works normally; otherwise the negative errno of why it
+ * does not (-ELOOP a symbolic link, -EFBIG too large and served read-only,
+ * -EBUSY locked by another process at the last attempt, -EACCES, -EIO, ...)
+ * and a short description for STATUS= in buf (may be NULL).
+ */
+int kvp_pool_health(const struct kvp_pool *p, char *buf, size_t size);
 
 /* Tests and tools may shorten (or, 0, disable) the lock wait. */
 void kvp_pool_set_lock_wait(struct kvp_pool *p, uint64_t usec);

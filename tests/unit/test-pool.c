@@ -1306,6 +1306,146 @@ START_TEST(test_deferred_order)
 }
 END_TEST
 
+/* ---- bounded resources and refused files -------------------------------------------- */
+
+static long vm_kib(const char *field)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, strlen(field)) == 0)
+			v = strtol(line + strlen(field) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+START_TEST(test_symlink_refused)
+{
+	unsigned char buf[REC], *raw;
+	char target[256], health[160], v[VALF];
+	struct kvp_pool *p, *other;
+	size_t len;
+
+	snprintf(target, sizeof(target), "%s/precious", dir);
+	put_rec(buf, "secret", "kept");
+	spew(target, buf, sizeof(buf));
+	ck_assert_int_eq(symlink(target, pool_file(3)), 0);
+	p = open_pool(3);
+	other = open_pool(1);
+	ck_assert_int_eq(kvp_pool_health(p, health, sizeof(health)), -ELOOP);
+	ck_assert_ptr_nonnull(strstr(health, "symbolic link"));
+	ck_assert_int_eq(kvp_pool_get(p, "secret", v, sizeof(v)), -ELOOP);
+	ck_assert_int_eq(kvp_pool_set(p, "x", "y"), -ELOOP);
+	ck_assert_int_eq(kvp_pool_set_nowait(p, "x", "y"), -ELOOP);
+	ck_assert_int_eq(kvp_pool_delete(p, "secret"), -ELOOP);
+	ck_assert_int_eq(kvp_pool_enumerate(p, 0, v, sizeof(v), v, sizeof(v)), -ELOOP);
+	ck_assert_int_eq(kvp_pool_set(other, "fine", "1"), 0);
+	ck_assert_int_eq(kvp_pool_health(other, NULL, 0), 0);
+	raw = slurp(target, &len);
+	ck_assert_uint_eq(len, REC);
+	ck_assert_mem_eq(raw, buf, REC);
+	free(raw);
+	/* Repaired by the administrator: usable again. */
+	ck_assert_int_eq(unlink(pool_file(3)), 0);
+	ck_assert_int_eq(kvp_pool_set(p, "x", "y"), 0);
+	ck_assert_int_eq(kvp_pool_health(p, NULL, 0), 0);
+	check_get(p, "x", "y");
+	kvp_pool_free(other);
+	kvp_pool_free(p);
+}
+END_TEST
+
+START_TEST(test_fifo_refused)
+{
+	struct kvp_pool *p;
+	char v[VALF];
+
+	ck_assert_int_eq(mkfifo(pool_file(4), 0644), 0);
+	p = open_pool(4); /* must not block */
+	ck_assert_int_eq(kvp_pool_health(p, NULL, 0), -EIO);
+	ck_assert_int_eq(kvp_pool_get(p, "a", v, sizeof(v)), -EIO);
+	ck_assert_int_eq(kvp_pool_set(p, "a", "1"), -EIO);
+	kvp_pool_free(p);
+}
+END_TEST
+
+/* 11 GiB (sparse) with two records at the front: read up to the cap only,
+ * served read-only, left alone, memory bounded. */
+START_TEST(test_too_large)
+{
+	unsigned char buf[2 * REC];
+	char health[160];
+	struct kvp_pool *p;
+	struct stat before, after;
+	long rss0, rss1;
+	int fd;
+
+	put_rec(buf, "first", "1");
+	put_rec(buf + REC, "second", "2");
+	spew(pool_file(1), buf, sizeof(buf));
+	fd = open(pool_file(1), O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	if (ftruncate(fd, 11LL << 30) < 0) {
+		close(fd);
+		fprintf(stderr, "pool: no sparse 11 GiB file here (%s); skipping\n", strerror(errno));
+		return;
+	}
+	close(fd);
+	before = stat_of(pool_file(1));
+	rss0 = vm_kib("VmRSS:");
+	p = open_pool(1);
+	check_get(p, "second", "2");
+	rss1 = vm_kib("VmRSS:");
+	fprintf(stderr, "pool: an 11 GiB pool file costs %ld KiB of RSS\n", rss1 - rss0);
+	ck_assert_int_lt(rss1 - rss0, 64 * 1024);
+	ck_assert_int_eq(kvp_pool_health(p, health, sizeof(health)), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(health, "read-only"));
+	ck_assert_uint_eq(count(p), KVP_POOL_MAX_RECORDS);
+	ck_assert_int_eq(kvp_pool_set(p, "first", "changed"), -EFBIG);
+	ck_assert_int_eq(kvp_pool_set_nowait(p, "first", "changed"), -EFBIG);
+	ck_assert_int_eq(kvp_pool_delete(p, "second"), -EFBIG);
+	check_get(p, "first", "1");
+	after = stat_of(pool_file(1));
+	ck_assert_int_eq(after.st_size, before.st_size);
+	ck_assert_int_eq(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	ck_assert_int_eq(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	/* Cut back by its owner: a pool again. */
+	ck_assert_int_eq(truncate(pool_file(1), 2 * REC), 0);
+	ck_assert_int_eq(kvp_pool_set(p, "third", "3"), 0);
+	ck_assert_int_eq(kvp_pool_health(p, NULL, 0), 0);
+	ck_assert_uint_eq(count(p), 3);
+	kvp_pool_free(p);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	unsigned char *buf = calloc(KVP_POOL_MAX_RECORDS, REC);
+	struct kvp_pool *p;
+	char key[32];
+
+	ck_assert_ptr_nonnull(buf);
+	for (unsigned i = 0; i < KVP_POOL_MAX_RECORDS; i++) {
+		snprintf(key, sizeof(key), "k%u", i);
+		put_rec(buf + (size_t)i * REC, key, "v");
+	}
+	spew(pool_file(0), buf, (size_t)KVP_POOL_MAX_RECORDS * REC);
+	free(buf);
+	p = open_pool(0);
+	ck_assert_int_eq(kvp_pool_health(p, NULL, 0), 0);
+	ck_assert_int_eq(kvp_pool_set(p, "one-too-many", "x"), -EFBIG);
+	ck_assert_int_eq(kvp_pool_set(p, "k7", "modified"), 0);
+	ck_assert_int_eq(kvp_pool_delete(p, "k0"), 0);
+	ck_assert_int_eq(kvp_pool_set(p, "one-more", "x"), 0);
+	ck_assert_int_eq(kvp_pool_set(p, "one-too-many", "x"), -EFBIG);
+	ck_assert_int_eq(stat_of(pool_file(0)).st_size, (off_t)KVP_POOL_MAX_RECORDS * REC);
+	kvp_pool_free(p);
+}
+END_TEST
+
 /* ---- kill safety ------------------------------------------------------------------ */
 
 static const size_t kill_lens[] = { 3, 700, 1200, 1700, 2047, 40, 520, 1030, 1540, 9 };
@@ -1441,7 +1581,7 @@ static double bench(struct kvp_pool *p, size_t records, bool get)
 
 START_TEST(test_perf)
 {
-	static const size_t sizes[] = { 10, 10000 };
+	static const size_t sizes[] = { 10, KVP_POOL_MAX_RECORDS };
 
 	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
 		struct kvp_pool *p = open_pool((unsigned)s);
@@ -1520,6 +1660,16 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, test_bounded_flock);
 	tcase_add_test(tc, test_bounded_fcntl_read);
 	tcase_add_test(tc, test_deferred_order);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bounds");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_symlink_refused);
+	tcase_add_test(tc, test_fifo_refused);
+	tcase_add_test(tc, test_too_large);
+	tcase_add_test(tc, test_full);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("perf");
