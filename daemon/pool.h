@@ -78,6 +78,10 @@
 #define KVP_POOL_LOCK_WAIT_USEC (2ULL * 1000000ULL)
 /* The wait once a pool is known to be locked (the last attempt failed). */
 #define KVP_POOL_LOCK_RETRY_USEC (50ULL * 1000ULL)
+/* A partial record at the end of a pool that has not changed for this long
+ * while somebody else keeps the file open is taken as abandoned (pool.c,
+ * settle_tail()). */
+#define KVP_POOL_TAIL_ABANDON_USEC (5ULL * 1000000ULL)
 /* How often a caller of kvp_pool_set_nowait() should retry deferred writes
  * with kvp_pool_flush(). */
 #define KVP_POOL_DEFER_RETRY_USEC (1000000ULL)
