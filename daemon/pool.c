@@ -2,6 +2,7 @@
 /* pool.c - the KVP pool files: upstream's byte layout, O(1) cached operations, kill-safe writes. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -514,6 +515,10 @@ static pid_t lock_holder_pid(int fd)
 			continue;
 		if (ino != (unsigned long)st.st_ino || maj != major(st.st_dev) ||
 		    min != minor(st.st_dev) || pid <= 0 || pid == getpid())
+			continue;
+		/* flock(1) on an inherited descriptor: the pid that took the
+		 * lock may be gone while the lock lives on. */
+		if (kill(pid, 0) < 0 && errno == ESRCH)
 			continue;
 		found = pid;
 		break;
