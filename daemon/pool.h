@@ -22,11 +22,23 @@
  * outside changes with inotify on the file, with fstat() (inode, size, mtime,
  * ctime) as the fallback, instead of re-reading the file each time.
  *
- * Writes survive a kill at any instant: a modify writes only the bytes that
- * differ, page by page, in an order readers cannot tell apart from the old
- * or the new value; an append is one write (a torn tail record is ignored);
- * a delete rewrites a temp file and renames it, and picks up records that a
- * writer appended to the old file after the rename.
+ * The file is never replaced, only changed in place, so what a co-tenant
+ * appends (even one that opened the file before our change and writes after
+ * it) lands in the pool. Writes survive a kill at any instant: a modify
+ * writes only the bytes that differ, page by page, in an order readers
+ * cannot tell apart from the old or the new value; an append is one write;
+ * a DELETE in the middle (records shift down, as upstream) and the rare
+ * modification no write order makes atomic go through <pool>.journal, which
+ * the next call that locks the pool (at the latest hvkvpd's start-up)
+ * finishes, keeping records others appended after the kill. Until then a
+ * reader going around us may see that change half made.
+ *
+ * A partial record at the end of the file is another process's append in
+ * progress: it is never cut and nothing is appended behind it (SET of a new
+ * key and DELETE wait within the lock bound, then fail with -EBUSY); once
+ * provably abandoned (nobody else has the file open, or it has not changed
+ * for KVP_POOL_TAIL_ABANDON_USEC), it is completed if its key and value are
+ * whole, else removed.
  *
  * A pool that cannot be opened for writing is opened read-only (SET and
  * DELETE then fail with that error).

@@ -191,13 +191,16 @@ fi
 
 # host SETs and DELETEs on pool 1 until STOPFILE exists (answers ignored:
 # hvkvpd is killed under them)
-host_load() { # STOPFILE
+# Each HV_S_OK answer adds a line to OKFILE.
+host_load() { # STOPFILE OKFILE
 	local i=0
 	while [ ! -e "$1" ]; do
 		i=$((i + 1))
-		hv_ctl --wait 2 set --pool 1 --key "host-$((i % 7))" --value "value $i" >/dev/null 2>&1 || true
+		hv_ctl --wait 2 set --pool 1 --key "host-$((i % 7))" --value "value $i" 2>/dev/null |
+			grep -o '"code_name":"HV_S_OK"' >>"$2" || true
 		if [ $((i % 3)) -eq 0 ]; then
-			hv_ctl --wait 2 delete --pool 1 --key "host-$(((i * 5) % 7))" >/dev/null 2>&1 || true
+			hv_ctl --wait 2 delete --pool 1 --key "host-$(((i * 5) % 7))" 2>/dev/null |
+				grep -o '"code_name":"HV_S_OK"' >>"$2" || true
 		fi
 	done
 }
@@ -212,7 +215,8 @@ cloud_init_kills() {
 		"$PY" "$helper" cloud-init "$(pool 1)" "$stop" "$log" 2>"$HV_TMP/ci.log" &
 	ci=$!
 	hv_track_pid "$ci"
-	host_load "$stop" &
+	: >"$HV_TMP/host-ok.log"
+	host_load "$stop" "$HV_TMP/host-ok.log" &
 	host=$!
 	hv_track_pid "$host"
 	while [ "$kills" -lt "${HV_POOL_KILLS:-120}" ] && [ "$tries" -lt 1000 ]; do
@@ -232,12 +236,13 @@ cloud_init_kills() {
 	hv_stop "$HVKVPD_PID"
 	hv_start_hvkvpd
 	hv_stop "$HVKVPD_PID"
-	echo "kill -9 of hvkvpd: $kills (restarts: $tries)"
+	echo "kill -9 of hvkvpd: $kills (restarts: $tries); host SET/DELETE answered HV_S_OK: $(wc -l <"$HV_TMP/host-ok.log")"
 	[ "$kills" -ge "${HV_POOL_KILLS:-120}" ]
 	out=$("$PY" "$helper" check "$(pool 1)" "$log" cloud-init)
 	echo "$out"
 	out=$(tail -n 1 <<<"$out")
 	[ "$(hv_json "$out" .written)" -gt 100 ]
+	[ "$(wc -l <"$HV_TMP/host-ok.log")" -gt 100 ]
 	hv_json_is "$out" .lost 0
 	hv_json_is "$out" .dup 0
 	hv_json_is "$out" .torn 0
