@@ -931,6 +931,86 @@ static int record_write_journaled(struct kvp_pool *p, uint64_t off, const unsign
 				  size_t len);
 static int record_delete_shift(struct kvp_pool *p, size_t i);
 
+/* Where, inside a record at `off`, a write can be cut by a kill: the page
+ * boundary inside it, or REC_SIZE when the record lies within one page. */
+static size_t tear_point(off_t off)
+{
+	size_t in = (size_t)(off % ATOMIC_GRAIN);
+
+	return in + REC_SIZE > ATOMIC_GRAIN ? ATOMIC_GRAIN - in : (size_t)REC_SIZE;
+}
+
+/*
+ * An append that straddles a page boundary, in steps a kill cannot cut
+ * (see ATOMIC_GRAIN): the file grows by a whole record of zeros at once,
+ * then the part behind the boundary is written, then the head with the
+ * key. A kill in between leaves the file ending on a record boundary, so a
+ * co-tenant appending before hvkvpd is back lands aligned, and at worst a
+ * record with an empty key that nobody matches, which start-up removes
+ * (remove_torn_appends()). One write would leave a partial record instead,
+ * and an appender that comes before the restart would land misaligned.
+ */
+static int append_in_steps(struct kvp_pool *p, const unsigned char *img, off_t off)
+{
+	size_t t = tear_point(off);
+	struct stat st;
+	int r;
+
+	if (fstat(p->fd, &st) < 0)
+		return negative_errno();
+	if (st.st_size != off) {
+		p->valid = false; /* a writer without locks appended: look again */
+		return -EAGAIN;
+	}
+	if (ftruncate(p->fd, off + REC_SIZE) < 0)
+		return negative_errno();
+	r = pwrite_full(p->fd, img + t, REC_SIZE - t, off + (off_t)t);
+	if (r >= 0)
+		r = pwrite_full(p->fd, img, t, off);
+	if (r < 0 && fstat(p->fd, &st) == 0 && st.st_size == off + REC_SIZE)
+		(void)ftruncate(p->fd, off);
+	return r;
+}
+
+/* Under the exclusive lock, at start-up: records that are what a kill left
+ * of append_in_steps(), i.e. an empty key and nothing but zeros in front of
+ * the page boundary inside the record. No real record has an empty key. */
+static void remove_torn_appends(struct kvp_pool *p)
+{
+	unsigned char buf[REC_SIZE];
+
+	for (size_t i = p->list.n; i-- > 0;) {
+		const struct record *rec = &p->list.recs[i];
+		off_t off = (off_t)(i * REC_SIZE);
+		size_t t = tear_point(off), z;
+		struct stat st;
+		int r;
+
+		if (t == REC_SIZE || rec->key_len != 0 || rec->raw)
+			continue;
+		if (pread_full(p->fd, buf, t, off) != (ssize_t)t)
+			return;
+		for (z = 0; z < t && buf[z] == 0; z++)
+			;
+		if (z < t)
+			continue;
+		if (i + 1 < p->list.n)
+			r = record_delete_shift(p, i);
+		else if (fstat(p->fd, &st) == 0 &&
+			 (uint64_t)st.st_size == (uint64_t)p->list.n * REC_SIZE &&
+			 ftruncate(p->fd, off) == 0) {
+			index_remove_last(p, i);
+			record_done(&p->list.recs[i]);
+			p->list.n--;
+			r = pool_wrote(p);
+		} else
+			r = -EAGAIN;
+		if (r < 0 || !p->valid)
+			return;
+		log_notice("%s: removed record %zu, what a kill left of an append", p->path, i);
+	}
+}
+
 /*
  * One write at the end of the file, wherever that is right now (a writer
  * without locks may have appended since we looked: RWF_APPEND puts ours
@@ -981,11 +1061,18 @@ static int record_append(struct kvp_pool *p, const char *key, size_t key_len, co
 	if (r < 0)
 		return r;
 	(void)kvp_pool_record_format(img, key, value);
-	r = append_record(p->fd, img, off);
-	if (r < 0) {
+	if (tear_point(off) == REC_SIZE)
+		r = append_record(p->fd, img, off);
+	else
+		r = append_in_steps(p, img, off);
+	if (r < 0 && r != -EAGAIN) {
 		record_done(&rec);
 		p->valid = false;
 		return log_warning_errno(r, "%s: cannot append a record", p->path);
+	}
+	if (r < 0) {
+		record_done(&rec);
+		return r;
 	}
 	p->list.recs[p->list.n++] = rec;
 	index_add(p, p->list.n - 1);
@@ -1537,8 +1624,10 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 	 * first used (and answered as busy until then). */
 	r = pool_begin_wait(p, !p->read_only, 0);
 	if (r >= 0) {
-		if (!p->read_only)
+		if (!p->read_only && r == 0 && !p->degraded) {
 			remove_stale_temps(p);
+			remove_torn_appends(p);
+		}
 		pool_end(p);
 	}
 	/* Otherwise (locked, unusable, too large) the pool still exists and

@@ -201,6 +201,20 @@ static void file_round_trip(const uint8_t *data, size_t size)
 			model_n++;
 		}
 	}
+	/* It also removes what a kill leaves of a page-straddling append: an
+	 * empty key with only zeros in front of the page boundary inside. */
+	for (size_t i = size / REC; i-- > 0;) {
+		size_t in = (i * REC) % 4096, t = in + REC > 4096 ? 4096 - in : REC, z;
+
+		if (t == REC || model[i].odd || model[i].key[0])
+			continue;
+		for (z = 0; z < t && data[i * REC + z] == 0; z++)
+			;
+		if (z < t)
+			continue;
+		memmove(&model[i], &model[i + 1], (model_n - i - 1) * sizeof(model[0]));
+		model_n--;
+	}
 	CHECK(kvp_pool_open(dir, 0, &p) == 0);
 	compare(p, true, true);
 
