@@ -1790,7 +1790,9 @@ int kvp_pool_set_nowait(struct kvp_pool *p, const char *key, const char *value)
 	if (r == 0) {
 		r = pool_set_locked(p, key, key_len, value, value_len);
 		pool_end(p);
-		return r;
+		if (r != -EAGAIN)
+			return r;
+		r = -EBUSY; /* behind another's append in progress: queue it */
 	}
 	if (r != -EBUSY)
 		return r;

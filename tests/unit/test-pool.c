@@ -911,8 +911,11 @@ START_TEST(test_trailing_in_progress)
 	ck_assert_int_eq(kvp_pool_set(p, "a", "modified"), 0); /* in place: fine */
 	check_get(p, "b", "2");
 	ck_assert_int_eq(stat_of(pool_file(1)).st_size, 2 * REC + 1500);
+	ck_assert_int_eq(kvp_pool_set_nowait(p, "result", "queued"), 1);
 	ck_assert_int_eq(write(fd, img + 1500, REC - 1500), REC - 1500);
 	close(fd);
+	ck_assert_int_eq(kvp_pool_flush(p), 0);
+	ck_assert_int_eq(kvp_pool_delete(p, "result"), 0);
 	ck_assert_int_eq(kvp_pool_set(p, "new", "x"), 0);
 	ck_assert_int_eq(kvp_pool_delete(p, "a"), 0);
 	check_enum(p, 0, "b", "2");
