@@ -2,10 +2,13 @@
 /* pool.c - the KVP pool files: upstream's byte layout, O(1) cached operations, kill-safe writes. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "log.h"
@@ -17,14 +20,26 @@
  *  - O(1) per operation: records live in memory with a hash index; the file
  *    is re-read only when it changed, which an inotify watch (and, as a
  *    fallback, inode/size/timestamps) tells us.
- *  - Kill safety: every change is either one write within one page (modify,
+ *  - Co-tenants (cloud-init appends to pool 1 under flock(); upstream and
+ *    Microsoft's samples use fcntl() locks) are excluded by holding both
+ *    locks around every operation, and the pool file is never replaced:
+ *    every change is made in place, so an appender that opened the file
+ *    before and writes after we let go writes into the pool. (Renaming a new
+ *    file over the pool, as earlier versions did, left such appends in a
+ *    file with no name, recoverable only while hvkvpd lived.)
+ *  - Kill safety: every change is one write within one page (modify,
  *    append: a cut append is a partial record readers ignore), two ordered
  *    single-page writes whose intermediate state reads as the old value, a
- *    single truncate (deleting the last record), or a complete new file
- *    renamed over the old one (DELETE elsewhere, rare modifications).
- *  - No lost appends: appenders and we exclude each other with flock() and
- *    fcntl() locks; appends that still land in a file we renamed away are
- *    copied over (see pool_rewrite()).
+ *    single truncate (deleting the last record), or a journaled in-place
+ *    change that whoever locks the pool next finishes (DELETE elsewhere,
+ *    rare modifications; see journal_finish()). Appends others made after a
+ *    kill are kept by that finish.
+ *  - A partial record at the end is an append in progress: never cut, never
+ *    appended behind, repaired only once provably abandoned (see
+ *    settle_tail()), at start-up too. Our appends use RWF_APPEND, so a
+ *    writer that takes no lock at all (LISA's kvp_client) is never
+ *    overwritten by one.
+ *  - Lock waits are bounded (pool.h); resources are capped (pool.h).
  */
 
 #define KEY_FIELD HV_KVP_EXCHANGE_MAX_KEY_SIZE
@@ -42,12 +57,8 @@ _Static_assert(VALUE_FIELD <= ATOMIC_GRAIN, "a value field spans at most two pag
 
 /* Records read or written per system call when walking the whole file. */
 #define CHUNK_RECORDS 256
-/* 10 GiB of pool is not a pool any more; refuse it instead of exhausting memory. */
-#define MAX_RECORDS (1u << 22)
-/* How long a replaced file is watched for late appends when other programs
- * still hold it open (see orphan_adopt()). */
-#define ORPHAN_GRACE_USEC (30ULL * 1000000ULL)
-#define MAX_ORPHANS 8
+/* The cap (pool.h), plus room to reserve one append ahead. */
+#define MAX_RECORDS (KVP_POOL_MAX_RECORDS + 1)
 /* Without inotify, a change within this long of the last one may carry the
  * same coarse timestamp and size as the state we cached. */
 #define RACY_NSEC (50LL * 1000000LL)
@@ -78,15 +89,8 @@ struct file_id {
 	struct timespec mtim, ctim;
 };
 
-/* A file we replaced by rename() while others may still append to it. */
-struct orphan {
-	int fd;
-	off_t adopted; /* everything before this offset is accounted for */
-	uint64_t since;
-};
-
 struct kvp_pool {
-	char *dir, *path, *name;
+	char *dir, *path, *name, *jpath;
 	int fd, dir_fd, ino_fd, wd;
 	bool read_only;
 	int ro_error;
@@ -100,8 +104,21 @@ struct kvp_pool {
 	struct slot *slots;
 	size_t n_slots;
 
-	struct orphan orphans[MAX_ORPHANS];
-	size_t n_orphans;
+	/* a partial record at the end, as last seen (settle_tail()) */
+	uint64_t tail_seen;
+	off_t tail_size;
+	struct timespec tail_mtim;
+
+	int degraded;	 /* 0, or why the pool is not fully usable (pool.h) */
+	char why[160];
+
+	uint64_t lock_wait;  /* usec, KVP_POOL_LOCK_WAIT_USEC unless a test says */
+	uint64_t busy_since; /* the last lock attempt failed (0 = it did not) */
+
+	struct pending {
+		char *key, *value;
+	} pending[KVP_POOL_MAX_PENDING];
+	size_t n_pending;
 };
 
 static bool ofd_unsupported;
@@ -419,16 +436,16 @@ static void index_remove_last(struct kvp_pool *p, size_t i)
  * latter and, unlike classic POSIX locks, are not dropped when this process
  * closes some other descriptor of the same file. flock() always comes first
  * so that two of our own processes can never wait on each other crosswise. */
-static int lock_fd(int fd, bool exclusive)
+static int try_lock(int fd, bool exclusive)
 {
 	struct flock fl = { .l_type = exclusive ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET };
 	int r;
 
-	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+	while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
 		if (errno != EINTR)
-			return negative_errno();
+			return errno == EWOULDBLOCK ? -EBUSY : negative_errno();
 	for (;;) {
-		if (fcntl(fd, ofd_unsupported ? F_SETLKW : F_OFD_SETLKW, &fl) == 0)
+		if (fcntl(fd, ofd_unsupported ? F_SETLK : F_OFD_SETLK, &fl) == 0)
 			return 0;
 		if (errno == EINTR)
 			continue;
@@ -436,10 +453,78 @@ static int lock_fd(int fd, bool exclusive)
 			ofd_unsupported = true; /* kernel older than 3.15 */
 			continue;
 		}
-		r = negative_errno();
+		r = errno == EAGAIN || errno == EACCES ? -EBUSY : negative_errno();
 		(void)flock(fd, LOCK_UN);
 		return r;
 	}
+}
+
+/*
+ * Never a blocking wait: a lock holder (any local user can flock() a 0644
+ * file) must not keep the single-threaded daemon in the kernel. Both locks
+ * are taken together or not at all, with short sleeps in between, until
+ * `deadline` (CLOCK_MONOTONIC, usec) has passed; then -EBUSY.
+ */
+static int lock_fd(int fd, bool exclusive, uint64_t deadline)
+{
+	uint64_t delay = 1000;
+
+	for (;;) {
+		int r = try_lock(fd, exclusive);
+		uint64_t now;
+
+		if (r != -EBUSY)
+			return r;
+		now = now_usec();
+		if (now >= deadline)
+			return -EBUSY;
+		delay = MIN(delay, deadline - now);
+		nanosleep(&(struct timespec){ .tv_sec = (time_t)(delay / 1000000),
+					      .tv_nsec = (long)(delay % 1000000) * 1000 },
+			  NULL);
+		delay = MIN(delay * 2, (uint64_t)20000);
+	}
+}
+
+/* The pid holding a conflicting lock on the file, as /proc/locks tells
+ * (flock() and classic POSIX locks; OFD locks show no owner), or 0. */
+static pid_t lock_holder_pid(int fd)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	struct stat st;
+	pid_t found = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &size, f) > 0) {
+		char kind[16], arrow[8];
+		unsigned maj, min;
+		unsigned long ino;
+		int pid;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters
+		 * are listed as "1: -> FLOCK ...". */
+		if (sscanf(line, "%*d: %7s", arrow) != 1 || streq(arrow, "->"))
+			continue;
+		if (sscanf(line, "%*d: %15s %*s %*s %d %x:%x:%lu", kind, &pid, &maj, &min, &ino) != 5)
+			continue;
+		if (ino != (unsigned long)st.st_ino || maj != major(st.st_dev) ||
+		    min != minor(st.st_dev) || pid <= 0 || pid == getpid())
+			continue;
+		/* flock(1) on an inherited descriptor: the pid that took the
+		 * lock may be gone while the lock lives on. */
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			continue;
+		found = pid;
+		break;
+	}
+	fclose(f);
+	return found;
 }
 
 static void unlock_fd(int fd)
@@ -549,26 +634,38 @@ static int pool_wrote(struct kvp_pool *p)
 		return negative_errno();
 	}
 	set_id(p, &st);
+	/* The drain may have eaten the event of a writer without locks that
+	 * appended meanwhile: the size tells. */
+	if ((uint64_t)st.st_size != (uint64_t)p->list.n * REC_SIZE + p->trailing)
+		p->valid = false;
 	return 0;
 }
 
+/*
+ * Reads the file into the cache. The old cache is dropped first, so a
+ * reload never holds two copies of a pool; only the first
+ * KVP_POOL_MAX_FILE_SIZE bytes are ever read.
+ */
 static int pool_reload(struct kvp_pool *p, const struct stat *st)
 {
 	_cleanup_free_ unsigned char *buf = NULL;
-	struct record_list list = { 0 };
-	size_t size = (size_t)st->st_size, off = 0, trailing = 0;
+	size_t size, off = 0, trailing = 0;
+	bool capped = (uint64_t)st->st_size > KVP_POOL_MAX_FILE_SIZE;
 	int r = 0;
 
 	p->valid = false;
-	if (size / REC_SIZE > MAX_RECORDS)
-		return log_warning_errno(-EFBIG, "%s: %zu bytes is too large for a pool", p->path,
-					 size);
+	list_clear(&p->list);
+	free(p->slots);
+	p->slots = NULL;
+	p->n_slots = 0;
+	p->trailing = 0;
+	size = capped ? (size_t)KVP_POOL_MAX_FILE_SIZE : (size_t)st->st_size;
 	buf = malloc(MAX(MIN(size, (size_t)CHUNK_RECORDS * REC_SIZE), (size_t)1));
 	if (!buf)
 		return -ENOMEM;
 	while (off < size) {
 		size_t want = MIN((size_t)CHUNK_RECORDS * REC_SIZE, size - off);
-		struct load_ctx c = { .list = &list, .base = buf };
+		struct load_ctx c = { .list = &p->list, .base = buf };
 		ssize_t got = pread_full(p->fd, buf, want, (off_t)off);
 
 		if (got < 0) {
@@ -582,40 +679,82 @@ static int pool_reload(struct kvp_pool *p, const struct stat *st)
 		if ((size_t)got < want)
 			break; /* shrank under us: the next operation notices the size */
 	}
-	r = list_reserve(&list, list.n + 1); /* room for one append without failing */
+	r = list_reserve(&p->list, p->list.n + 1); /* room for one append without failing */
 	if (r < 0)
 		goto fail;
-	list_clear(&p->list);
-	p->list = list;
-	p->trailing = trailing;
+	p->trailing = capped ? 0 : trailing;
 	r = index_rebuild(p, p->list.n + 1);
 	if (r < 0)
-		return r;
+		goto fail;
 	set_id(p, st);
 	p->valid = true;
 	log_debug("%s: loaded %zu record(s)%s", p->path, p->list.n,
-		  trailing ? " and a partial one" : "");
+		  p->trailing ? " and a partial one" : "");
 	return 0;
 fail:
-	list_clear(&list);
+	list_clear(&p->list);
+	free(p->slots);
+	p->slots = NULL;
+	p->n_slots = 0;
 	return r;
 }
 
 /* ---- opening, locking, syncing ------------------------------------------- */
 
+static void pool_degrade(struct kvp_pool *p, int error, const char *why)
+{
+	if (p->degraded == error && streq(p->why, why))
+		return;
+	p->degraded = error;
+	strscpy(p->why, sizeof(p->why), why);
+	log_warning_errno(error, "%s: %s", p->path, why);
+}
+
+static void pool_healthy(struct kvp_pool *p)
+{
+	if (p->degraded == 0)
+		return;
+	log_info("%s: usable again", p->path);
+	p->degraded = 0;
+	p->why[0] = '\0';
+}
+
+/*
+ * O_NOFOLLOW: a link in place of a pool file (somebody else's file, or
+ * /etc/shadow) is refused, never followed and truncated. O_NONBLOCK: a FIFO
+ * there must not block the open; only regular files are pools.
+ */
 static int pool_open_file(struct kvp_pool *p)
 {
-	int fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	const int flags = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	char why[128];
+	struct stat st;
+	int fd = open(p->path, O_RDWR | O_CREAT | flags, 0644);
 
 	p->read_only = false;
 	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
 		/* Reading works without write permission (hvkvpctl as a user). */
 		p->ro_error = errno;
-		fd = open(p->path, O_RDONLY | O_CLOEXEC);
+		fd = open(p->path, O_RDONLY | flags);
 		p->read_only = fd >= 0;
 	}
-	if (fd < 0)
-		return negative_errno();
+	if (fd < 0) {
+		int r = negative_errno();
+
+		if (r == -ELOOP)
+			pool_degrade(p, r, "is a symbolic link; refused, the pool is unusable and the file is left alone");
+		else {
+			strprintf(why, sizeof(why), "cannot be opened (%s); the pool is unusable",
+				  strerror(-r));
+			pool_degrade(p, r, why);
+		}
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		safe_close(fd);
+		pool_degrade(p, -EIO, "is not a regular file; the pool is unusable and the file is left alone");
+		return -EIO;
+	}
 	p->fd = fd;
 	p->valid = false;
 	return 0;
@@ -627,21 +766,72 @@ static void pool_end(struct kvp_pool *p)
 		unlock_fd(p->fd);
 }
 
-static void orphans_adopt(struct kvp_pool *p, bool final);
+static int pending_apply(struct kvp_pool *p);
+static int settle_tail(struct kvp_pool *p);
+static int journal_finish(struct kvp_pool *p);
+static void pending_drop(struct kvp_pool *p, size_t k);
+
+/* Nothing changed the file since the cache was loaded, as far as inotify
+ * and fstat() can tell; then a read needs no lock to be right. */
+static bool cache_current(struct kvp_pool *p)
+{
+	struct stat st;
+
+	if (!p->valid || p->racy || p->wd < 0 || p->fd < 0)
+		return false;
+	if (watch_drain(p)) {
+		p->valid = false;
+		return false;
+	}
+	return fstat(p->fd, &st) == 0 && file_id_matches(&p->id, &st);
+}
+
+static int pool_busy(struct kvp_pool *p, bool exclusive, uint64_t waited)
+{
+	if (!exclusive && cache_current(p)) {
+		log_debug("%s: locked by another process; answering from the unchanged cache",
+			  p->path);
+		return 0;
+	}
+	if (p->busy_since == 0) {
+		pid_t pid = lock_holder_pid(p->fd);
+
+		p->busy_since = now_usec();
+		if (pid > 0)
+			log_warning("%s: locked by process %d (waited %llu ms); requests on this pool are answered as busy until it lets go",
+				    p->path, (int)pid, (unsigned long long)(waited / 1000));
+		else
+			log_warning("%s: locked by another process (waited %llu ms); requests on this pool are answered as busy until it lets go",
+				    p->path, (unsigned long long)(waited / 1000));
+	} else
+		log_debug("%s: still locked by another process", p->path);
+	return -EBUSY;
+}
 
 /*
  * Locks the pool and brings the cache up to date. The name may have been
  * pointed at a new file (another writer's rename) or removed while we were
  * waiting: then the lock we hold protects nothing, so follow the name.
+ *
+ * Waits at most `wait` usec for the locks (see pool.h). Returns 1 when a
+ * read is served from the unchanged cache without the lock (pool_end() is
+ * harmless then).
  */
-static int pool_begin(struct kvp_pool *p, bool exclusive)
+static int pool_begin_wait(struct kvp_pool *p, bool exclusive, uint64_t wait)
 {
 	bool reload = false, reopened = false;
 	struct stat st_fd, st_path;
+	uint64_t start, deadline;
 	int r;
 
-	if (p->n_orphans > 0)
-		exclusive = true; /* adopting appends to the live file */
+	/* Queued writes go first; a journal left by a kill must be finished
+	 * before anybody reads the file as a pool. */
+	if (p->n_pending > 0 || (p->jpath && access(p->jpath, F_OK) == 0))
+		exclusive = true;
+	if (p->busy_since != 0)
+		wait = MIN(wait, (uint64_t)KVP_POOL_LOCK_RETRY_USEC);
+	start = now_usec();
+	deadline = start + wait;
 	for (unsigned tries = 0;; tries++) {
 		if (p->fd < 0) {
 			r = pool_open_file(p);
@@ -649,7 +839,11 @@ static int pool_begin(struct kvp_pool *p, bool exclusive)
 				return r;
 			reopened = true;
 		}
-		r = lock_fd(p->fd, exclusive && !p->read_only);
+		r = lock_fd(p->fd, exclusive && !p->read_only, deadline);
+		if (r == -EBUSY) {
+			r = pool_busy(p, exclusive && !p->read_only, now_usec() - start);
+			return r == 0 ? 1 : r;
+		}
 		if (r < 0)
 			return r;
 		if (fstat(p->fd, &st_fd) < 0) {
@@ -657,20 +851,51 @@ static int pool_begin(struct kvp_pool *p, bool exclusive)
 			unlock_fd(p->fd);
 			return r;
 		}
-		if (stat(p->path, &st_path) == 0 && st_path.st_dev == st_fd.st_dev &&
+		if (lstat(p->path, &st_path) == 0 && st_path.st_dev == st_fd.st_dev &&
 		    st_path.st_ino == st_fd.st_ino)
 			break;
+		/* Renamed away or replaced (perhaps by a link): the name decides. */
 		unlock_fd(p->fd);
 		p->fd = safe_close(p->fd);
 		if (tries >= 100)
 			return -ESTALE;
 	}
+	if (p->busy_since != 0) {
+		log_info("%s: no longer locked by another process", p->path);
+		p->busy_since = 0;
+	}
+	if ((uint64_t)st_fd.st_size > KVP_POOL_MAX_FILE_SIZE) {
+		char why[160];
+
+		strprintf(why, sizeof(why),
+			  "holds %jd bytes, more than the %u records (%ju bytes) a pool may have; its first records are served read-only",
+			  (intmax_t)st_fd.st_size, KVP_POOL_MAX_RECORDS,
+			  (uintmax_t)KVP_POOL_MAX_FILE_SIZE);
+		pool_degrade(p, -EFBIG, why);
+		if (exclusive && !p->read_only) {
+			unlock_fd(p->fd);
+			return -EFBIG;
+		}
+	} else
+		pool_healthy(p);
 	if (reopened || (p->wd < 0 && p->ino_fd >= 0)) {
 		/* A fresh watch may have missed changes; a failing one must not
 		 * turn every operation into a reload (timestamps take over). */
 		watch_fd(p);
 		if (reopened || p->wd >= 0)
 			reload = true;
+	}
+	if (exclusive && !p->read_only) {
+		r = journal_finish(p);
+		if (r < 0) {
+			pool_end(p);
+			return r;
+		}
+		if (!p->valid && fstat(p->fd, &st_fd) < 0) {
+			r = negative_errno();
+			pool_end(p);
+			return r;
+		}
 	}
 	if (watch_drain(p) || p->racy || !p->valid || !file_id_matches(&p->id, &st_fd))
 		reload = true;
@@ -681,34 +906,135 @@ static int pool_begin(struct kvp_pool *p, bool exclusive)
 			return r;
 		}
 	}
-	if (p->n_orphans > 0)
-		orphans_adopt(p, false);
+	if (exclusive && !p->read_only && p->trailing > 0 && !p->degraded &&
+	    settle_tail(p) >= 0 && !p->valid) {
+		if (fstat(p->fd, &st_fd) < 0 || pool_reload(p, &st_fd) < 0) {
+			pool_end(p);
+			return -EIO;
+		}
+	}
+	if (p->n_pending > 0 && !p->read_only)
+		(void)pending_apply(p);
 	return 0;
+}
+
+static int pool_begin(struct kvp_pool *p, bool exclusive)
+{
+	int r = pool_begin_wait(p, exclusive, p->lock_wait);
+
+	return r > 0 ? 0 : r;
 }
 
 /* ---- writing ----------------------------------------------------------------- */
 
-/* A partial record at the end is a writer killed mid-append. Records
- * appended after it would be misaligned, so cut it before writing. */
-static int drop_trailing(struct kvp_pool *p)
+static int record_write_journaled(struct kvp_pool *p, uint64_t off, const unsigned char *new,
+				  size_t len);
+static int record_delete_shift(struct kvp_pool *p, size_t i);
+
+/* Where, inside a record at `off`, a write can be cut by a kill: the page
+ * boundary inside it, or REC_SIZE when the record lies within one page. */
+static size_t tear_point(off_t off)
 {
-	if (p->trailing == 0)
-		return 0;
-	if (ftruncate(p->fd, (off_t)(p->list.n * REC_SIZE)) < 0) {
-		p->valid = false;
-		return log_warning_errno(errno, "%s: cannot drop a partial record", p->path);
-	}
-	log_debug("%s: dropped a partial record of %zu bytes", p->path, p->trailing);
-	p->trailing = 0;
-	return pool_wrote(p);
+	size_t in = (size_t)(off % ATOMIC_GRAIN);
+
+	return in + REC_SIZE > ATOMIC_GRAIN ? ATOMIC_GRAIN - in : (size_t)REC_SIZE;
 }
 
-static void record_image(const struct record *r, unsigned char *img)
+/*
+ * An append that straddles a page boundary, in steps a kill cannot cut
+ * (see ATOMIC_GRAIN): the file grows by a whole record of zeros at once,
+ * then the part behind the boundary is written, then the head with the
+ * key. A kill in between leaves the file ending on a record boundary, so a
+ * co-tenant appending before hvkvpd is back lands aligned, and at worst a
+ * record with an empty key that nobody matches, which start-up removes
+ * (remove_torn_appends()). One write would leave a partial record instead,
+ * and an appender that comes before the restart would land misaligned.
+ */
+static int append_in_steps(struct kvp_pool *p, const unsigned char *img, off_t off)
 {
-	if (r->raw)
-		memcpy(img, r->raw, REC_SIZE);
-	else
-		(void)kvp_pool_record_format(img, r->kv, record_value(r));
+	size_t t = tear_point(off);
+	struct stat st;
+	int r;
+
+	if (fstat(p->fd, &st) < 0)
+		return negative_errno();
+	if (st.st_size != off) {
+		p->valid = false; /* a writer without locks appended: look again */
+		return -EAGAIN;
+	}
+	if (ftruncate(p->fd, off + REC_SIZE) < 0)
+		return negative_errno();
+	r = pwrite_full(p->fd, img + t, REC_SIZE - t, off + (off_t)t);
+	if (r >= 0)
+		r = pwrite_full(p->fd, img, t, off);
+	if (r < 0 && fstat(p->fd, &st) == 0 && st.st_size == off + REC_SIZE)
+		(void)ftruncate(p->fd, off);
+	return r;
+}
+
+/* Under the exclusive lock, at start-up: records that are what a kill left
+ * of append_in_steps(), i.e. an empty key and nothing but zeros in front of
+ * the page boundary inside the record. No real record has an empty key. */
+static void remove_torn_appends(struct kvp_pool *p)
+{
+	unsigned char buf[REC_SIZE];
+
+	for (size_t i = p->list.n; i-- > 0;) {
+		const struct record *rec = &p->list.recs[i];
+		off_t off = (off_t)(i * REC_SIZE);
+		size_t t = tear_point(off), z;
+		struct stat st;
+		int r;
+
+		if (t == REC_SIZE || rec->key_len != 0 || rec->raw)
+			continue;
+		if (pread_full(p->fd, buf, t, off) != (ssize_t)t)
+			return;
+		for (z = 0; z < t && buf[z] == 0; z++)
+			;
+		if (z < t)
+			continue;
+		if (i + 1 < p->list.n)
+			r = record_delete_shift(p, i);
+		else if (fstat(p->fd, &st) == 0 &&
+			 (uint64_t)st.st_size == (uint64_t)p->list.n * REC_SIZE &&
+			 ftruncate(p->fd, off) == 0) {
+			index_remove_last(p, i);
+			record_done(&p->list.recs[i]);
+			p->list.n--;
+			r = pool_wrote(p);
+		} else
+			r = -EAGAIN;
+		if (r < 0 || !p->valid)
+			return;
+		log_notice("%s: removed record %zu, what a kill left of an append", p->path, i);
+	}
+}
+
+/*
+ * One write at the end of the file, wherever that is right now (a writer
+ * without locks may have appended since we looked: RWF_APPEND puts ours
+ * behind theirs instead of over it; pool_wrote() then sees the size).
+ */
+static int append_record(int fd, const unsigned char *img, off_t off)
+{
+	struct iovec iov = { .iov_base = (void *)img, .iov_len = REC_SIZE };
+	static bool no_rwf_append;
+	ssize_t n;
+
+	while (!no_rwf_append) {
+		n = pwritev2(fd, &iov, 1, -1, RWF_APPEND);
+		if (n == REC_SIZE)
+			return 0;
+		if (n >= 0)
+			return -ENOSPC; /* a cut record; the tail rules deal with it */
+		if (errno == EINTR)
+			continue;
+		if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS)
+			return negative_errno();
+		no_rwf_append = true; /* kernel older than 4.16 */
+	}
+	return pwrite_full(fd, img, REC_SIZE, off);
 }
 
 /*
@@ -723,6 +1049,10 @@ static int record_append(struct kvp_pool *p, const char *key, size_t key_len, co
 	struct record rec;
 	int r;
 
+	if (p->list.n >= KVP_POOL_MAX_RECORDS)
+		return -EFBIG; /* the caller names the key and the answer */
+	if (p->trailing > 0)
+		return -EAGAIN; /* never behind a partial record */
 	r = list_reserve(&p->list, p->list.n + 1);
 	if (r >= 0)
 		r = index_reserve(p, p->list.n + 1);
@@ -731,20 +1061,23 @@ static int record_append(struct kvp_pool *p, const char *key, size_t key_len, co
 	if (r < 0)
 		return r;
 	(void)kvp_pool_record_format(img, key, value);
-	r = pwrite_full(p->fd, img, REC_SIZE, off);
-	if (r < 0) {
-		(void)ftruncate(p->fd, off);
+	if (tear_point(off) == REC_SIZE)
+		r = append_record(p->fd, img, off);
+	else
+		r = append_in_steps(p, img, off);
+	if (r < 0 && r != -EAGAIN) {
 		record_done(&rec);
 		p->valid = false;
 		return log_warning_errno(r, "%s: cannot append a record", p->path);
+	}
+	if (r < 0) {
+		record_done(&rec);
+		return r;
 	}
 	p->list.recs[p->list.n++] = rec;
 	index_add(p, p->list.n - 1);
 	return pool_wrote(p);
 }
-
-static int pool_rewrite(struct kvp_pool *p, size_t skip, size_t modify, const char *value,
-			size_t value_len);
 
 /*
  * Modifying in place keeps the record's position, as upstream does. Only the
@@ -782,13 +1115,12 @@ static int record_modify(struct kvp_pool *p, size_t i, const char *value, size_t
 		b = SIZE_MAX;
 	else
 		b = (size_t)(((base + (off_t)d0) / ATOMIC_GRAIN + 1) * ATOMIC_GRAIN - base);
-	if (b != SIZE_MAX && rec->value_len >= b && value_len >= b)
-		return pool_rewrite(p, SIZE_MAX, i, value, value_len);
-
 	kv = malloc(rec->key_len + value_len + 2);
 	if (!kv)
 		return -ENOMEM;
-	if (b == SIZE_MAX)
+	if (b != SIZE_MAX && rec->value_len >= b && value_len >= b)
+		r = record_write_journaled(p, (uint64_t)base + d0, n + d0, d1 - d0 + 1);
+	else if (b == SIZE_MAX)
 		r = pwrite_full(p->fd, n + d0, d1 - d0 + 1, base + (off_t)d0);
 	else if (rec->value_len < b) {
 		/* The old value ends before the boundary: its tail is invisible. */
@@ -814,258 +1146,390 @@ static int record_modify(struct kvp_pool *p, size_t i, const char *value, size_t
 	return pool_wrote(p);
 }
 
-static void orphan_close(struct kvp_pool *p, size_t k)
-{
-	safe_close(p->orphans[k].fd);
-	memmove(&p->orphans[k], &p->orphans[k + 1], (p->n_orphans - k - 1) * sizeof(p->orphans[0]));
-	p->n_orphans--;
-}
-
-static int orphan_adopt(struct kvp_pool *p, size_t k, bool final);
+/* ---- journaled in-place changes --------------------------------------------------- */
 
 /*
- * Rewrites the whole pool into a temporary file and renames it over the old
- * one: a kill leaves either file complete. Used by DELETE (records shift, as
- * upstream does) and by the rare in-place modification that cannot be made
- * atomic.
+ * A change that is not one write within one page (a DELETE shifting the
+ * records after the deleted one, a modification straddling pages) is done
+ * in place, never by renaming a new file over the pool: a co-tenant that
+ * opened the file before, and appends once we let go of the locks, must
+ * write into the pool, not into a file with no name (cloud-init waits in
+ * flock() with the file already open). To survive a kill at any instant,
+ * the change is first described in <pool>.journal:
  *
- * The price of rename(): a writer that opened the old file before the rename
- * and appends after we unlock (cloud-init waiting in flock()) writes into a
- * file that no longer has a name. The old descriptor is therefore kept as an
- * "orphan" and records that show up in it are copied into the live file by
- * the next operations, until no other process has it open any more.
+ *   J_DELETE (off, size, old bytes [off, size)): the record at `off` goes,
+ *     the ones after it move down by one record, the file had `size` bytes.
+ *   J_WRITE (off, len, new bytes, old bytes): those bytes are replaced.
+ *
+ * then made, then the journal is removed. Whoever takes the exclusive lock
+ * next (hvkvpd at start-up, or any later change) finishes a journal it
+ * finds: it checks that every byte of the region is still the old or the
+ * new one (else somebody else rewrote the file, and the journal is
+ * dropped), writes the new bytes, and for a DELETE removes the last slot
+ * only if it still holds the record that moved down from it. Records a
+ * co-tenant appended after the kill sit beyond that slot or in its place:
+ * beyond it, they are moved down by the same journaled step; in its place,
+ * they differ from it and stay. (Only a byte-identical copy of that last
+ * record, appended in the instant between our truncate and the removal of
+ * the journal by a kill, would be taken for it; it would be a duplicate
+ * that upstream's first-match lookup never sees anyway.)
+ *
+ * The journal is written to <pool>.journal.new and renamed into place, so
+ * it is whole or absent; a check sum catches anything else. It is not
+ * fsync'ed: the promise is about kills, like upstream's in-place rewrite.
  */
-static int pool_rewrite(struct kvp_pool *p, size_t skip, size_t modify, const char *value,
-			size_t value_len)
+#define JOURNAL_MAGIC "HVKVPJ1"
+enum { J_DELETE = 1, J_WRITE = 2 };
+
+struct journal_hdr {
+	char magic[8];
+	uint32_t kind, reserved;
+	uint64_t ino, off, size, sum;
+};
+
+static uint64_t fnv64(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static uint64_t journal_sum(const struct journal_hdr *h, const void *data, size_t len)
+{
+	struct journal_hdr c = *h;
+
+	c.sum = 0;
+	return fnv64(fnv64(14695981039346656037ULL, &c, sizeof(c)), data, len);
+}
+
+static int journal_write(struct kvp_pool *p, uint32_t kind, uint64_t ino, uint64_t off,
+			 uint64_t size, const void *a, size_t alen, const void *b, size_t blen)
 {
 	_cleanup_free_ char *tmp = NULL;
-	_cleanup_free_ unsigned char *buf = NULL;
-	_cleanup_close_ int tfd = -1;
-	char *kv = NULL;
-	size_t out = 0, fill = 0;
-	struct stat st;
+	_cleanup_free_ unsigned char *data = NULL;
+	struct journal_hdr h = { .magic = JOURNAL_MAGIC, .kind = kind, .ino = ino, .off = off,
+				 .size = size };
+	_cleanup_close_ int fd = -1;
 	int r;
 
-	if (modify != SIZE_MAX) {
-		const struct record *rec = &p->list.recs[modify];
-
-		kv = malloc(rec->key_len + value_len + 2);
-		if (!kv)
-			return -ENOMEM;
-		memcpy(kv, rec->kv, rec->key_len + 1u);
-		memcpy(kv + rec->key_len + 1, value, value_len + 1);
-	}
-	if (p->n_orphans == MAX_ORPHANS) {
-		(void)orphan_adopt(p, 0, true);
-		if (p->n_orphans == MAX_ORPHANS)
-			orphan_close(p, 0);
-	}
-	if (asprintf(&tmp, "%s.XXXXXX", p->path) < 0) {
+	data = malloc(MAX(alen + blen, (size_t)1));
+	if (!data)
+		return -ENOMEM;
+	memcpy(data, a, alen);
+	if (blen)
+		memcpy(data + alen, b, blen);
+	h.sum = journal_sum(&h, data, alen + blen);
+	if (asprintf(&tmp, "%s.new", p->jpath) < 0) {
 		tmp = NULL;
-		free(kv);
 		return -ENOMEM;
 	}
-	buf = malloc(MAX(MIN(p->list.n, (size_t)CHUNK_RECORDS), (size_t)1) * REC_SIZE);
-	if (!buf) {
-		free(kv);
-		return -ENOMEM;
-	}
-	if (fstat(p->fd, &st) < 0) {
-		free(kv);
-		return negative_errno();
-	}
-	tfd = mkostemp(tmp, O_CLOEXEC);
-	if (tfd < 0) {
-		free(kv);
-		return log_warning_errno(errno, "%s: cannot create a temporary file", p->path);
-	}
-	/* Keep what an administrator set on the file. */
-	if (fchmod(tfd, st.st_mode & 07777) < 0) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_warning_errno(errno, "%s: cannot write a journal", p->path);
+	r = loop_write(fd, &h, sizeof(h));
+	if (r >= 0)
+		r = loop_write(fd, data, alen + blen);
+	if (r >= 0 && rename(tmp, p->jpath) < 0)
 		r = negative_errno();
-		goto fail;
+	if (r < 0) {
+		(void)unlink(tmp);
+		return log_warning_errno(r, "%s: cannot write a journal", p->path);
 	}
-	if ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(tfd, st.st_uid, st.st_gid) < 0)
-		log_debug_errno(errno, "%s: cannot keep the file's owner", p->path);
-
-	for (size_t i = 0; i < p->list.n; i++) {
-		if (i == skip)
-			continue;
-		if (i == modify)
-			(void)kvp_pool_record_format(buf + fill * REC_SIZE, p->list.recs[i].kv,
-						     value);
-		else
-			record_image(&p->list.recs[i], buf + fill * REC_SIZE);
-		if (++fill == CHUNK_RECORDS) {
-			r = pwrite_full(tfd, buf, fill * REC_SIZE, (off_t)(out * REC_SIZE));
-			if (r < 0)
-				goto fail;
-			out += fill;
-			fill = 0;
-		}
-	}
-	r = pwrite_full(tfd, buf, fill * REC_SIZE, (off_t)(out * REC_SIZE));
-	if (r < 0)
-		goto fail;
-	if (fsync(tfd) < 0) {
-		r = negative_errno();
-		goto fail;
-	}
-	/* Nobody knows the new file yet; holding its locks before it gets the
-	 * name means nobody can change it before we have recorded its state. */
-	r = lock_fd(tfd, true);
-	if (r < 0)
-		goto fail;
-	if (fstat(p->fd, &st) < 0 || rename(tmp, p->path) < 0) {
-		r = negative_errno();
-		unlock_fd(tfd);
-		goto fail;
-	}
-	if (p->dir_fd >= 0 && fsync(p->dir_fd) < 0)
-		log_warning_errno(errno, "%s: cannot sync the directory", p->dir);
-
-	/* Committed. Only now let waiters on the old file go. */
-	unlock_fd(p->fd);
-	p->orphans[p->n_orphans++] = (struct orphan){ .fd = p->fd, .adopted = st.st_size,
-						      .since = now_usec() };
-	p->fd = TAKE_FD(tfd);
-	watch_fd(p);
-
-	if (modify != SIZE_MAX) {
-		free(p->list.recs[modify].kv);
-		p->list.recs[modify].kv = kv;
-		p->list.recs[modify].value_len = (uint16_t)value_len;
-	}
-	if (skip != SIZE_MAX) {
-		record_done(&p->list.recs[skip]);
-		memmove(&p->list.recs[skip], &p->list.recs[skip + 1],
-			(p->list.n - skip - 1) * sizeof(p->list.recs[0]));
-		p->list.n--;
-		if (index_rebuild(p, p->list.n + 1) < 0)
-			p->valid = false; /* the file is right; reload it next time */
-	}
-	p->trailing = 0;
-	return pool_wrote(p);
-
-fail:
-	free(kv);
-	(void)unlink(tmp);
-	return log_warning_errno(r, "%s: cannot rewrite the pool", p->path);
+	return 0;
 }
 
-/* Copies complete records that appeared in orphan k since we last looked
- * into the live file (raw, as the writer meant to append them). */
-static int orphan_copy(struct kvp_pool *p, struct orphan *o, off_t size)
+/* -ENOENT: none; -EBADMSG: not a whole journal of ours (a change that never
+ * started). */
+static int journal_read(struct kvp_pool *p, struct journal_hdr *h, unsigned char **ret_data,
+			size_t *ret_len)
 {
-	_cleanup_free_ unsigned char *buf = NULL;
-	bool wrote = false;
-	int r = 0;
+	_cleanup_free_ unsigned char *data = NULL;
+	_cleanup_close_ int fd = open(p->jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	size_t len;
+	ssize_t got;
 
-	while (size - o->adopted >= REC_SIZE) {
-		size_t want = MIN((size_t)(size - o->adopted) / REC_SIZE, (size_t)CHUNK_RECORDS);
-		struct record_list add = { 0 };
-		struct load_ctx c = { .list = &add };
-		ssize_t got;
-		size_t n;
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -EBADMSG;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(*h) ||
+	    (uint64_t)st.st_size > sizeof(*h) + 2 * KVP_POOL_MAX_FILE_SIZE + 2 * REC_SIZE)
+		return -EBADMSG;
+	if (pread_full(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h))
+		return -EBADMSG;
+	len = (size_t)st.st_size - sizeof(*h);
+	data = malloc(MAX(len, (size_t)1));
+	if (!data)
+		return -ENOMEM;
+	got = pread_full(fd, data, len, sizeof(*h));
+	if (got != (ssize_t)len || memcmp(h->magic, JOURNAL_MAGIC, sizeof(h->magic)) != 0 ||
+	    h->sum != journal_sum(h, data, len))
+		return -EBADMSG;
+	if (h->kind == J_DELETE ? (h->size < h->off + REC_SIZE || len != h->size - h->off)
+				: (h->kind != J_WRITE || len != 2 * h->size))
+		return -EBADMSG;
+	*ret_data = TAKE_PTR(data);
+	*ret_len = len;
+	return 0;
+}
 
-		if (!buf) {
-			buf = malloc(want * REC_SIZE);
-			if (!buf)
-				return -ENOMEM;
-		}
-		c.base = buf;
-		got = pread_full(o->fd, buf, want * REC_SIZE, o->adopted);
-		if (got < 0)
-			return log_warning_errno((int)got, "%s: cannot read a replaced file",
-						 p->path);
-		n = (size_t)got / REC_SIZE;
-		if (n == 0)
-			break;
-		r = drop_trailing(p);
-		if (r >= 0)
-			r = kvp_pool_parse(buf, n * REC_SIZE, load_cb, &c, NULL);
-		if (r >= 0)
-			r = list_reserve(&p->list, p->list.n + add.n + 1);
-		if (r >= 0)
-			r = index_reserve(p, p->list.n + add.n + 1);
-		if (r >= 0)
-			r = pwrite_full(p->fd, buf, n * REC_SIZE, (off_t)(p->list.n * REC_SIZE));
+/* Every byte of the file in [off, off+len) is a[i] or b[i]. */
+static bool region_between(int fd, uint64_t off, size_t len, const unsigned char *a,
+			   const unsigned char *b)
+{
+	unsigned char buf[16384];
+
+	for (size_t done = 0; done < len;) {
+		size_t want = MIN(sizeof(buf), len - done);
+
+		if (pread_full(fd, buf, want, (off_t)(off + done)) != (ssize_t)want)
+			return false;
+		for (size_t i = 0; i < want; i++)
+			if (buf[i] != a[done + i] && buf[i] != b[done + i])
+				return false;
+		done += want;
+	}
+	return true;
+}
+
+/* Under the exclusive lock: finishes what a journal describes (see above). */
+static int journal_finish(struct kvp_pool *p)
+{
+	for (unsigned round = 0;; round++) {
+		_cleanup_free_ unsigned char *data = NULL;
+		struct journal_hdr h;
+		struct stat st;
+		size_t len;
+		uint64_t t;
+		int r;
+
+		if (!p->jpath)
+			return 0;
+		r = journal_read(p, &h, &data, &len);
+		if (r == -ENOENT)
+			return 0;
+		if (r == -ENOMEM)
+			return r;
+		p->valid = false;
 		if (r < 0) {
-			list_clear(&add);
-			p->valid = false;
-			break;
+			log_debug("%s: removed a journal of a change that never started", p->path);
+			goto done;
 		}
-		wrote = true;
-		for (size_t i = 0; i < add.n; i++) {
-			p->list.recs[p->list.n++] = add.recs[i];
-			index_add(p, p->list.n - 1);
+		if (fstat(p->fd, &st) < 0)
+			return negative_errno();
+		if (h.ino != (uint64_t)st.st_ino || round > 64) {
+			log_warning("%s: dropped a journal that does not belong to this file", p->path);
+			goto done;
 		}
-		free(add.recs);
-		o->adopted += (off_t)(n * REC_SIZE);
-		log_debug("%s: took over %zu record(s) appended to the replaced file", p->path, n);
-	}
-	if (wrote) {
-		int q = pool_wrote(p);
+		if (h.kind == J_WRITE) {
+			if (!region_between(p->fd, h.off, h.size, data + h.size, data)) {
+				log_warning("%s: somebody else rewrote the file after a change of ours was cut short; left it as it is",
+					    p->path);
+				goto done;
+			}
+			r = pwrite_full(p->fd, data, h.size, (off_t)h.off);
+			if (r < 0)
+				return log_warning_errno(r, "%s: cannot finish a change", p->path);
+			log_debug("%s: finished a modification cut short", p->path);
+			goto done;
+		}
+		t = h.size - REC_SIZE;
+		if ((uint64_t)st.st_size < t ||
+		    !region_between(p->fd, h.off, t - h.off, data, data + REC_SIZE)) {
+			log_warning("%s: somebody else rewrote the file after a change of ours was cut short; left it as it is",
+				    p->path);
+			goto done;
+		}
+		r = pwrite_full(p->fd, data + REC_SIZE, t - h.off, (off_t)h.off);
+		if (r < 0)
+			return log_warning_errno(r, "%s: cannot finish a deletion", p->path);
+		if ((uint64_t)st.st_size >= h.size &&
+		    region_between(p->fd, t, REC_SIZE, data + (t - h.off), data + (t - h.off))) {
+			/* The last slot still holds the record that moved down. */
+			if ((uint64_t)st.st_size == h.size) {
+				if (ftruncate(p->fd, (off_t)t) < 0)
+					return log_warning_errno(errno, "%s: cannot truncate", p->path);
+			} else {
+				/* Others appended behind it: move their records
+				 * down over it, journaled the same way. */
+				_cleanup_free_ unsigned char *tail = NULL;
+				size_t tlen = (size_t)((uint64_t)st.st_size - t);
 
-		if (r >= 0)
-			r = q;
+				if (tlen > 2 * KVP_POOL_MAX_FILE_SIZE)
+					goto done;
+				tail = malloc(tlen);
+				if (!tail)
+					return -ENOMEM;
+				if (pread_full(p->fd, tail, tlen, (off_t)t) != (ssize_t)tlen)
+					return -EIO;
+				r = journal_write(p, J_DELETE, h.ino, t, (uint64_t)st.st_size, tail,
+						  tlen, NULL, 0);
+				if (r < 0)
+					return r;
+				continue;
+			}
+		}
+	done:
+		if (unlink(p->jpath) < 0 && errno != ENOENT)
+			return log_warning_errno(errno, "%s: cannot remove the journal", p->path);
+		return 0;
 	}
-	return r;
 }
 
 /*
- * Called with the live file locked exclusively. A write lease is granted
- * only when no other open file description refers to the inode, and the
- * inode has no name any more, so nobody can open it again: once we get the
- * lease, what is in the file is all there will ever be. Without the lease
- * somebody still holds it open; copy what is complete (under its flock, so
- * a batch is not split) and look again next time. `final` (on free, or to
- * make room) gives up after a short wait instead.
+ * DELETE of record i (not the last): the records after it move down in
+ * place, as upstream does, journaled. Records that a writer without locks
+ * appended meanwhile are moved too (journal_finish() sees them behind the
+ * last slot).
  */
-static int orphan_adopt(struct kvp_pool *p, size_t k, bool final)
+static int record_delete_shift(struct kvp_pool *p, size_t i)
 {
-	struct orphan *o = &p->orphans[k];
-	bool alone = false, locked = false;
+	_cleanup_free_ unsigned char *old = NULL;
+	uint64_t off = (uint64_t)i * REC_SIZE, size = (uint64_t)p->list.n * REC_SIZE;
 	struct stat st;
 	int r;
 
-	if (fcntl(o->fd, F_SETLEASE, F_WRLCK) == 0) {
-		alone = true;
-		(void)fcntl(o->fd, F_SETLEASE, F_UNLCK);
-	} else {
-		for (unsigned tries = 0;; tries++) {
-			if (flock(o->fd, LOCK_EX | LOCK_NB) == 0) {
-				locked = true;
-				break;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EWOULDBLOCK || !final || tries >= 40)
-				break;
-			nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
-		}
-		if (!locked && !final)
-			return 0; /* a writer is at it right now */
+	if (fstat(p->fd, &st) < 0)
+		return negative_errno();
+	if ((uint64_t)st.st_size != size) {
+		p->valid = false; /* somebody appended since we looked */
+		return -EAGAIN;
 	}
-	if (fstat(o->fd, &st) < 0)
+	old = malloc(size - off);
+	if (!old)
+		return -ENOMEM;
+	if (pread_full(p->fd, old, size - off, (off_t)off) != (ssize_t)(size - off)) {
+		p->valid = false;
+		return -EAGAIN;
+	}
+	r = journal_write(p, J_DELETE, (uint64_t)st.st_ino, off, size, old, size - off, NULL, 0);
+	if (r < 0)
+		return r;
+	r = pwrite_full(p->fd, old + REC_SIZE, size - off - REC_SIZE, (off_t)off);
+	if (r >= 0)
+		r = journal_finish(p);
+	if (r < 0) {
+		p->valid = false;
+		return log_warning_errno(r, "%s: cannot delete record %zu", p->path, i);
+	}
+	record_done(&p->list.recs[i]);
+	memmove(&p->list.recs[i], &p->list.recs[i + 1], (p->list.n - i - 1) * sizeof(p->list.recs[0]));
+	p->list.n--;
+	p->valid = true;
+	if (index_rebuild(p, p->list.n + 1) < 0)
+		p->valid = false; /* the file is right; reload it next time */
+	return pool_wrote(p);
+}
+
+/* A modification that no ordering of single-page writes makes atomic. */
+static int record_write_journaled(struct kvp_pool *p, uint64_t off, const unsigned char *new,
+				  size_t len)
+{
+	_cleanup_free_ unsigned char *old = malloc(len);
+	struct stat st;
+	int r;
+
+	if (!old)
+		return -ENOMEM;
+	if (fstat(p->fd, &st) < 0)
+		return negative_errno();
+	if (pread_full(p->fd, old, len, (off_t)off) != (ssize_t)len)
+		return -EIO;
+	r = journal_write(p, J_WRITE, (uint64_t)st.st_ino, off, len, new, len, old, len);
+	if (r < 0)
+		return r;
+	r = pwrite_full(p->fd, new, len, (off_t)off);
+	if (r >= 0 && unlink(p->jpath) < 0)
 		r = negative_errno();
-	else
-		r = orphan_copy(p, o, st.st_size);
-	if (locked)
-		(void)flock(o->fd, LOCK_UN);
-	if (alone || final || (locked && now_usec() - o->since > ORPHAN_GRACE_USEC))
-		orphan_close(p, k);
 	return r;
 }
 
-static void orphans_adopt(struct kvp_pool *p, bool final)
+/* ---- a partial record at the end -------------------------------------------------- */
+
+/*
+ * A file that does not end on a record boundary is somebody's append in
+ * progress (a writer without locks, half visible for an instant) or one
+ * that a kill cut short. We never cut the former and never append behind
+ * either. It is abandoned for sure when no other process has the file
+ * open: then we get a write lease. Where leases are refused (somebody
+ * keeps the file open, e.g. a reader), a tail that has not changed for
+ * KVP_POOL_TAIL_ABANDON_USEC is taken as abandoned. The repair keeps what
+ * can be kept: a tail holding a whole key and a whole value (only the NUL
+ * padding missing) is completed; anything less is removed, since a value
+ * cut short would pass for what the writer meant.
+ */
+static bool tail_abandoned(struct kvp_pool *p, const struct stat *st)
 {
-	for (size_t k = p->n_orphans; k > 0; k--)
-		(void)orphan_adopt(p, k - 1, final);
+	uint64_t now = now_usec();
+
+	if (fcntl(p->fd, F_SETLEASE, F_WRLCK) == 0) {
+		(void)fcntl(p->fd, F_SETLEASE, F_UNLCK);
+		return true;
+	}
+	if (p->tail_seen == 0 || p->tail_size != st->st_size ||
+	    p->tail_mtim.tv_sec != st->st_mtim.tv_sec || p->tail_mtim.tv_nsec != st->st_mtim.tv_nsec) {
+		p->tail_seen = now;
+		p->tail_size = st->st_size;
+		p->tail_mtim = st->st_mtim;
+		return false;
+	}
+	return now - p->tail_seen >= KVP_POOL_TAIL_ABANDON_USEC;
+}
+
+/* Under the exclusive lock. 0: the file ends on a record boundary (now);
+ * -EAGAIN: an append is in progress. */
+static int settle_tail(struct kvp_pool *p)
+{
+	unsigned char buf[REC_SIZE] = { 0 };
+	char esc[ESCAPED_SIZE(64)];
+	off_t off = (off_t)(p->list.n * REC_SIZE);
+	size_t len = p->trailing, klen;
+	struct stat st;
+	int r;
+
+	if (p->trailing == 0)
+		return 0;
+	if (fstat(p->fd, &st) < 0)
+		return negative_errno();
+	if ((uint64_t)st.st_size != (uint64_t)off + len) {
+		p->valid = false; /* it moved on: look again */
+		return -EAGAIN;
+	}
+	if (!tail_abandoned(p, &st))
+		return -EAGAIN;
+	if (pread_full(p->fd, buf, len, off) != (ssize_t)len)
+		return -EIO;
+	/* Kept only when its key and value are both whole (only padding is
+	 * missing): a value cut short would pass for the writer's. */
+	klen = strnlen((const char *)buf, MIN(len, (size_t)KEY_FIELD));
+	if (klen > 0 && len > KEY_FIELD &&
+	    strnlen((const char *)buf + KEY_FIELD, len - KEY_FIELD) < len - KEY_FIELD) {
+		static const unsigned char zeros[REC_SIZE];
+
+		r = pwrite_full(p->fd, zeros, REC_SIZE - len, off + (off_t)len);
+		if (r < 0)
+			return log_warning_errno(r, "%s: cannot complete a partial record", p->path);
+		log_notice("%s: completed the record '%s' that a writer left without its padding (%zu bytes)",
+			   p->path, escape_str(esc, sizeof(esc), (const char *)buf), len);
+		p->valid = false; /* reloaded with it */
+	} else {
+		if (ftruncate(p->fd, off) < 0)
+			return log_warning_errno(errno, "%s: cannot remove a partial record",
+						 p->path);
+		log_notice("%s: removed %zu bytes that a writer left behind the last record",
+			   p->path, len);
+		p->trailing = 0;
+	}
+	p->tail_seen = 0;
+	return pool_wrote(p);
 }
 
 /* Under the exclusive lock on the current file no other process of ours is
- * between mkostemp() and rename(), so leftovers are from killed writers. */
+ * writing a journal (or, in older versions, between mkostemp() and
+ * rename()), so leftovers are from killed writers. */
 static void remove_stale_temps(struct kvp_pool *p)
 {
 	size_t plen = strlen(p->name);
@@ -1084,8 +1548,10 @@ static void remove_stale_temps(struct kvp_pool *p)
 		return;
 	}
 	while ((de = readdir(d))) {
-		if (strlen(de->d_name) != plen + 7 || strncmp(de->d_name, p->name, plen) != 0 ||
-		    de->d_name[plen] != '.')
+		if (strncmp(de->d_name, p->name, plen) != 0 || de->d_name[plen] != '.')
+			continue;
+		/* a journal a kill cut short before it was put in place */
+		if (!streq(de->d_name + plen, ".journal.new") && strlen(de->d_name) != plen + 7)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			log_debug("%s: removed %s left by a killed writer", p->dir, de->d_name);
@@ -1099,12 +1565,11 @@ struct kvp_pool *kvp_pool_free(struct kvp_pool *p)
 {
 	if (!p)
 		return NULL;
-	if (p->n_orphans > 0 && pool_begin(p, true) >= 0) {
-		orphans_adopt(p, true);
+	if (p->n_pending > 0 && pool_begin(p, true) >= 0)
 		pool_end(p);
-	}
-	while (p->n_orphans > 0)
-		orphan_close(p, p->n_orphans - 1);
+	for (char esc[ESCAPED_SIZE(64)]; p->n_pending > 0; pending_drop(p, 0))
+		log_warning("%s: still locked by another process; the deferred key '%s' was not written",
+			    p->path, escape_str(esc, sizeof(esc), p->pending[0].key));
 	safe_close(p->fd);
 	safe_close(p->ino_fd);
 	safe_close(p->dir_fd);
@@ -1113,6 +1578,7 @@ struct kvp_pool *kvp_pool_free(struct kvp_pool *p)
 	free(p->dir);
 	free(p->path);
 	free(p->name);
+	free(p->jpath);
 	free(p);
 	return NULL;
 }
@@ -1126,13 +1592,16 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 		return -EINVAL;
 	if (isempty(dir))
 		dir = KVP_POOL_DEFAULT_DIR;
+	/* A missing directory that cannot be made shows as pools that cannot
+	 * be opened, below. */
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return negative_errno();
+		log_debug_errno(errno, "cannot create %s", dir);
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->fd = p->dir_fd = p->ino_fd = p->wd = -1;
+	p->lock_wait = KVP_POOL_LOCK_WAIT_USEC;
 	p->dir = strdup(dir);
 	if (!p->dir || asprintf(&p->name, KVP_POOL_FILE_PREFIX "%u", index) < 0) {
 		p->name = NULL;
@@ -1142,22 +1611,27 @@ int kvp_pool_open(const char *dir, unsigned index, struct kvp_pool **ret)
 		p->path = NULL;
 		return -ENOMEM;
 	}
+	if (asprintf(&p->jpath, "%s.journal", p->path) < 0) {
+		p->jpath = NULL;
+		return -ENOMEM;
+	}
 	p->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->dir_fd < 0)
-		return negative_errno();
 	p->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (p->ino_fd < 0)
 		log_debug_errno(errno, "inotify unavailable, relying on timestamps");
 
-	r = pool_open_file(p);
-	if (r < 0)
-		return r;
-	r = pool_begin(p, !p->read_only);
-	if (r < 0)
-		return r;
-	if (!p->read_only)
-		remove_stale_temps(p);
-	pool_end(p);
+	/* Start-up never waits for a lock: a locked pool is read when it is
+	 * first used (and answered as busy until then). */
+	r = pool_begin_wait(p, !p->read_only, 0);
+	if (r >= 0) {
+		if (!p->read_only && r == 0 && !p->degraded) {
+			remove_stale_temps(p);
+			remove_torn_appends(p);
+		}
+		pool_end(p);
+	}
+	/* Otherwise (locked, unusable, too large) the pool still exists and
+	 * answers according to its state; it is retried with every call. */
 	*ret = TAKE_PTR(p);
 	return 0;
 }
@@ -1192,7 +1666,7 @@ static int pool_begin_key(struct kvp_pool *p, bool change, const char *key, size
 		if (r < 0)
 			return r;
 	}
-	if (change && p->read_only)
+	if (change && p->read_only && p->fd >= 0)
 		return -p->ro_error;
 	return pool_begin(p, change);
 }
@@ -1214,54 +1688,232 @@ int kvp_pool_get(struct kvp_pool *p, const char *key, char *value_out, size_t va
 	return r;
 }
 
+/* Under the exclusive lock. */
+static int pool_set_locked(struct kvp_pool *p, const char *key, size_t key_len, const char *value,
+			   size_t value_len)
+{
+	size_t i;
+
+	i = index_lookup(p, key, key_len);
+	if (i != SIZE_MAX)
+		return record_modify(p, i, value, value_len);
+	return record_append(p, key, key_len, value, value_len);
+}
+
+/* An append by another process is in progress at the end of the file
+ * (settle_tail()) for as long as we may wait. */
+static int tail_busy(struct kvp_pool *p)
+{
+	log_warning("%s: another process's append at the end of the file is still in progress; answering busy",
+		    p->path);
+	return -EBUSY;
+}
+
+static void short_sleep(void)
+{
+	nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+}
+
 int kvp_pool_set(struct kvp_pool *p, const char *key, const char *value)
 {
-	size_t key_len, value_len, i;
+	size_t key_len, value_len;
+	uint64_t deadline = now_usec() + (p ? p->lock_wait : 0);
 	int r;
 
-	r = pool_begin_key(p, true, key, &key_len, value, &value_len);
+	for (;;) {
+		r = pool_begin_key(p, true, key, &key_len, value, &value_len);
+		if (r < 0)
+			return r;
+		r = pool_set_locked(p, key, key_len, value, value_len);
+		pool_end(p);
+		if (r != -EAGAIN)
+			return r;
+		if (now_usec() >= deadline)
+			return tail_busy(p);
+		short_sleep();
+	}
+}
+
+/* ---- writes that must not wait ------------------------------------------------ */
+
+static void pending_drop(struct kvp_pool *p, size_t k)
+{
+	free(p->pending[k].key);
+	free(p->pending[k].value);
+	memmove(&p->pending[k], &p->pending[k + 1], (p->n_pending - k - 1) * sizeof(p->pending[0]));
+	p->n_pending--;
+}
+
+/* Under the exclusive lock: the queued writes, oldest first. One that fails
+ * for a reason other than the lock is dropped with a log line (retrying
+ * would not help). */
+static int pending_apply(struct kvp_pool *p)
+{
+	int ret = 0;
+
+	while (p->n_pending > 0) {
+		struct pending *w = &p->pending[0];
+		char esc[ESCAPED_SIZE(64)];
+		int r = pool_set_locked(p, w->key, strlen(w->key), w->value, strlen(w->value));
+
+		if (r == -EAGAIN)
+			return 0; /* behind another's append: next time */
+		if (r < 0) {
+			log_warning_errno(r, "%s: cannot write the deferred key '%s'; dropped it",
+					  p->path, escape_str(esc, sizeof(esc), w->key));
+			ret = r;
+		} else
+			log_debug("%s: wrote the deferred key '%s'", p->path,
+				  escape_str(esc, sizeof(esc), w->key));
+		pending_drop(p, 0);
+	}
+	return ret;
+}
+
+int kvp_pool_set_nowait(struct kvp_pool *p, const char *key, const char *value)
+{
+	size_t key_len, value_len;
+	struct pending *w = NULL;
+	char *k, *v;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = check_key(key, &key_len);
+	if (r >= 0)
+		r = check_value(value, &value_len);
 	if (r < 0)
 		return r;
-	r = drop_trailing(p);
-	if (r >= 0) {
-		i = index_lookup(p, key, key_len);
-		if (i != SIZE_MAX)
-			r = record_modify(p, i, value, value_len);
-		else
-			r = record_append(p, key, key_len, value, value_len);
+	if (p->read_only)
+		return -p->ro_error;
+	r = pool_begin_wait(p, true, 0);
+	if (r == 0) {
+		r = pool_set_locked(p, key, key_len, value, value_len);
+		pool_end(p);
+		if (r != -EAGAIN)
+			return r;
+		r = -EBUSY; /* behind another's append in progress: queue it */
 	}
-	pool_end(p);
+	if (r != -EBUSY)
+		return r;
+
+	for (size_t k2 = 0; k2 < p->n_pending; k2++)
+		if (streq(p->pending[k2].key, key))
+			w = &p->pending[k2];
+	if (!w && p->n_pending == KVP_POOL_MAX_PENDING)
+		return -ENOBUFS;
+	v = strdup(value);
+	if (!v)
+		return -ENOMEM;
+	if (w) {
+		/* The newer value replaces the older one in its place. */
+		free(w->value);
+		w->value = v;
+		return 1;
+	}
+	k = strdup(key);
+	if (!k) {
+		free(v);
+		return -ENOMEM;
+	}
+	p->pending[p->n_pending++] = (struct pending){ .key = k, .value = v };
+	return 1;
+}
+
+int kvp_pool_flush(struct kvp_pool *p)
+{
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	if (p->n_pending == 0)
+		return 0;
+	r = pool_begin_wait(p, true, 0); /* applies them */
+	if (r == 0)
+		pool_end(p);
+	else if (r != -EBUSY)
+		return r;
+	return (int)p->n_pending;
+}
+
+int kvp_pool_health(const struct kvp_pool *p, char *buf, size_t size)
+{
+	const char *why = NULL;
+	int r = 0;
+
+	if (!p)
+		return -EINVAL;
+	if (p->degraded) {
+		r = p->degraded;
+		why = p->why;
+	} else if (p->busy_since) {
+		r = -EBUSY;
+		why = "locked by another process";
+	}
+	if (buf && size > 0)
+		strprintf(buf, size, "%s", why ? why : "");
 	return r;
+}
+
+size_t kvp_pool_pending(const struct kvp_pool *p)
+{
+	return p ? p->n_pending : 0;
+}
+
+void kvp_pool_set_lock_wait(struct kvp_pool *p, uint64_t usec)
+{
+	if (p)
+		p->lock_wait = usec;
+}
+
+static int pool_delete_locked(struct kvp_pool *p, const char *key, size_t key_len)
+{
+	size_t i = index_lookup(p, key, key_len);
+	struct stat st;
+
+	if (i == SIZE_MAX)
+		return -ENOENT;
+	/* Nothing of anybody else's may be cut or shifted half-written. */
+	if (p->trailing > 0)
+		return -EAGAIN;
+	if (i + 1 < p->list.n)
+		return record_delete_shift(p, i);
+	/* The last record goes with one truncate: atomic, and the file (and
+	 * anyone appending to it) stays the same. */
+	if (fstat(p->fd, &st) < 0)
+		return negative_errno();
+	if ((uint64_t)st.st_size != (uint64_t)p->list.n * REC_SIZE) {
+		p->valid = false; /* somebody appended since we looked */
+		return -EAGAIN;
+	}
+	if (ftruncate(p->fd, (off_t)(i * REC_SIZE)) < 0) {
+		p->valid = false;
+		return log_warning_errno(errno, "%s: cannot truncate", p->path);
+	}
+	index_remove_last(p, i);
+	record_done(&p->list.recs[i]);
+	p->list.n--;
+	return pool_wrote(p);
 }
 
 int kvp_pool_delete(struct kvp_pool *p, const char *key)
 {
-	size_t key_len, i;
+	uint64_t deadline = now_usec() + (p ? p->lock_wait : 0);
+	size_t key_len;
 	int r;
 
-	r = pool_begin_key(p, true, key, &key_len, NULL, NULL);
-	if (r < 0)
-		return r;
-	i = index_lookup(p, key, key_len);
-	if (i == SIZE_MAX)
-		r = -ENOENT;
-	else if (i + 1 == p->list.n) {
-		/* The last record goes with one truncate: atomic, and the
-		 * file (and anyone appending to it) stays the same. */
-		if (ftruncate(p->fd, (off_t)(i * REC_SIZE)) < 0) {
-			r = log_warning_errno(errno, "%s: cannot truncate", p->path);
-			p->valid = false;
-		} else {
-			index_remove_last(p, i);
-			record_done(&p->list.recs[i]);
-			p->list.n--;
-			p->trailing = 0;
-			r = pool_wrote(p);
-		}
-	} else
-		r = pool_rewrite(p, i, SIZE_MAX, NULL, 0);
-	pool_end(p);
-	return r;
+	for (;;) {
+		r = pool_begin_key(p, true, key, &key_len, NULL, NULL);
+		if (r < 0)
+			return r;
+		r = pool_delete_locked(p, key, key_len);
+		pool_end(p);
+		if (r != -EAGAIN)
+			return r;
+		if (now_usec() >= deadline)
+			return tail_busy(p);
+		short_sleep();
+	}
 }
 
 int kvp_pool_enumerate(struct kvp_pool *p, uint32_t index, char *key_out, size_t key_size,

@@ -14,6 +14,10 @@ packages=(
 	iproute2 util-linux procps psmisc jq valgrind clang libclang-rt-14-dev mandoc python3
 	# real peers for the integration tests (NetworkManager, systemd-networkd, D-Bus)
 	network-manager systemd dbus dbus-daemon
+	# what cloud-init's KVP reporter (fetched with apt-get download and
+	# unpacked by test-pool-cotenants.sh, never installed) imports
+	python3-yaml python3-jinja2 python3-jsonpatch python3-jsonschema python3-configobj
+	python3-requests python3-netifaces python3-oauthlib python3-serial
 	# packages and booted guests (tests/system): Debian and RPM packaging and
 	# their linters, debootstrap and systemd-nspawn
 	debhelper dh-autoreconf dpkg-dev lintian rpm rpmlint debootstrap systemd-container

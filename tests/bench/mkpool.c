@@ -17,6 +17,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mkpool FILE COUNT KEY-PREFIX\n");
 		return 2;
 	}
+	if (n > KVP_POOL_MAX_RECORDS)
+		fprintf(stderr, "mkpool: note: %lu records is more than the %u a pool may hold; hvkvpd serves such a pool read-only\n",
+			n, KVP_POOL_MAX_RECORDS);
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		perror(argv[1]);
