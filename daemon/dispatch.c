@@ -190,8 +190,10 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 		log_full(LOG_DEBUG, 0, req_fields(&f, &req, shown, code), "%s pool %u key '%s': %s",
 			 kvp_op_to_string(req.op), req.pool, shown, hv_error_to_string(code));
 	} else if (r < 0) {
-		/* link-config has already said what went wrong, naming the adapter */
-		bool said = req.op == KVP_OP_SET_IP_INFO || req.op == KVP_OP_GET_IP_INFO;
+		/* link-config has already said what went wrong, naming the
+		 * adapter; pool.c names a locked pool and its holder once per
+		 * episode */
+		bool said = req.op == KVP_OP_SET_IP_INFO || req.op == KVP_OP_GET_IP_INFO || r == -EBUSY;
 
 		ctx->n_errors++;
 		log_full(said ? LOG_DEBUG : LOG_WARNING, r, req_fields(&f, &req, shown, code),

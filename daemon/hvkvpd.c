@@ -36,13 +36,77 @@ static void on_request(void *userdata, uint8_t msg[KVP_MSG_SIZE])
 	hvkvp_dispatch(userdata, msg);
 }
 
+/* Writes a pool deferred because another process held its lock (the
+ * result line of a SET_IP_INFO never waits for pool 1), once a second
+ * until none is left. */
+static sd_event *loop_event;
+static sd_event_source *flush_timer;
+
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct hvkvp_ctx *ctx = userdata;
+	int left = 0;
+
+	for (unsigned i = 0; i < KVP_POOL_COUNT; i++)
+		if (ctx->pools[i] && kvp_pool_pending(ctx->pools[i]) > 0)
+			left += MAX(kvp_pool_flush(ctx->pools[i]), 0);
+	if (left == 0)
+		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	return sd_event_source_set_time_relative(s, KVP_POOL_DEFER_RETRY_USEC);
+}
+
+static void schedule_flush(struct hvkvp_ctx *ctx)
+{
+	bool pending = false;
+	int enabled = SD_EVENT_OFF;
+
+	for (unsigned i = 0; i < KVP_POOL_COUNT; i++)
+		pending |= ctx->pools[i] && kvp_pool_pending(ctx->pools[i]) > 0;
+	if (!pending)
+		return;
+	if (!flush_timer) {
+		if (sd_event_add_time_relative(loop_event, &flush_timer, CLOCK_MONOTONIC,
+					       KVP_POOL_DEFER_RETRY_USEC, 0, on_flush, ctx) < 0)
+			log_warning("cannot schedule the deferred pool writes; they wait for the next request");
+		return;
+	}
+	(void)sd_event_source_get_enabled(flush_timer, &enabled);
+	if (enabled == SD_EVENT_OFF) {
+		(void)sd_event_source_set_time_relative(flush_timer, KVP_POOL_DEFER_RETRY_USEC);
+		(void)sd_event_source_set_enabled(flush_timer, SD_EVENT_ONESHOT);
+	}
+}
+
+/* A pool that cannot be used (a symbolic link, too large, unreadable) is
+ * served in its degraded way; STATUS= names it while it lasts. */
+static void pool_health_status(struct hvkvp_ctx *ctx, char *buf, size_t size)
+{
+	char one[128];
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < KVP_POOL_COUNT; i++) {
+		if (i == KVP_POOL_AUTO || !ctx->pools[i] || kvp_pool_health(ctx->pools[i], one, sizeof(one)) == 0)
+			continue;
+		strprintf(buf + strlen(buf), size - strlen(buf), "%spool %u: %s", buf[0] ? "; " : "", i, one);
+	}
+}
+
 static void on_replied(void *userdata)
 {
 	struct hvkvp_ctx *ctx = userdata;
+	static char last_health[512];
+	char health[512];
 
-	if (ctx->status_changed) {
+	schedule_flush(ctx);
+	pool_health_status(ctx, health, sizeof(health));
+	if (ctx->status_changed || !streq(health, last_health)) {
 		ctx->status_changed = false;
-		notify_status("%s", ctx->status);
+		strscpy(last_health, sizeof(last_health), health);
+		if (health[0])
+			notify_status("%s; degraded: %s", ctx->status[0] ? ctx->status : "serving host requests",
+				      health);
+		else if (ctx->status[0])
+			notify_status("%s", ctx->status);
 	}
 }
 
@@ -142,7 +206,10 @@ static int run(const struct conf *cfg)
 		return log_error_errno(r, "cannot set up the KVP device");
 	kvp_device_start(device);
 
+	loop_event = event;
 	r = sd_event_loop(event);
+	flush_timer = sd_event_source_disable_unref(flush_timer);
+	loop_event = NULL;
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	if (r < 0)
 		return log_error_errno(r, "event loop failed");

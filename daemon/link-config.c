@@ -168,9 +168,14 @@ static void record(struct link_config *c, const struct adapter *a, const struct 
 	strprintf(value, sizeof(value), "%s %s %s %s: %s%s", when, hv_error_to_string(code), a->ifname,
 		 backend ? backend : "-", st.detail,
 		 st.waiting_for_carrier ? " (waiting for carrier)" : "");
-	q = kvp_pool_set(c->guest_pool, key, value);
+	/* never delays or changes the host's answer: a locked pool 1 queues
+	 * the line, and the daemon's timer flushes it (kvp_pool_flush) */
+	q = kvp_pool_set_nowait(c->guest_pool, key, value);
 	if (q < 0)
 		log_warning_errno(q, "cannot write the result key %s to the guest pool", key);
+	else if (q > 0)
+		log_info("the guest pool is locked by another process; the result key %s is written when it is free",
+			 key);
 }
 
 static int apply_settings(struct link_config *c, const struct adapter *a,
@@ -434,7 +439,7 @@ static int carrier_one(const struct adapter_state *st, void *userdata)
 		iso_time(realtime_usec(), when, sizeof(when));
 		strprintf(value, sizeof(value), "%s HV_S_OK %s %s: %s (carrier up)", when, a.ifname,
 			  st->backend, st->detail);
-		(void)kvp_pool_set(cc->c->guest_pool, key, value);
+		(void)kvp_pool_set_nowait(cc->c->guest_pool, key, value);
 	}
 	return 0;
 }

@@ -12,7 +12,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 hv_require_root
-hv_require_cmd jq ip awk flock
+hv_require_cmd jq ip awk flock setpriv /usr/bin/python3
 # the daemon's and the emulator's logs outlive the sandbox
 hv_sandbox "$@"
 
@@ -716,6 +716,36 @@ check_locked() {
 hv_check "(14) the apply lock held by another apply: HV_ERROR_MACHINE_LOCKED inside a 1 s reply budget, nothing changed, the result says why" check_locked
 hv_stop "$lock_holder"
 restart_daemon
+
+# An unprivileged process holds a read lock on pool 1, where the result line
+# goes: the host's answer must neither wait for it nor change; the line is
+# written once the lock is gone.
+check_result_line_deferred() {
+	local out holder us
+	reset_nic eth0
+	setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "rb")
+fcntl.lockf(f, fcntl.LOCK_SH)
+print("locked", flush=True)
+time.sleep(60)' /var/lib/hyperv/.kvp_pool_1 >"$HV_TMP/pool1.locked" &
+	holder=$!
+	hv_track_pid "$holder"
+	hv_wait_for 10 grep -q locked "$HV_TMP/pool1.locked"
+	out=$(hv_set_ip "${BASIC[@]}")
+	hv_json_is "$out" .code_name HV_S_OK
+	us=$(hv_json "$out" .elapsed_us)
+	echo "SET_IP_INFO with pool 1 read-locked: HV_S_OK in $us us"
+	# the pool's lock wait is 2 s: an answer well below it did not wait
+	[ "$us" -lt 1500000 ] || { echo "the answer waited for the pool lock"; return 1; }
+	same "eth0 addresses" "$(lines 192.0.2.10/24 192.0.2.11/24 2001:db8::10/64)" "$(hv_addrs eth0)"
+	# it was queued, not written behind the lock's back
+	grep -q "result key $KEY0 is written when it is free" "$HV_TMP/hvkvpd.log"
+	hv_stop "$holder"
+	result_ok() { case $(result_key "$KEY0") in *"HV_S_OK eth0 netlink"*) return 0 ;; esac; return 1; }
+	hv_wait_for 10 result_ok || { echo "pool 1 $KEY0 after the lock: $(result_key "$KEY0")"; return 1; }
+}
+hv_check "(15) pool 1 read-locked by an unprivileged process: SET_IP_INFO answers HV_S_OK at once, the result line follows the lock" \
+	check_result_line_deferred
 
 # ---- the budget and the figures -------------------------------------------------------------------
 
