@@ -1505,7 +1505,7 @@ static int settle_tail(struct kvp_pool *p)
 	/* Kept only when its key and value are both whole (only padding is
 	 * missing): a value cut short would pass for the writer's. */
 	klen = strnlen((const char *)buf, MIN(len, (size_t)KEY_FIELD));
-	if (klen > 0 && len > KEY_FIELD &&
+	if (klen > 0 && klen < KEY_FIELD && len > KEY_FIELD &&
 	    strnlen((const char *)buf + KEY_FIELD, len - KEY_FIELD) < len - KEY_FIELD) {
 		static const unsigned char zeros[REC_SIZE];
 
