@@ -2,6 +2,7 @@
 /* emu-ctl-client.c - `hvkvp-emu ctl`: sends one command to the control socket, prints the JSON answer. */
 #include <getopt.h>
 #include <limits.h>
+#include <strings.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -12,17 +13,20 @@
 static void client_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hvkvp-emu ctl --control SOCKET [--wait SEC] COMMAND [OPTIONS...]\n"
+		"Usage: hvkvp-emu ctl --control SOCKET [--wait SEC] [--expect CODE] COMMAND [OPTIONS...]\n"
 		"\n"
 		"Plays the Hyper-V host against a running `hvkvp-emu serve`.\n"
 		"  --control SOCKET  the emulator's control socket\n"
 		"  --wait SEC        how long a request may wait for a daemon to register and\n"
 		"                    answer (default %d; fractions allowed)\n"
+		"  --expect CODE     exit 3 unless the daemon answers CODE: ok (HV_S_OK), a\n"
+		"                    code name such as HV_INVALIDARG, or its hex value\n"
 		"\n",
 		EMU_CTL_DEFAULT_WAIT_SEC);
 	emu_ctl_print_commands(f);
 	fprintf(f, "\nExit status: 0 the command ran (the daemon's code is in the JSON),\n"
-		   "1 it could not complete (no emulator, no daemon within --wait), 2 usage error.\n");
+		   "1 it could not complete (no emulator, no daemon within --wait), 2 usage error,\n"
+		   "3 the daemon answered another code than --expect named.\n");
 }
 
 /* Append one argument (with its NUL) to the request packet. */
@@ -80,10 +84,56 @@ static int build_request(const char *wait, int first, int argc, char **argv, cha
 	return 0;
 }
 
-/* The status packet, then the document to stdout; returns the exit status. */
-static int receive_answer(int fd)
+/* The value of the top-level string member "name" of the JSON object doc
+ * (our own output: no escapes inside code names), copied to ret; false when
+ * there is none. */
+static bool json_top_string(const char *doc, const char *name, char *ret, size_t size)
 {
-	_cleanup_free_ char *buf = NULL;
+	size_t nlen = strlen(name);
+	int depth = 0;
+
+	for (const char *p = doc; *p; p++) {
+		if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		} else if (*p == '"') {
+			const char *start = p + 1, *end = start;
+
+			while (*end && *end != '"')
+				end += end[0] == '\\' && end[1] ? 2 : 1;
+			if (!*end)
+				return false;
+			if (depth == 1 && (size_t)(end - start) == nlen && !strncmp(start, name, nlen) &&
+			    end[1] == ':' && end[2] == '"') {
+				const char *v = end + 3, *ve = strchr(v, '"');
+
+				if (!ve || (size_t)(ve - v) >= size)
+					return false;
+				memcpy(ret, v, (size_t)(ve - v));
+				ret[ve - v] = '\0';
+				return true;
+			}
+			p = end;
+		}
+	}
+	return false;
+}
+
+/* --expect's word against the answer's code_name and code_hex. */
+static bool code_matches(const char *expect, const char *name, const char *hex)
+{
+	if (!strcasecmp(expect, "ok"))
+		return !strcmp(name, "HV_S_OK");
+	return !strcasecmp(expect, name) || (hex[0] && !strcasecmp(expect, hex));
+}
+
+/* The status packet, then the document to stdout; returns the exit status
+ * (EMU_CTL_UNEXPECTED when `expect` is set and the daemon's code differs). */
+static int receive_answer(int fd, const char *expect)
+{
+	_cleanup_free_ char *buf = NULL, *doc = NULL;
+	size_t doc_len = 0;
 	bool got_status = false;
 	int status = EMU_CTL_FAILED;
 
@@ -109,6 +159,16 @@ static int receive_answer(int fd)
 			continue;
 		}
 		fwrite(buf, 1, (size_t)n, stdout);
+		if (expect) {
+			char *more = realloc(doc, doc_len + (size_t)n + 1);
+
+			if (!more)
+				return EMU_CTL_FAILED;
+			doc = more;
+			memcpy(doc + doc_len, buf, (size_t)n);
+			doc_len += (size_t)n;
+			doc[doc_len] = '\0';
+		}
 	}
 	if (!got_status) {
 		fprintf(stderr, "hvkvp-emu ctl: the emulator closed the connection without an answer\n");
@@ -119,16 +179,33 @@ static int receive_answer(int fd)
 		return EMU_CTL_FAILED;
 	if (status == EMU_CTL_USAGE)
 		fprintf(stderr, "hvkvp-emu ctl: usage error (see the JSON above and --help)\n");
+	if (status == EMU_CTL_OK && expect) {
+		char name[64] = "", hex[16] = "";
+
+		if (!doc || !json_top_string(doc, "code_name", name, sizeof(name))) {
+			fprintf(stderr, "hvkvp-emu ctl: --expect %s: the answer carries no daemon code\n",
+				expect);
+			return EMU_CTL_UNEXPECTED;
+		}
+		(void)json_top_string(doc, "code_hex", hex, sizeof(hex));
+		if (!code_matches(expect, name, hex)) {
+			fprintf(stderr, "hvkvp-emu ctl: the daemon answered %s, expected %s\n", name,
+				expect);
+			return EMU_CTL_UNEXPECTED;
+		}
+	}
 	return status;
 }
 
-/* --control, --wait and --help before the command. Returns -1 to go on
+/* --control, --wait, --expect and --help before the command. Returns -1 to go on
  * (optind then indexes the command), or the exit status. */
-static int client_options(int argc, char **argv, const char **ret_control, const char **ret_wait)
+static int client_options(int argc, char **argv, const char **ret_control, const char **ret_wait,
+			  const char **ret_expect)
 {
 	static const struct option opts[] = {
 		{ "control", required_argument, NULL, 'c' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "expect", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -149,6 +226,9 @@ static int client_options(int argc, char **argv, const char **ret_control, const
 				return EMU_CTL_USAGE;
 			}
 			*ret_wait = optarg;
+			break;
+		case 'e':
+			*ret_expect = optarg;
 			break;
 		case 'h':
 			client_usage(stdout);
@@ -174,11 +254,11 @@ int emu_ctl_client_main(int argc, char **argv)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_free_ char *pkt = NULL;
 	_cleanup_close_ int fd = -1;
-	const char *control = NULL, *wait = NULL;
+	const char *control = NULL, *wait = NULL, *expect = NULL;
 	size_t len = 0;
 	int r;
 
-	r = client_options(argc, argv, &control, &wait);
+	r = client_options(argc, argv, &control, &wait, &expect);
 	if (r >= 0)
 		return r;
 	if (strlen(control) >= sizeof(sa.sun_path)) {
@@ -203,5 +283,5 @@ int emu_ctl_client_main(int argc, char **argv)
 		fprintf(stderr, "hvkvp-emu ctl: sending the command failed: %s\n", strerror(errno));
 		return errno == EMSGSIZE ? EMU_CTL_USAGE : EMU_CTL_FAILED;
 	}
-	return receive_answer(fd);
+	return receive_answer(fd, expect);
 }

@@ -27,6 +27,8 @@
 #define EMU_CTL_OK 0
 #define EMU_CTL_FAILED 1
 #define EMU_CTL_USAGE 2
+/* `ctl --expect CODE`: the daemon answered another code */
+#define EMU_CTL_UNEXPECTED 3
 
 /* Default for --wait: how long a request may wait for a daemon and its reply. */
 #define EMU_CTL_DEFAULT_WAIT_SEC 60

@@ -178,6 +178,21 @@ check_raw() {
 	return "$rc"
 }
 
+check_expect() {
+	local rc=0 r
+	bg_probe expect serve "$DEV" --count 3
+	wait_ready expect || rc=1
+	hv_ctl --wait 10 --expect ok set --key e1 --value v >/dev/null || rc=1
+	r=0
+	hv_ctl --wait 10 --expect HV_INVALIDARG set --key e2 --value v >/dev/null 2>"$HV_TMP/expect.err" || r=$?
+	cat "$HV_TMP/expect.err"
+	[ "$r" -eq 3 ] || { echo "--expect HV_INVALIDARG on HV_S_OK: exit $r, not 3"; rc=1; }
+	grep -q 'the daemon answered HV_S_OK, expected HV_INVALIDARG' "$HV_TMP/expect.err" || rc=1
+	hv_ctl --wait 10 --expect 0x00000000 set --key e3 --value v >/dev/null || rc=1
+	end_probe expect || rc=1
+	return "$rc"
+}
+
 check_no_daemon() {
 	local rc=0 json
 	json=$(hv_ctl --wait 0.5 get --key nobody) && rc=1 || [ $? -eq 1 ] || rc=1
@@ -243,6 +258,7 @@ hv_check "legacy daemon: empty key means HV_S_CONT" check_legacy_errors
 hv_check "driver string limits: key 511 bytes, value 2047 bytes on a UTF-8 boundary" check_string_limits
 hv_check "GET_IP_INFO / SET_IP_INFO fields both ways" check_ip_info
 hv_check "raw: a malformed message reaches the daemon as is" check_raw
+hv_check "ctl --expect: exit 0 on the expected code (ok, hex), 3 and a message on another" check_expect
 hv_check "no daemon within --wait: exit 1, \"no daemon registered\", request dropped" check_no_daemon
 hv_check "usage error: exit 2" check_usage_error
 
