@@ -74,15 +74,15 @@ static int take_apply_lock(struct link_config *c, uint64_t deadline, int *ret_fd
 	if (mkdir(c->state_dir, 0755) < 0 && errno != EEXIST)
 		return negative_errno();
 	snprintf(path, sizeof(path), "%s/.apply.lock", c->state_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	fd = open_regular(path, O_RDWR | O_CREAT, 0600);
 	if (fd < 0) {
-		int r = negative_errno();
-
-		/* a lock file is never a symbolic link: whoever made one may
-		 * hope that we create or lock its target */
-		if (r == -ELOOP)
+		/* a lock file is never a symbolic link or a FIFO: whoever made
+		 * one may hope that we create or lock its target, or hang */
+		if (fd == -ELOOP)
 			log_error("refusing the apply lock %s: it is a symbolic link", path);
-		return r;
+		else if (fd == -EINVAL)
+			log_error("refusing the apply lock %s: it is not a regular file", path);
+		return fd;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {

@@ -501,7 +501,9 @@ static pid_t lock_holder_pid(int fd)
 	f = fopen("/proc/locks", "re");
 	if (!f)
 		return 0;
-	while (getline(&line, &size, f) > 0) {
+	/* bounded: any user can fill /proc/locks with byte-range locks of
+	 * their own, and this runs while a host request waits */
+	for (unsigned lines = 0; lines < 10000 && getline(&line, &size, f) > 0; lines++) {
 		char kind[16], arrow[8];
 		unsigned maj, min;
 		unsigned long ino;
@@ -1227,7 +1229,10 @@ static int journal_write(struct kvp_pool *p, uint32_t kind, uint64_t ino, uint64
 		tmp = NULL;
 		return -ENOMEM;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* never through whatever someone left at that name (a FIFO would
+	 * hang us): remove it and create our own */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return log_warning_errno(errno, "%s: cannot write a journal", p->path);
 	r = loop_write(fd, &h, sizeof(h));
@@ -1248,13 +1253,13 @@ static int journal_read(struct kvp_pool *p, struct journal_hdr *h, unsigned char
 			size_t *ret_len)
 {
 	_cleanup_free_ unsigned char *data = NULL;
-	_cleanup_close_ int fd = open(p->jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = open_regular(p->jpath, O_RDONLY, 0);
 	struct stat st;
 	size_t len;
 	ssize_t got;
 
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -EBADMSG;
+		return fd == -ENOENT ? -ENOENT : -EBADMSG;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(*h) ||
 	    (uint64_t)st.st_size > sizeof(*h) + 2 * KVP_POOL_MAX_FILE_SIZE + 2 * REC_SIZE)
 		return -EBADMSG;
@@ -1651,9 +1656,13 @@ static int copy_out(char *dst, size_t size, const char *src)
 /* The start of get, set and delete: the arguments checked (the value only
  * when ret_value_len is given), a change refused on a read-only pool, then
  * pool_begin(). Pair with pool_end() on success. */
+/* Checks key (and value), then locks the pool: waiting at most until
+ * deadline (CLOCK_MONOTONIC usec), or for the pool's lock wait when it is
+ * 0, so that a caller's retries never add up past its own bound. */
 static int pool_begin_key(struct kvp_pool *p, bool change, const char *key, size_t *ret_key_len,
-			  const char *value, size_t *ret_value_len)
+			  const char *value, size_t *ret_value_len, uint64_t deadline)
 {
+	uint64_t now;
 	int r;
 
 	if (!p)
@@ -1668,7 +1677,11 @@ static int pool_begin_key(struct kvp_pool *p, bool change, const char *key, size
 	}
 	if (change && p->read_only && p->fd >= 0)
 		return -p->ro_error;
-	return pool_begin(p, change);
+	if (deadline == 0)
+		return pool_begin(p, change);
+	now = now_usec();
+	r = pool_begin_wait(p, change, deadline > now ? deadline - now : 0);
+	return r > 0 ? 0 : r;
 }
 
 int kvp_pool_get(struct kvp_pool *p, const char *key, char *value_out, size_t value_size)
@@ -1676,7 +1689,7 @@ int kvp_pool_get(struct kvp_pool *p, const char *key, char *value_out, size_t va
 	size_t key_len, i;
 	int r;
 
-	r = pool_begin_key(p, false, key, &key_len, NULL, NULL);
+	r = pool_begin_key(p, false, key, &key_len, NULL, NULL, 0);
 	if (r < 0)
 		return r;
 	i = index_lookup(p, key, key_len);
@@ -1721,7 +1734,7 @@ int kvp_pool_set(struct kvp_pool *p, const char *key, const char *value)
 	int r;
 
 	for (;;) {
-		r = pool_begin_key(p, true, key, &key_len, value, &value_len);
+		r = pool_begin_key(p, true, key, &key_len, value, &value_len, deadline);
 		if (r < 0)
 			return r;
 		r = pool_set_locked(p, key, key_len, value, value_len);
@@ -1903,7 +1916,7 @@ int kvp_pool_delete(struct kvp_pool *p, const char *key)
 	int r;
 
 	for (;;) {
-		r = pool_begin_key(p, true, key, &key_len, NULL, NULL);
+		r = pool_begin_key(p, true, key, &key_len, NULL, NULL, deadline);
 		if (r < 0)
 			return r;
 		r = pool_delete_locked(p, key, key_len);

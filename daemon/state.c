@@ -262,14 +262,17 @@ static int load_path(const char *path, struct adapter_state *ret)
 
 	if (!text)
 		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	fd = open_regular(path, O_RDONLY, 0);
 	if (fd < 0) {
-		int r = negative_errno();
+		int r = fd;
 
+		fd = -1;
 		/* we never make one: whoever did may hope that we read (and
-		 * re-apply) what it points to */
+		 * re-apply) what it points to, or hang on a FIFO */
 		if (r == -ELOOP)
 			log_warning("refusing the state file %s: it is a symbolic link", path);
+		else if (r == -EINVAL)
+			log_warning("refusing the state file %s: it is not a regular file", path);
 		return r;
 	}
 	while (len < STATE_MAX_SIZE && (n = read(fd, text + len, STATE_MAX_SIZE - len)) > 0)

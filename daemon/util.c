@@ -256,6 +256,23 @@ ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+int open_regular(const char *path, int flags, mode_t mode)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	fd = open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return negative_errno();
+	return TAKE_FD(fd);
+}
+
 int read_file_bounded(const char *path, int open_flags, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;

@@ -130,6 +130,14 @@ int loop_write(int fd, const void *buf, size_t len);
 int pwrite_full(int fd, const void *buf, size_t len, off_t off);
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
 
+/* open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode) that never
+ * blocks on and never accepts anything but a regular file: opened with
+ * O_NONBLOCK (a FIFO planted in place of a file would otherwise hang the
+ * open until a writer came), checked with fstat(), then made blocking again.
+ * Returns the fd, -ELOOP for a symbolic link, -EINVAL for a FIFO, device,
+ * socket or directory, or another negative errno. */
+int open_regular(const char *path, int flags, mode_t mode);
+
 /* Reads the whole file at path, opened with O_RDONLY|O_CLOEXEC|O_NOCTTY
  * plus open_flags (e.g. O_NOFOLLOW), into a NUL-terminated malloc'ed buffer.
  * -EFBIG when it holds more than max bytes; *ret_len (may be NULL) gets the

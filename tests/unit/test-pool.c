@@ -1412,6 +1412,25 @@ static long vm_kib(const char *field)
 	return v;
 }
 
+/* Whoever can write the pool directory may leave a FIFO where a journal
+ * goes: a pool operation must neither hang on it (this check would time
+ * out) nor take it for a journal of ours. */
+START_TEST(test_fifo_journal_ignored)
+{
+	char jpath[512], v[VALF];
+	struct kvp_pool *p;
+
+	snprintf(jpath, sizeof(jpath), "%s.journal", pool_file(2));
+	ck_assert_int_eq(mkfifo(jpath, 0600), 0);
+	p = open_pool(2);
+	ck_assert_int_eq(kvp_pool_set(p, "after-fifo", "1"), 0);
+	ck_assert_int_eq(kvp_pool_get(p, "after-fifo", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "1");
+	kvp_pool_free(p);
+	unlink(jpath);
+}
+END_TEST
+
 START_TEST(test_symlink_refused)
 {
 	unsigned char buf[REC], *raw;
@@ -1780,6 +1799,7 @@ Suite *pool_suite(void)
 	tcase_add_checked_fixture(tc, test_setup, test_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_symlink_refused);
+	tcase_add_test(tc, test_fifo_journal_ignored);
 	tcase_add_test(tc, test_fifo_refused);
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_full);

@@ -480,6 +480,13 @@ START_TEST(test_load_bad_files)
 	unlink(path);
 	ck_assert_int_eq(symlink("/etc/hostname", path), 0);
 	ck_assert_int_eq(state_load(dir, MAC, &st), -ELOOP);
+
+	/* a FIFO is refused at once, not waited on for a writer (this check
+	 * would time out instead) */
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(state_load(dir, MAC, &st), -EINVAL);
+	unlink(path);
 }
 END_TEST
 
