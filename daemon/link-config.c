@@ -538,3 +538,14 @@ int link_config_reapply_pending(struct link_config *c, char *status, size_t stat
 	(void)link_config_reapply(c, status, status_size);
 	return c->reapply_missing < before;
 }
+
+int link_config_revert(struct link_config *c, const char *adapter, bool dry_run,
+		       struct link_config_result *ret)
+{
+	(void)c;
+	(void)adapter;
+	(void)dry_run;
+	*ret = (struct link_config_result){ 0 };
+	snprintf(ret->message, sizeof(ret->message), "revert is not implemented yet");
+	return -EOPNOTSUPP;
+}

@@ -2,6 +2,7 @@
 /* link-config.h - SET_IP_INFO and GET_IP_INFO end to end: parse, find the adapter, pick the backend, apply, record. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,3 +70,13 @@ int link_config_reapply(struct link_config *c, char *status, size_t status_size)
  * once they are there (called on link events; cheap when nothing waits).
  * Returns 1 when something was applied (status filled), else 0. */
 int link_config_reapply_pending(struct link_config *c, char *status, size_t status_size);
+
+/* `hvkvpctl revert`: returns the adapter (a MAC, a GUID or an interface
+ * name) to its own configuration: the failover profile / .network file /
+ * ifupdown stanza is removed and the administrator's own one brought back,
+ * a netlink link gets what it held before the first failover, the saved
+ * failover settings are forgotten and a result line is written. With
+ * dry_run, nothing changes and ret->message says what would be done.
+ * -ENODEV: no such adapter; -ENOENT: no failover to revert. */
+int link_config_revert(struct link_config *c, const char *adapter, bool dry_run,
+		       struct link_config_result *ret);
