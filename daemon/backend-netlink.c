@@ -357,6 +357,96 @@ static int nlb_rollback(struct backend *b, void *p, const struct adapter *a, uin
 	return 0;
 }
 
+/* ---- revert ------------------------------------------------------------------------ */
+
+int backend_netlink_restore(struct nl_sock *sk, const struct adapter *a, const struct link_state *was)
+{
+	struct nlb n = { .sk = sk };
+	_cleanup_free_ struct link_state *now = NULL;
+	int r, first;
+
+	r = nlx_read_link_new(sk, a->ifindex, &now);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the link; nothing restored", a->ifname);
+	first = rollback_remove(&n, a, was, now);
+	/* a deleted primary took its secondaries with it: look again */
+	r = nlx_read_link(sk, a->ifindex, now);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the link again; the previous addresses and routes are not restored",
+				       a->ifname);
+	r = rollback_restore(&n, a, was, now);
+	if (r < 0 && !first)
+		first = r;
+	r = nlx_link_set_up(sk, a->ifindex, was->flags & IFF_UP);
+	if (r < 0 && !first)
+		first = r;
+	if (first < 0)
+		return log_error_errno(first, "%s: not every address or route could be restored",
+				       a->ifname);
+	return 0;
+}
+
+/* "192.0.2.10/24, 2001:db8::10/64; default via 192.0.2.1 (metric 100)": a
+ * link state's static addresses and default routes, for messages. */
+void backend_describe_link(const struct link_state *l, char *buf, size_t size)
+{
+	char one[INET6_ADDRSTRLEN + 40], ip[INET6_ADDRSTRLEN];
+	unsigned n = 0;
+
+	strscpy(buf, size, "");
+	for (size_t i = 0; i < l->n_addrs; i++) {
+		if (!link_addr_static(&l->addrs[i]))
+			continue;
+		addr_str(&l->addrs[i], one, sizeof(one));
+		(void)strlist_append(buf, size, one);
+		n++;
+	}
+	if (!n)
+		strscpy(buf, size, "no static address");
+	for (size_t i = 0; i < l->n_routes; i++) {
+		const struct link_route *x = &l->routes[i];
+
+		if (!x->has_gateway)
+			continue;
+		snprintf(one, sizeof(one), "default via %s metric %u",
+			 failover_ip_to_string(x->family, &x->gateway, ip, sizeof(ip)), x->metric);
+		(void)strlist_append(buf, size, one);
+	}
+}
+
+static int nlb_revert(struct backend *b, const struct adapter *a, const struct link_state *original,
+		      bool dry_run, uint64_t deadline_usec, char *msg, size_t msg_size)
+{
+	struct nlb *n = b->data;
+	char was[200];
+	int r;
+
+	if (!original) {
+		strprintf(msg, msg_size,
+			  "what %s held before the first failover was never recorded; nothing changed",
+			  a->ifname);
+		return log_error_errno(-ENOENT, "%s: revert: %s", a->ifname, msg);
+	}
+	backend_describe_link(original, was, sizeof(was));
+	if (dry_run) {
+		strprintf(msg, msg_size,
+			  "would give %s back what it held before the first failover (%s) and remove hvkvpd's DNS servers",
+			  a->ifname, was);
+		return 0;
+	}
+	r = backend_netlink_restore(n->sk, a, original);
+	if (r < 0) {
+		strprintf(msg, msg_size, "cannot restore %s as before the first failover: %s", a->ifname,
+			  strerror(-r));
+		return r;
+	}
+	/* n == 0 takes our servers away (resolved's list or our resolv.conf block) */
+	r = dns_set(a->ifname, a->ifindex, NULL, 0, NULL);
+	strprintf(msg, msg_size, "restored what %s held before the first failover (%s)%s", a->ifname,
+		  was, r < 0 ? "; hvkvpd's DNS servers could not be removed (see the journal)" : "");
+	return 0;
+}
+
 static int nlb_query(struct backend *b, const struct adapter *a, struct backend_link_info *ret)
 {
 	struct nlb *n = b->data;
@@ -388,4 +478,5 @@ const struct backend_ops backend_netlink_ops = {
 	.rollback = nlb_rollback,
 	.snapshot_free = nlb_snapshot_free,
 	.query = nlb_query,
+	.revert = nlb_revert,
 };

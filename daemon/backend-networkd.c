@@ -830,6 +830,11 @@ static void nd_snapshot_free(struct backend *b, void *p)
 	free(snap);
 }
 
+static void nd_snapshot_freep(struct nd_snapshot **p)
+{
+	nd_snapshot_free(NULL, *p);
+}
+
 static int nd_snapshot(struct backend *b, const struct adapter *a, void **ret)
 {
 	struct nd *n = b->data;
@@ -1083,6 +1088,63 @@ static int nd_query(struct backend *b, const struct adapter *a, struct backend_l
 	return 0;
 }
 
+/* Revert: our file goes, networkd reloads, and the link's own .network
+ * file applies again. The rollback machinery does exactly that for a file
+ * that did not exist before: so it runs on a snapshot saying so, with the
+ * link as it was before the first failover (when known) to wait for. */
+static int nd_revert(struct backend *b, const struct adapter *a, const struct link_state *original,
+		     bool dry_run, uint64_t deadline_usec, char *msg, size_t msg_size)
+{
+	_cleanup_(nd_snapshot_freep) struct nd_snapshot *snap = calloc(1, sizeof(*snap));
+	struct nd *n = b->data;
+	struct nd_link_file lf;
+	struct stat st;
+	int r;
+
+	if (!snap)
+		return -ENOMEM;
+	r = nd_path(a, snap->path, sizeof(snap->path));
+	if (r < 0) {
+		strprintf(msg, msg_size, "the MAC address cannot name a .network file");
+		return r;
+	}
+	if (lstat(snap->path, &st) < 0) {
+		if (errno != ENOENT)
+			return negative_errno();
+		strprintf(msg, msg_size, "%s has no failover file (%s); nothing to revert", a->ifname,
+			  snap->path);
+		if (!dry_run && bus_name_has_owner(NULL, RESOLVED_BUS_NAME) == 0)
+			(void)dns_set(a->ifname, a->ifindex, NULL, 0, NULL);
+		return 0;
+	}
+	if (dry_run) {
+		strprintf(msg, msg_size,
+			  "would remove %s and have systemd-networkd reload, so that the link's own .network file applies again",
+			  snap->path);
+		return 0;
+	}
+	snap->file_written = true; /* content NULL: "there was none" */
+	snap->bus_touched = true;
+	if (original)
+		snap->link = *original;
+	else if (nlx_read_link(n->sk, a->ifindex, &snap->link) < 0)
+		memset(&snap->link, 0, sizeof(snap->link));
+	/* without resolved, our servers are in resolv.conf too (nd_dns) */
+	if (bus_name_has_owner(NULL, RESOLVED_BUS_NAME) == 0)
+		(void)dns_set(a->ifname, a->ifindex, NULL, 0, NULL);
+	r = nd_rollback(b, snap, a, deadline_usec);
+	if (r < 0) {
+		strprintf(msg, msg_size, "removed %s, but systemd-networkd has not given the link its own configuration back: %s",
+			  snap->path, strerror(-r));
+		return r;
+	}
+	if (read_link_file(a->ifindex, &lf) < 0)
+		memset(&lf, 0, sizeof(lf));
+	strprintf(msg, msg_size, "removed %s; systemd-networkd applies %s", snap->path,
+		  isempty(lf.network_file) ? "no file to the link (unmanaged)" : lf.network_file);
+	return 0;
+}
+
 const struct backend_ops backend_networkd_ops = {
 	.name = "networkd",
 	.keeps_config = true, /* the .network file */
@@ -1096,4 +1158,5 @@ const struct backend_ops backend_networkd_ops = {
 	.rollback = nd_rollback,
 	.snapshot_free = nd_snapshot_free,
 	.query = nd_query,
+	.revert = nd_revert,
 };

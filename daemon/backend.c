@@ -13,6 +13,9 @@
 
 extern const struct backend_ops backend_netlink_ops;
 extern const struct backend_ops backend_networkd_ops;
+#ifdef HAVE_IFUPDOWN
+extern const struct backend_ops backend_ifupdown_ops;
+#endif
 
 int bus_name_has_owner(sd_bus *bus, const char *name)
 {
@@ -177,6 +180,22 @@ static int nmp_query(struct backend *b, const struct adapter *a, struct backend_
 	return r < 0 ? r : NMP(b)->ops->query(&NMP(b)->inner, a, ret);
 }
 
+static int nmp_revert(struct backend *b, const struct adapter *a, const struct link_state *original,
+		      bool dry_run, uint64_t deadline, char *msg, size_t msg_size)
+{
+	int r = nmp_load(NMP(b));
+
+	if (r < 0) {
+		strprintf(msg, msg_size, "the NetworkManager backend module cannot be loaded");
+		return r;
+	}
+	if (!NMP(b)->ops->revert) {
+		strprintf(msg, msg_size, "this NetworkManager backend module cannot revert");
+		return -EOPNOTSUPP;
+	}
+	return NMP(b)->ops->revert(&NMP(b)->inner, a, original, dry_run, deadline, msg, msg_size);
+}
+
 static const struct backend_ops backend_nm_proxy_ops = {
 	.name = "networkmanager",
 	.keeps_config = true,
@@ -190,6 +209,7 @@ static const struct backend_ops backend_nm_proxy_ops = {
 	.rollback = nmp_rollback,
 	.snapshot_free = nmp_snapshot_free,
 	.query = nmp_query,
+	.revert = nmp_revert,
 };
 #endif
 
@@ -247,10 +267,16 @@ static const struct backend_ops *const table[] = {
 	&backend_nm_proxy_ops,
 #endif
 	&backend_networkd_ops,
+#ifdef HAVE_IFUPDOWN
+	/* after the managers: NetworkManager's ifupdown plugin and networkd
+	 * leave alone what they do not manage, which then falls to ifupdown */
+	&backend_ifupdown_ops,
+#endif
 	&backend_netlink_ops,
 };
 
-const char *const backend_names[] = { "auto", "networkmanager", "networkd", "netlink", NULL };
+const char *const backend_names[] = { "auto", "networkmanager", "networkd", "ifupdown", "netlink",
+				      NULL };
 
 static const struct backend_ops *ops_by_name(const char *name)
 {
@@ -275,14 +301,30 @@ bool backend_available(const char *name)
 
 int backend_set_new(struct backend_set **ret)
 {
+	return backend_set_new_paths(NULL, ret);
+}
+
+struct backend *backend_by_name(struct backend_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (streq(set->backends[i].ops->name, name))
+			return &set->backends[i];
+	return NULL;
+}
+
+int backend_set_new_paths(const struct backend_paths *paths, struct backend_set **ret)
+{
 	struct backend_set *set = calloc(1, sizeof(*set));
 
+	_Static_assert(ARRAY_SIZE(table) <= BACKEND_MAX, "BACKEND_MAX too small");
 	if (!set)
 		return -ENOMEM;
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
 		struct backend *b = &set->backends[set->n];
 
 		b->ops = table[i];
+		if (paths)
+			b->paths = *paths;
 		if (b->ops->init) {
 			int r = b->ops->init(b);
 			if (r < 0) {

@@ -29,6 +29,8 @@
  */
 
 struct backend;
+struct link_state;
+struct nl_sock;
 
 /* What GET_IP_INFO and `hvkvpctl show` report besides addresses and routes,
  * which every backend reads from the kernel the same way. */
@@ -84,11 +86,26 @@ struct backend_ops {
 	void (*snapshot_free)(struct backend *b, void *snapshot);
 	/* DNS servers and DHCP state as this backend knows them. */
 	int (*query)(struct backend *b, const struct adapter *a, struct backend_link_info *ret);
+	/* `hvkvpctl revert`: takes the failover configuration away and gives
+	 * the adapter back its own (the previous profile, the administrator's
+	 * .network file or ifupdown stanza; for netlink, `original`). original
+	 * is what the link held before the first failover (NULL: never
+	 * captured). With dry_run nothing changes. Either way msg gets one
+	 * line saying what is (or would be) done. Logs its failure. */
+	int (*revert)(struct backend *b, const struct adapter *a, const struct link_state *original,
+		      bool dry_run, uint64_t deadline_usec, char *msg, size_t msg_size);
+};
+
+/* Where backends find the files they edit: NULL is the real path; other
+ * values are test seams only (link_config_options). */
+struct backend_paths {
+	const char *ifupdown_dir; /* NULL: /etc/network */
 };
 
 struct backend {
 	const struct backend_ops *ops;
 	void *data; /* the backend's own state (sockets, bus connections) */
+	struct backend_paths paths;
 };
 
 /* For backends whose private data starts with their netlink socket: the
@@ -97,7 +114,7 @@ struct backend {
 int backend_nl_data_new(struct backend *b, size_t size);
 void backend_nl_data_free(struct backend *b);
 
-#define BACKEND_MAX 4
+#define BACKEND_MAX 5
 
 /* Every backend built in, in probing order. */
 struct backend_set {
@@ -106,7 +123,7 @@ struct backend_set {
 };
 
 /* Names accepted by the configuration: "auto", "networkmanager", "networkd",
- * "netlink" (NULL-terminated). */
+ * "ifupdown", "netlink" (NULL-terminated). */
 extern const char *const backend_names[];
 bool backend_name_valid(const char *name);
 /* True if the named backend was built in ("auto" always is). */
@@ -123,7 +140,21 @@ struct sd_bus;
 int bus_name_has_owner(struct sd_bus *bus, const char *name);
 
 int backend_set_new(struct backend_set **ret);
+/* The same, with the paths every backend gets (NULL: the real ones). */
+int backend_set_new_paths(const struct backend_paths *paths, struct backend_set **ret);
 struct backend_set *backend_set_free(struct backend_set *set);
+
+/* The backend with this name in the set, or NULL. */
+struct backend *backend_by_name(struct backend_set *set, const char *name);
+
+/* The netlink way back to a link state read earlier (a rollback, a revert):
+ * what the link has and `was` had not goes (default routes, then static
+ * addresses), what `was` had comes back (addresses, other routes, default
+ * routes), and the link goes down if it was down. First error returned. */
+int backend_netlink_restore(struct nl_sock *sk, const struct adapter *a, const struct link_state *was);
+
+/* A link state's static addresses and default routes as one line. */
+void backend_describe_link(const struct link_state *l, char *buf, size_t size);
 
 /* The backend for one link: the forced one, or NetworkManager if it manages
  * the link, else systemd-networkd if it does, else netlink. Logs its

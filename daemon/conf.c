@@ -90,7 +90,7 @@ static int set_backend(struct conf *c, const char *val, char *err, size_t err_si
 {
 	if (!backend_name_valid(val))
 		return fail(err, err_size, origin, line,
-			    "Backend: '%s' is not auto, networkmanager, networkd or netlink", val);
+			    "Backend: '%s' is not auto, networkmanager, networkd, ifupdown or netlink", val);
 	if (!backend_available(val))
 		return fail(err, err_size, origin, line,
 			    "Backend: '%s' is not built into this hvkvpd", val);

@@ -12,6 +12,7 @@
 #include "failover.h"
 #include "hv-error.h"
 #include "link-config.h"
+#include "link-original.h"
 #include "log.h"
 #include "netlink.h"
 #include "state.h"
@@ -44,7 +45,11 @@ int link_config_new(const struct link_config_options *o, struct kvp_pool *guest_
 		free(c);
 		return log_error_errno(r, "cannot open a netlink socket");
 	}
-	r = backend_set_new(&c->backends);
+	/* test seam: ifupdown's configuration in a directory of the test's */
+	if (!c->o.ifupdown_dir && streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1"))
+		c->o.ifupdown_dir = getenv("HVKVPD_TEST_IFUPDOWN_DIR");
+	r = backend_set_new_paths(&(struct backend_paths){ .ifupdown_dir = c->o.ifupdown_dir },
+				  &c->backends);
 	if (r < 0) {
 		nlx_close(c->sk);
 		free(c);
@@ -182,15 +187,31 @@ static int apply_settings(struct link_config *c, const struct adapter *a,
 			  const struct failover_settings *s, uint64_t deadline, struct backend **ret_b,
 			  struct backend_result *res)
 {
+	_cleanup_free_ struct link_state *before = NULL;
 	struct backend *b = NULL;
-	int r;
+	int r, q;
 
 	r = backend_select(c->backends, c->o.forced_backend, a, &b);
 	if (r < 0)
 		return r;
 	*ret_b = b;
+	/* what a revert gives back: the link before the FIRST failover (a
+	 * later one finds the file there and leaves it) */
+	q = nlx_read_link_new(c->sk, a->ifindex, &before);
+	if (q < 0)
+		log_warning_errno(q, "%s: cannot read the link before the apply; a revert will not know what it held",
+				  a->ifname);
 	log_info("%s: applying the host's settings through %s", a->ifname, b->ops->name);
-	return backend_apply(b, a, s, deadline, res);
+	r = backend_apply(b, a, s, deadline, res);
+	if (r == 0 && before) {
+		q = link_original_save(c->state_dir, a->mac, before);
+		if (q < 0)
+			log_warning_errno(q, "%s: cannot save what the link held before the failover in %s",
+					  a->ifname, c->state_dir);
+		else if (q == 0)
+			log_debug("%s: saved what the link held before its first failover", a->ifname);
+	}
+	return r;
 }
 
 int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struct link_config_result *ret)
@@ -539,13 +560,106 @@ int link_config_reapply_pending(struct link_config *c, char *status, size_t stat
 	return c->reapply_missing < before;
 }
 
+/* Forgets the saved failover settings: <dir>/<mac>.state (state.h names it). */
+static int state_forget(const char *dir, const char *mac)
+{
+	char path[4200];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.state", dir, mac) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return negative_errno();
+	return 0;
+}
+
 int link_config_revert(struct link_config *c, const char *adapter, bool dry_run,
 		       struct link_config_result *ret)
 {
-	(void)c;
-	(void)adapter;
-	(void)dry_run;
-	*ret = (struct link_config_result){ 0 };
-	snprintf(ret->message, sizeof(ret->message), "revert is not implemented yet");
-	return -EOPNOTSUPP;
+	uint64_t deadline = now_usec() + c->o.budget_usec;
+	_cleanup_free_ struct link_state *original = NULL;
+	_cleanup_close_ int lock = -1;
+	struct adapter_state st;
+	struct backend *b = NULL;
+	struct adapter a;
+	char id[ADAPTER_ID_SHOWN], msg[sizeof(ret->message)];
+	bool have_state, have_original;
+	int r, q;
+
+	memset(ret, 0, sizeof(*ret));
+	r = adapter_resolve(c->o.sysfs_root, adapter, ADAPTER_MATCH_IFNAME, &a);
+	if (r < 0) {
+		quote_id(adapter, id, sizeof(id));
+		strprintf(ret->message, sizeof(ret->message), "no network adapter has the id '%s'", id);
+		return r;
+	}
+	strscpy(ret->ifname, sizeof(ret->ifname), a.ifname);
+
+	if (!dry_run) {
+		r = take_apply_lock(c, deadline, &lock);
+		if (r < 0) {
+			strprintf(ret->message, sizeof(ret->message), "%s",
+				  r == -EBUSY ? "another apply (hvkvpctl or hvkvpd) holds the lock"
+					      : "cannot take the apply lock");
+			return r;
+		}
+	}
+	have_state = state_load(c->state_dir, a.mac, &st) == 0 && st.applied_usec;
+	r = link_original_load(c->state_dir, a.mac, &original);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "%s: what the link held before the first failover is unreadable",
+				  a.ifname);
+	have_original = r == 0;
+	if (!have_state && !have_original) {
+		strprintf(ret->message, sizeof(ret->message),
+			  "%s has no failover settings to revert (no state in %s)", a.ifname, c->state_dir);
+		return -ENOENT;
+	}
+	/* the backend that applied the failover undoes it; else whichever
+	 * owns the link now */
+	if (have_state && !isempty(st.backend))
+		b = backend_by_name(c->backends, st.backend);
+	if (!b) {
+		r = backend_select(c->backends, c->o.forced_backend, &a, &b);
+		if (r < 0) {
+			strprintf(ret->message, sizeof(ret->message), "no backend can configure %s", a.ifname);
+			return r;
+		}
+	}
+	strscpy(ret->backend, sizeof(ret->backend), b->ops->name);
+	if (!b->ops->revert) {
+		strprintf(ret->message, sizeof(ret->message), "the %s backend cannot revert",
+			  b->ops->name);
+		return -EOPNOTSUPP;
+	}
+	msg[0] = '\0';
+	r = b->ops->revert(b, &a, original, dry_run, deadline, msg, sizeof(msg));
+	strscpy(ret->message, sizeof(ret->message), msg);
+	if (dry_run || r < 0) {
+		strprintf(ret->status, sizeof(ret->status), "%s%s revert of %s (%s): %s",
+			  dry_run ? "dry-run: " : "", r < 0 ? "failed" : "would", a.ifname, b->ops->name,
+			  msg);
+		return r;
+	}
+	log_info("%s: reverted through %s: %s", a.ifname, b->ops->name, msg);
+	q = state_forget(c->state_dir, a.mac);
+	if (q < 0)
+		log_warning_errno(q, "%s: cannot remove the saved failover settings from %s", a.ifname,
+				  c->state_dir);
+	q = link_original_remove(c->state_dir, a.mac);
+	if (q < 0)
+		log_warning_errno(q, "%s: cannot remove the saved original configuration from %s",
+				  a.ifname, c->state_dir);
+	if (c->guest_pool) {
+		char key[64], when[32], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
+
+		result_key(a.mac, key, sizeof(key));
+		iso_time(realtime_usec(), when, sizeof(when));
+		strprintf(value, sizeof(value), "%s HV_S_OK %s %s: reverted: %s", when, a.ifname,
+			  b->ops->name, msg);
+		q = kvp_pool_set_nowait(c->guest_pool, key, value);
+		if (q < 0)
+			log_warning_errno(q, "cannot write the result key %s to the guest pool", key);
+	}
+	strprintf(ret->status, sizeof(ret->status), "reverted %s (%s)", a.ifname, b->ops->name);
+	return 0;
 }

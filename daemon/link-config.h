@@ -22,6 +22,9 @@ struct link_config_options {
 	const char *state_dir;	    /* NULL: /var/lib/hvkvpd */
 	const char *forced_backend; /* NULL or "auto": per link */
 	uint64_t budget_usec;	    /* 0: LINK_CONFIG_DEFAULT_BUDGET_USEC */
+	/* NULL: /etc/network (other values: tests only; with
+	 * HVKVPD_TEST_SEAMS=1, HVKVPD_TEST_IFUPDOWN_DIR fills it) */
+	const char *ifupdown_dir;
 };
 
 struct link_config;

@@ -1,0 +1,360 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# test-ifupdown.sh - the ifupdown backend against Debian's real ifupdown (unpacked): runtime apply, ifdown/ifup, both boot orders, the disabled admin stanza, a rejected request, revert.
+#
+# Debian's ifupdown package is fetched with `apt-get download` (cached in
+# <build>/tests/integration/cache) and unpacked with dpkg -x, never
+# installed. In the private mount + network namespace, /etc/network is a
+# directory of the test's (bind-mounted; hvkvpd reads the same directory
+# through its test seam HVKVPD_TEST_IFUPDOWN_DIR, so the
+# "source /etc/network/..." lines exercise the path mapping), /run/network
+# a tmpfs, and `ifup`/`ifdown` from the unpacked package configure veths.
+# eth0's stanza is in interfaces itself (auto), eth1's in a sourced file
+# (allow-hotplug) and never brought up before the failover.
+set -eu
+. "$(dirname "$0")/lib.sh"
+hv_require_root
+hv_require_cmd jq ip awk dpkg run-parts
+
+# fetch_ifupdown: print the path of Debian's ifupdown .deb, downloading it
+# once (before the sandbox: the sandbox has no network).
+fetch_ifupdown() {
+	local cache=${HV_CACHE_DIR:-$top_builddir/tests/integration/cache} deb
+	mkdir -p "$cache" || return 1
+	deb=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1)
+	if [ -z "$deb" ]; then
+		(cd "$cache" && { apt-get download ifupdown >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 && apt-get download ifupdown >/dev/null 2>&1; }; }) ||
+			return 1
+		deb=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1)
+	fi
+	[ -n "$deb" ] || return 1
+	echo "$deb"
+}
+if [ -z "${HV_SANDBOXED:-}" ]; then
+	IFUPDOWN_DEB=$(fetch_ifupdown) || hv_skip "cannot fetch Debian's ifupdown package (apt-get download ifupdown)"
+	export IFUPDOWN_DEB
+fi
+[ -x "$top_builddir/tests/integration/revert-driver" ] || hv_skip "tests/integration/revert-driver is not built (make check)"
+hv_sandbox "$@"
+
+MAC0=00:15:5d:00:00:01 GUID0='{4e0c1a2b-0000-4000-8000-00155d000001}'
+MAC1=00:15:5d:00:00:02 GUID1='{4e0c1a2b-0000-4000-8000-00155d000002}'
+KEY0=HvKvpdFailoverResult_00155D000001
+STATE=$HV_TMP/state
+SYSFS=$HV_TMP/sys
+NETDIR=$HV_TMP/etc-network
+IFU=$HV_TMP/ifupdown
+REVERT=$top_builddir/tests/integration/revert-driver
+export HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$SYSFS HVKVPD_TEST_IFUPDOWN_DIR=$NETDIR
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$HV_TMP/no-system-bus
+RESOLV_BASE='# resolv.conf of the test
+nameserver 10.9.9.9
+'
+
+# ---- the machine --------------------------------------------------------------
+
+dpkg -x "$IFUPDOWN_DEB" "$IFU" || hv_fail "cannot unpack $IFUPDOWN_DEB"
+export PATH=$IFU/sbin:$PATH
+
+make_nic() { # IF MAC GUID
+	ip link add "$1" address "$2" type veth peer name "$1p"
+	ip link set "$1p" up
+	mkdir -p "$SYSFS/class/net/$1/device"
+	cat "/sys/class/net/$1/ifindex" >"$SYSFS/class/net/$1/ifindex"
+	echo "$2" >"$SYSFS/class/net/$1/address"
+	echo "$3" >"$SYSFS/class/net/$1/device/device_id"
+	echo 0 >"/proc/sys/net/ipv6/conf/$1/accept_dad"
+}
+echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad
+make_nic eth0 "$MAC0" "$GUID0"
+make_nic eth1 "$MAC1" "$GUID1"
+
+hv_private_overlay /etc
+mkdir -p /etc/network "$NETDIR/interfaces.d"
+cp -a "$IFU"/etc/network/if-*.d "$NETDIR"/
+mount --bind "$NETDIR" /etc/network
+[ -d /run/network ] || { hv_private_overlay /run; mkdir -p /run/network; }
+mount -t tmpfs -o mode=0755 hvkvp-run-network /run/network
+rm -f /etc/resolv.conf
+printf '%s' "$RESOLV_BASE" >/etc/resolv.conf
+
+ADMIN_INTERFACES='# the administrator'"'"'s own file: every byte of it must come back
+source /etc/network/interfaces.d/*
+
+auto lo
+iface lo inet loopback
+
+auto eth0
+iface eth0 inet static
+	address 198.51.100.5/24
+	gateway 198.51.100.1
+	# a comment inside the stanza stays as it is
+
+iface eth0 inet6 static
+	address 2001:db8:5::5/64
+	gateway 2001:db8:5::1
+'
+ADMIN_ETH1='allow-hotplug eth1
+iface eth1 inet static
+	address 203.0.113.5/24
+	gateway 203.0.113.1
+'
+
+reset_config() {
+	printf '%s' "$ADMIN_INTERFACES" >"$NETDIR/interfaces"
+	printf '%s' "$ADMIN_ETH1" >"$NETDIR/interfaces.d/eth1"
+	chmod 0640 "$NETDIR/interfaces"
+	rm -f "$NETDIR"/interfaces.d/hvkvpd-*
+}
+
+flush_nic() { # IF: as after a reboot: nothing on it, down
+	ip -4 addr flush dev "$1"
+	ip -6 addr flush dev "$1" scope global
+	ip -4 route flush dev "$1" 2>/dev/null || true
+	ip link set "$1" down
+}
+
+# ---- what the kernel holds ------------------------------------------------------
+
+lines() { [ $# -eq 0 ] || printf '%s\n' "$@" | sort; }
+
+same() { # WHAT WANT GOT
+	[ "$2" = "$3" ] && return 0
+	printf '%s differ:\n--- want\n%s\n--- got\n%s\n' "$1" "$2" "$3"
+	return 1
+}
+
+# gateways IF: "gateway metric" of IF's default routes (the protocol differs
+# by design: ifup's are "boot", ours "static")
+gateways() {
+	hv_default_routes "$1" | awk '{ print $1, $2 }' | sort
+}
+
+FAILOVER=(--adapter-id "$GUID0" --IPAddresses "192.0.2.10;192.0.2.11;2001:db8::10"
+	--Subnets "255.255.255.0;255.255.255.0;64" --DefaultGateways "192.0.2.1;192.0.2.2;2001:db8::1"
+	--DNSServers "192.0.2.53" --DHCPEnabled false)
+WANT_ADDRS=$(lines 192.0.2.10/24 192.0.2.11/24 2001:db8::10/64)
+WANT_GWS=$(lines "192.0.2.1 100" "192.0.2.2 101" "2001:db8::1 100")
+ADMIN_ADDRS=$(lines 198.51.100.5/24 2001:db8:5::5/64)
+ADMIN_GWS=$(lines "198.51.100.1 0" "2001:db8:5::1 1024")
+
+holds_failover() { # IF: exactly the failover settings
+	same "$1 addresses" "$WANT_ADDRS" "$(hv_addrs "$1")" || return 1
+	same "$1 default routes" "$WANT_GWS" "$(gateways "$1")"
+}
+
+holds_admin() {
+	same "eth0 addresses" "$ADMIN_ADDRS" "$(hv_addrs eth0)" || return 1
+	same "eth0 default routes" "$ADMIN_GWS" "$(gateways eth0)"
+}
+
+result_key() {
+	hv_ctl enumerate-all --pool 1 | jq -r --arg k "$1" '[.items[] | select(.key == $k)] |
+		if length == 1 then .[0].value else "" end'
+}
+
+start_daemon() {
+	hv_start_hvkvpd --state-dir "$STATE" --debug "$@"
+}
+
+# ensure_daemon: after a check that restarted hvkvpd (its daemon ended with
+# the check), a daemon for the next ones
+ensure_daemon() {
+	hv_alive "${HVKVPD_PID:-}" || start_daemon
+}
+
+# ---- the scenario ------------------------------------------------------------------
+
+reset_config
+ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || hv_fail "ifup eth0 with the admin's stanza failed: $(cat "$HV_TMP/ifup.log")"
+hv_start_emu
+start_daemon
+
+check_admin_first() {
+	holds_admin
+}
+hv_check "(0) the real ifup configured eth0 from the administrator's stanza (setup)" check_admin_first
+
+check_runtime() {
+	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
+	holds_failover eth0 || return 1
+	case $(result_key "$KEY0") in
+	*"HV_S_OK eth0 ifupdown: applied"*) ;;
+	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
+	esac
+	grep -q "^nameserver 192.0.2.53" /etc/resolv.conf || { echo "resolv.conf:"; cat /etc/resolv.conf; return 1; }
+	# what a revert gives back, saved at this first failover
+	grep -q '^addr 4 198.51.100.5 24 ' "$STATE/$MAC0.original" || { cat "$STATE/$MAC0.original"; return 1; }
+	cat "$STATE/$MAC0.original"
+}
+hv_check "(1) failover on an ifupdown link: HV_S_OK through ifupdown, at once exactly the failover addresses and default routes (old ones gone), DNS in resolv.conf" check_runtime
+
+check_files() {
+	local ours=$NETDIR/interfaces.d/hvkvpd-00155d000001
+	[ -f "$ours" ] || { echo "no $ours"; ls -la "$NETDIR/interfaces.d"; return 1; }
+	same "mode of our file" 644 "$(stat -c %a "$ours")" || return 1
+	same "mode of interfaces (kept)" 640 "$(stat -c %a "$NETDIR/interfaces")" || return 1
+	grep -q '^#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet static$' "$NETDIR/interfaces" ||
+		{ cat "$NETDIR/interfaces"; return 1; }
+	grep -q '^#hvkvpd-off 00:15:5d:00:00:01 	address 198.51.100.5/24$' "$NETDIR/interfaces" ||
+		{ cat "$NETDIR/interfaces"; return 1; }
+	# with the marker taken off, the administrator's file byte for byte
+	cmp -s <(printf '%s' "$ADMIN_INTERFACES") <(sed 's/^#hvkvpd-off 00:15:5d:00:00:01 //' "$NETDIR/interfaces") ||
+		{ diff <(printf '%s' "$ADMIN_INTERFACES") <(sed 's/^#hvkvpd-off 00:15:5d:00:00:01 //' "$NETDIR/interfaces"); return 1; }
+	# eth1's file untouched; no temporary file left
+	cmp -s <(printf '%s' "$ADMIN_ETH1") "$NETDIR/interfaces.d/eth1" || { echo "eth1's file changed"; return 1; }
+	! ls -A "$NETDIR" "$NETDIR/interfaces.d" | grep -q '^\.hvkvpd-tmp' || { echo "a temporary file is left"; return 1; }
+	# ifupdown itself sees only our stanzas for eth0
+	ifquery eth0 >"$HV_TMP/ifquery" 2>&1 || { cat "$HV_TMP/ifquery"; return 1; }
+	grep -q "address: 192.0.2.10/24" "$HV_TMP/ifquery" || { cat "$HV_TMP/ifquery"; return 1; }
+	! grep -q 198.51.100 "$HV_TMP/ifquery" || { cat "$HV_TMP/ifquery"; return 1; }
+	cat "$ours"
+}
+hv_check "(2) the admin's stanzas kept, disabled with the marker (file otherwise byte for byte, mode kept); ours in interfaces.d/hvkvpd-<mac>, which ifquery reads" check_files
+
+check_ifdown_ifup() {
+	ifdown eth0 >"$HV_TMP/ifdown.log" 2>&1 || { cat "$HV_TMP/ifdown.log"; return 1; }
+	same "eth0 addresses after ifdown" "" "$(hv_addrs eth0)" || return 1
+	ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_failover eth0 || return 1
+	# networking.service's restart
+	ifdown -a --exclude=lo >"$HV_TMP/ifdown.log" 2>&1 || { cat "$HV_TMP/ifdown.log"; return 1; }
+	ifup -a >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_failover eth0
+}
+hv_check "(3) ifdown eth0 + ifup eth0, then ifdown -a + ifup -a (systemctl restart networking): exactly the failover settings" check_ifdown_ifup
+
+# reboot: the link empty, ifupdown's state gone, the daemon restarted
+reboot_prepare() {
+	hv_stop "$HVKVPD_PID"
+	flush_nic eth0
+	rm -f /run/network/ifstate* /run/network/.ifstate*
+}
+
+check_boot_daemon_first() {
+	reboot_prepare
+	start_daemon
+	ifup -a >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_failover eth0
+}
+hv_check "(4a) reboot, hvkvpd before networking.service: ifup -a gives exactly the failover settings, the old default route gone" check_boot_daemon_first
+ensure_daemon
+
+check_boot_networking_first() {
+	local before
+	reboot_prepare
+	ifup -a >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	before=$(cat "$NETDIR/interfaces" "$NETDIR"/interfaces.d/*)
+	start_daemon
+	holds_failover eth0 || return 1
+	same "ifupdown's files after the daemon's start" "$before" "$(cat "$NETDIR/interfaces" "$NETDIR"/interfaces.d/*)"
+}
+hv_check "(4b) reboot, networking.service before hvkvpd: exactly the failover settings, the daemon's start changes no file" check_boot_networking_first
+ensure_daemon
+
+check_rejected() {
+	local files link
+	files=$(cd "$NETDIR" && sha256sum interfaces interfaces.d/*)
+	link=$(ip -j addr show dev eth0 | jq -S 'map(del(.addr_info[]?.valid_life_time, .addr_info[]?.preferred_life_time))'; ip -j route show table all)
+	hv_expect_code HV_INVALIDARG --adapter-id "$GUID0" --IPAddresses "192.0.2.300" --Subnets 24 \
+		--DefaultGateways 192.0.2.1 --DHCPEnabled false || return 1
+	same "file checksums" "$files" "$(cd "$NETDIR" && sha256sum interfaces interfaces.d/*)" || return 1
+	same "link" "$link" "$(ip -j addr show dev eth0 | jq -S 'map(del(.addr_info[]?.valid_life_time, .addr_info[]?.preferred_life_time))'; ip -j route show table all)"
+}
+hv_check "(5) a rejected request (bad address): HV_INVALIDARG, ifupdown's files byte for byte and the link unchanged" check_rejected
+
+check_same_again() {
+	local files
+	files=$(cd "$NETDIR" && stat -c '%n %i %Y' interfaces interfaces.d/*)
+	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
+	same "files (not rewritten)" "$files" "$(cd "$NETDIR" && stat -c '%n %i %Y' interfaces interfaces.d/*)" || return 1
+	holds_failover eth0
+}
+hv_check "(6) the same settings again: HV_S_OK, no file rewritten" check_same_again
+
+check_revert_dry_run() {
+	local files
+	files=$(cd "$NETDIR" && sha256sum interfaces interfaces.d/*)
+	"$REVERT" --state-dir "$STATE" --dry-run eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
+	cat "$HV_TMP/revert.out"
+	grep -q "would" "$HV_TMP/revert.out" || return 1
+	same "file checksums" "$files" "$(cd "$NETDIR" && sha256sum interfaces interfaces.d/*)" || return 1
+	holds_failover eth0 || return 1
+	[ -f "$STATE/$MAC0.state" ] || { echo "the dry run removed the state"; return 1; }
+}
+hv_check "(7) revert --dry-run: says what it would do, changes nothing" check_revert_dry_run
+
+check_revert() {
+	"$REVERT" --state-dir "$STATE" --pool-dir /var/lib/hyperv eth0 >"$HV_TMP/revert.out" 2>&1 ||
+		{ cat "$HV_TMP/revert.out"; return 1; }
+	cat "$HV_TMP/revert.out"
+	cmp -s <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces" ||
+		{ diff <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces"; return 1; }
+	same "mode of interfaces" 640 "$(stat -c %a "$NETDIR/interfaces")" || return 1
+	[ ! -e "$NETDIR/interfaces.d/hvkvpd-00155d000001" ] || { echo "our file is still there"; return 1; }
+	holds_admin || return 1
+	! grep -q 192.0.2.53 /etc/resolv.conf || { echo "our DNS is still in resolv.conf"; return 1; }
+	[ ! -e "$STATE/$MAC0.state" ] || { echo "the state file is still there"; return 1; }
+	[ ! -e "$STATE/$MAC0.original" ] || { echo "the original file is still there"; return 1; }
+	case $(result_key "$KEY0") in
+	*"HV_S_OK eth0 ifupdown: reverted"*) ;;
+	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
+	esac
+	ifdown eth0 >"$HV_TMP/ifdown.log" 2>&1 || { cat "$HV_TMP/ifdown.log"; return 1; }
+	ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_admin
+}
+hv_check "(8) revert: interfaces byte for byte the admin's again, our file gone, the old addresses and routes back at once and after ifdown+ifup, DNS, state and original gone, pool 1 says reverted" check_revert
+
+check_revert_again() {
+	local rc=0
+	"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || rc=$?
+	cat "$HV_TMP/revert.out"
+	same "exit status" 2 "$rc"
+}
+hv_check "(9) revert again: nothing to revert (ENOENT), nothing changed" check_revert_again
+
+# eth1: a stanza in a sourced file, never brought up before the failover
+check_not_up_before() {
+	hv_expect_code HV_S_OK --adapter-id "$GUID1" --IPAddresses "192.0.2.20" --Subnets 24 \
+		--DefaultGateways 192.0.2.1 --DHCPEnabled false || return 1
+	grep -q '^#hvkvpd-off 00:15:5d:00:00:02 iface eth1 inet static$' "$NETDIR/interfaces.d/eth1" ||
+		{ cat "$NETDIR/interfaces.d/eth1"; return 1; }
+	grep -qx 'eth1=eth1' /run/network/ifstate || { echo "ifstate:"; cat /run/network/ifstate; return 1; }
+	ifdown eth1 >"$HV_TMP/ifdown.log" 2>&1 || { cat "$HV_TMP/ifdown.log"; return 1; }
+	same "eth1 after ifdown" "" "$(hv_addrs eth1)" || return 1
+	ifup eth1 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	same "eth1 addresses" 192.0.2.20/24 "$(hv_addrs eth1)" || return 1
+	same "eth1 default routes" "192.0.2.1 100" "$(gateways eth1)" || return 1
+	"$REVERT" --state-dir "$STATE" "$MAC1" >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
+	cmp -s <(printf '%s' "$ADMIN_ETH1") "$NETDIR/interfaces.d/eth1" ||
+		{ diff <(printf '%s' "$ADMIN_ETH1") "$NETDIR/interfaces.d/eth1"; return 1; }
+	# before its failover eth1 held nothing
+	same "eth1 after revert" "" "$(hv_addrs eth1)"
+}
+hv_check "(10) a stanza in a sourced file, never up: disabled there, the link marked up in ifupdown's state so ifdown/ifup work; revert restores the file and the empty link" check_not_up_before
+
+# no `source` line: our stanzas in a marked block of interfaces itself
+check_block() {
+	hv_stop "$HVKVPD_PID"
+	grep -v '^source' <<<"$ADMIN_INTERFACES" >"$NETDIR/interfaces"
+	cp "$NETDIR/interfaces" "$HV_TMP/interfaces.nosource"
+	rm -f "$STATE"/*
+	ifdown -a --exclude=lo >/dev/null 2>&1 || true
+	ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	start_daemon
+	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
+	holds_failover eth0 || return 1
+	grep -q '^# hvkvpd 00:15:5d:00:00:01 begin' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
+	ifdown eth0 >/dev/null 2>&1 && ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_failover eth0 || return 1
+	"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
+	cmp -s "$HV_TMP/interfaces.nosource" "$NETDIR/interfaces" ||
+		{ diff "$HV_TMP/interfaces.nosource" "$NETDIR/interfaces"; return 1; }
+	holds_admin
+}
+ensure_daemon
+hv_check "(11) no source line: our stanzas in a marked block of interfaces; ifdown/ifup keep them; revert gives the file back byte for byte" check_block
+
+hv_checks_done
