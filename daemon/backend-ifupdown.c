@@ -938,9 +938,12 @@ static int plan_files(struct ifu_snapshot *snap, const struct adapter *a,
 			changed = false;
 			text = disable_stanzas(tmp, a, &changed);
 			if (text) {
-				char *with = restore_and_block(text, a, block, &changed);
-				free(text);
-				text = with;
+				struct sbuf all = { .buf = text, .len = strlen(text), .size = strlen(text) + 1 };
+
+				if (all.len && text[all.len - 1] != '\n')
+					sb_add(&all, "\n", 1);
+				sb_add(&all, block, strlen(block));
+				text = sb_take(&all);
 			}
 		} else
 			text = disable_stanzas(cfg->files[i].text, a, &changed);

@@ -207,7 +207,7 @@ check_files() {
 	! ls -A "$NETDIR" "$NETDIR/interfaces.d" | grep -q '^\.hvkvpd-tmp' || { echo "a temporary file is left"; return 1; }
 	# ifupdown itself sees only our stanzas for eth0
 	ifquery eth0 >"$HV_TMP/ifquery" 2>&1 || { cat "$HV_TMP/ifquery"; return 1; }
-	grep -q "address: 192.0.2.10/24" "$HV_TMP/ifquery" || { cat "$HV_TMP/ifquery"; return 1; }
+	grep -qx "address: 192.0.2.10" "$HV_TMP/ifquery" || { cat "$HV_TMP/ifquery"; return 1; }
 	! grep -q 198.51.100 "$HV_TMP/ifquery" || { cat "$HV_TMP/ifquery"; return 1; }
 	cat "$ours"
 }
@@ -347,6 +347,7 @@ check_block() {
 	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
 	holds_failover eth0 || return 1
 	grep -q '^# hvkvpd 00:15:5d:00:00:01 begin' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
+	grep -q '^#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet static$' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
 	ifdown eth0 >/dev/null 2>&1 && ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
 	holds_failover eth0 || return 1
 	"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
