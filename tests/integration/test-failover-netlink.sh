@@ -747,6 +747,55 @@ time.sleep(60)' /var/lib/hyperv/.kvp_pool_1 >"$HV_TMP/pool1.locked" &
 hv_check "(15) pool 1 read-locked by an unprivileged process: SET_IP_INFO answers HV_S_OK at once, the result line follows the lock" \
 	check_result_line_deferred
 
+# ---- (16) revert: the link as before the FIRST failover ---------------------------------------------
+
+REVERT=$top_builddir/tests/integration/revert-driver
+restart_daemon
+preset_eth0
+snapshot orig eth0
+
+check_revert_dry_run() {
+	[ -x "$REVERT" ] || { echo "$REVERT is not built (make check)"; return 1; }
+	hv_expect_code HV_S_OK "${BASIC[@]}" || return 1
+	# a second failover: the revert still goes back to before the first
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.40 --Subnets 24 \
+		--DefaultGateways 192.0.2.1 --DNSServers 192.0.2.99 --DHCPEnabled false || return 1
+	snapshot failover eth0
+	"$REVERT" --state-dir "$STATE" --dry-run "$MAC0" | tee "$HV_TMP/revert.out"
+	grep -q "would give eth0 back what it held before the first failover (198.51.100.5/24;198.51.100.6/24;2001:db8:5::5/64" \
+		"$HV_TMP/revert.out" || return 1
+	unchanged failover eth0 || return 1
+	test -e "$STATE/$MAC0.state"
+}
+hv_check "(16a) revert --dry-run after two failovers: describes the link before the first one, changes nothing" check_revert_dry_run
+
+check_revert() {
+	"$REVERT" --state-dir "$STATE" --pool-dir /var/lib/hyperv eth0 | tee "$HV_TMP/revert.out"
+	unchanged orig eth0 || return 1
+	test ! -e "$STATE/$MAC0.state" || { echo "the state file is still there"; return 1; }
+	test ! -e "$STATE/$MAC0.original" || { echo "the original file is still there"; return 1; }
+	case $(result_key "$KEY0") in
+	*"HV_S_OK eth0 netlink: reverted"*) ;;
+	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
+	esac
+	# a restart has nothing to re-apply
+	restart_daemon_keep() { hv_stop "$HVKVPD_PID"; start_daemon; }
+	restart_daemon_keep
+	unchanged orig eth0
+}
+hv_check "(16b) revert: addresses, every route and resolv.conf exactly as before the first failover; state and original forgotten, pool 1 says reverted, a restart re-applies nothing" check_revert
+start_daemon_if_gone() { hv_alive "${HVKVPD_PID:-}" || start_daemon; }
+start_daemon_if_gone
+
+check_revert_nothing() {
+	local rc=0
+	snapshot none eth0
+	"$REVERT" --state-dir "$STATE" eth0 || rc=$?
+	[ "$rc" -eq 2 ] || { echo "exit $rc, want 2 (nothing to revert)"; return 1; }
+	unchanged none eth0
+}
+hv_check "(16c) revert with nothing to revert: ENOENT, nothing changed" check_revert_nothing
+
 # ---- the budget and the figures -------------------------------------------------------------------
 
 check_budget() {

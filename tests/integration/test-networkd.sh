@@ -342,5 +342,38 @@ hv_check "with DHCP the static address is gone" addrs_are ""
 GET=$(hv_ctl get-ip-info --adapter-id 00:15:5D:00:00:01)
 hv_check "GET_IP_INFO says DHCPEnabled" hv_json_is "$GET" .DHCPEnabled true
 
+# ---- 10. revert: the user's own file applies again, as before the first failover ----------------------
+
+REVERT=$top_builddir/tests/integration/revert-driver
+revert_driver() { # ARGS...: link_config_revert() as `hvkvpctl revert` calls it
+	HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$HV_TMP/sys \
+		"$REVERT" --state-dir "$HV_TMP/state" --pool-dir /var/lib/hyperv "$@"
+}
+
+check_revert_dry_run() {
+	local before
+	[ -x "$REVERT" ] || { echo "$REVERT is not built (make check)"; return 1; }
+	before=$(sha256sum "$OURS" /etc/resolv.conf; global_addrs)
+	revert_driver --dry-run eth0 | tee "$HV_TMP/revert.out"
+	grep -q "would remove $OURS" "$HV_TMP/revert.out"
+	[ "$before" = "$(sha256sum "$OURS" /etc/resolv.conf; global_addrs)" ] || { echo "the dry run changed something"; return 1; }
+	test -e "$HV_TMP/state/$MAC.state"
+}
+hv_check "revert --dry-run says it would remove our file and changes nothing" check_revert_dry_run
+
+check_revert() {
+	revert_driver eth0 | tee "$HV_TMP/revert.out"
+	test ! -e "$OURS" || { echo "$OURS is still there"; return 1; }
+	file_in_use_is "$USER_FILE"
+	hv_wait_for 10 addrs_are "198.51.100.5/24"
+	hv_wait_for 10 routes_are -4 "198.51.100.1 0"
+	! grep -q 192.0.2.53 /etc/resolv.conf || { echo "our DNS servers are still in resolv.conf"; cat /etc/resolv.conf; return 1; }
+	grep -qx "nameserver 10.9.9.9" /etc/resolv.conf
+	test ! -e "$HV_TMP/state/$MAC.state" || { echo "the state file is still there"; return 1; }
+	test ! -e "$HV_TMP/state/$MAC.original" || { echo "the original file is still there"; return 1; }
+	hv_ctl enumerate-all --pool 1 | jq -r '.items[].value' | grep -q "HV_S_OK eth0 networkd: reverted"
+}
+hv_check "revert: our file removed, networkd applies the user's file again: the address, default route and resolv.conf from before the first failover; state forgotten; pool 1 says reverted" check_revert
+
 echo "# SET_IP_INFO through networkd: first apply ${A_MS} ms, second ${B_MS} ms, without carrier ${C_MS} ms"
 hv_checks_done
