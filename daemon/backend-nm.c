@@ -1061,6 +1061,120 @@ out:
 	return r;
 }
 
+/* ---- revert ------------------------------------------------------------------------------- */
+
+/* The profile NetworkManager would pick for the device without ours: an
+ * available one that autoconnects, highest autoconnect priority first,
+ * then the most recently used (NM's own order); NULL when none. */
+static NMRemoteConnection *previous_profile(NMDevice *dev, const char *ours)
+{
+	const GPtrArray *avail = nm_device_get_available_connections(dev);
+	NMRemoteConnection *best = NULL;
+	int best_prio = 0;
+	guint64 best_ts = 0;
+
+	for (guint i = 0; avail && i < avail->len; i++) {
+		NMRemoteConnection *rc = avail->pdata[i];
+		NMSettingConnection *sc = nm_connection_get_setting_connection(NM_CONNECTION(rc));
+		int prio;
+		guint64 ts;
+
+		if (!sc || streq_ptr(nm_setting_connection_get_uuid(sc), ours) ||
+		    !nm_setting_connection_get_autoconnect(sc))
+			continue;
+		prio = nm_setting_connection_get_autoconnect_priority(sc);
+		ts = nm_setting_connection_get_timestamp(sc);
+		if (!best || prio > best_prio || (prio == best_prio && ts > best_ts)) {
+			best = rc;
+			best_prio = prio;
+			best_ts = ts;
+		}
+	}
+	return best;
+}
+
+/* Deletes our profile and activates the one NetworkManager would pick
+ * without it (the administrator's), waiting (bounded) for it to come up.
+ * `original` is not needed: NM keeps the administrator's profile. */
+static int nmb_revert(struct backend *b, const struct adapter *a, const struct link_state *original,
+		      bool dry_run, uint64_t deadline_usec, char *msg, size_t msg_size)
+{
+	struct nmb_txn *t = g_new0(struct nmb_txn, 1);
+	uint64_t until = MAX(deadline_usec, now_usec() + 2 * USEC_PER_SEC);
+	struct settle_ctx x = { .t = t, .a = a };
+	NMRemoteConnection *rc, *prev;
+	char ours_id[128], prev_id[128];
+	NMDevice *dev;
+	int r;
+
+	profile_uuid(a->mac, t->uuid);
+	r = nm_op_begin(&t->op, a, until);
+	if (r < 0) {
+		strprintf(msg, msg_size, "NetworkManager does not answer");
+		g_free(t);
+		return r;
+	}
+	r = need_device(t->op.client, a, &dev);
+	if (r < 0) {
+		strprintf(msg, msg_size, "NetworkManager does not know the device");
+		goto out;
+	}
+	rc = nm_client_get_connection_by_uuid(t->op.client, t->uuid);
+	if (!rc) {
+		strprintf(msg, msg_size, "NetworkManager has no failover profile for %s (uuid %s); nothing to remove",
+			  a->ifname, t->uuid);
+		goto out;
+	}
+	escape_str(ours_id, sizeof(ours_id), nm_connection_get_id(NM_CONNECTION(rc)));
+	prev = previous_profile(dev, t->uuid);
+	if (prev)
+		escape_str(prev_id, sizeof(prev_id), nm_connection_get_id(NM_CONNECTION(prev)));
+	if (dry_run) {
+		if (prev)
+			strprintf(msg, msg_size, "would delete the NetworkManager profile '%s' and activate '%s' on %s",
+				  ours_id, prev_id, a->ifname);
+		else
+			strprintf(msg, msg_size, "would delete the NetworkManager profile '%s'; no other profile autoconnects on %s",
+				  ours_id, a->ifname);
+		goto out;
+	}
+	/* prev is a cached object that outlives the deletion of ours */
+	if (prev) {
+		g_object_ref(prev);
+		t->active_before = g_strdup(nm_connection_get_uuid(NM_CONNECTION(prev)));
+	}
+	r = profile_delete(t, a, rc, until);
+	if (r < 0) {
+		strprintf(msg, msg_size, "NetworkManager did not delete the profile '%s'", ours_id);
+		g_clear_object(&prev);
+		goto out;
+	}
+	log_info("%s: deleted the NetworkManager profile '%s'", a->ifname, ours_id);
+	if (prev) {
+		r = need_device(t->op.client, a, &dev);
+		if (r == 0)
+			r = device_activate(t, a, dev, NM_CONNECTION(prev), until);
+		g_clear_object(&prev);
+		if (r < 0) {
+			strprintf(msg, msg_size, "deleted the profile '%s', but NetworkManager did not activate '%s'",
+				  ours_id, prev_id);
+			goto out;
+		}
+		if (!nm_op_run(&t->op, settled, &x, MIN(until, now_usec() + NM_SETTLE_USEC), NM_POLL_MSEC))
+			log_info("%s: NetworkManager is still activating '%s'", a->ifname, prev_id);
+		strprintf(msg, msg_size, "deleted the NetworkManager profile '%s' and activated '%s'", ours_id,
+			  prev_id);
+	} else
+		strprintf(msg, msg_size, "deleted the NetworkManager profile '%s'; no other profile autoconnects on %s",
+			  ours_id, a->ifname);
+out:
+	g_clear_object(&t->ac);
+	nm_op_end(&t->op);
+	g_free(t->active_before);
+	g_free(t);
+	return r;
+}
+
 const struct backend_ops backend_nm_ops = {
 	.name = "networkmanager",
 	.keeps_config = true, /* NetworkManager's profile */
@@ -1074,4 +1188,5 @@ const struct backend_ops backend_nm_ops = {
 	.rollback = nmb_rollback,
 	.snapshot_free = nmb_snapshot_free,
 	.query = nmb_query,
+	.revert = nmb_revert,
 };

@@ -479,6 +479,51 @@ nm_check "DHCP + one IPv6 address: ipv4.method auto, GET says DHCP" check_dhcp
 nm_check "DHCP without a server: HV_S_OK well within the budget, 'DHCPv4 in progress'" check_dhcp_only
 nm_check "no carrier: HV_S_OK, waiting for carrier, stored for autoconnect; up when carrier comes" check_no_carrier
 
+# revert: what `hvkvpctl revert` runs (link_config_revert), through a
+# test driver until that command exists. Since the reboot above NM has no
+# "Wired connection 1" (it makes that in-memory profile only for a device
+# no stored profile matches), so the profile NM itself would pick without
+# ours is the user's DHCP profile.
+nm_revert() {
+	HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$HV_TMP/sys HVKVPD_TEST_MODULE_DIR=$top_builddir \
+		"$top_builddir/tests/integration/revert-driver" --state-dir "$HV_TMP/state" \
+		--pool-dir /var/lib/hyperv "$@"
+}
+
+check_revert_dry_run() {
+	local out rc=0 f sum
+	f=$(profile_file "$NM_PROFILE")
+	sum=$(sha256sum "$f")
+	out=$(nm_revert --dry-run "$NM_IF") || { echo "$out"; return 1; }
+	echo "$out"
+	grep -qF "would delete the NetworkManager profile '$NM_PROFILE' and activate 'User DHCP $NM_IF'" <<<"$out" || rc=1
+	nm_device_is "$NM_PROFILE" || { echo "our profile is no longer active"; rc=1; }
+	sha256sum -c --quiet <<<"$sum" || rc=1
+	kernel_has "$A_ADDRS" "$A_DEFAULTS" || rc=1
+	[ -f "$STATE" ] || { echo "the state file is gone"; rc=1; }
+	return "$rc"
+}
+
+check_revert() {
+	local out rc=0 f
+	f=$(profile_file "$NM_PROFILE")
+	out=$(nm_revert "$NM_IF") || { echo "$out"; return 1; }
+	echo "$out"
+	[ -z "$(our_uuid)" ] || { echo "our profile is still there"; rc=1; }
+	[ ! -e "$f" ] || { echo "our keyfile $f is still there"; rc=1; }
+	hv_wait_for 15 nm_device_is "User DHCP $NM_IF" || { echo "not back on the user's profile: $(nmcli device)"; rc=1; }
+	# before the first failover: NM's DHCP profile, no DHCP server, so no
+	# global address and no default route
+	hv_wait_for 10 kernel_has "" "" >/dev/null || kernel_has "" "" || rc=1
+	sha256sum -c --quiet <<<"$USER_SUM" || rc=1
+	[ ! -e "$STATE" ] || { echo "the state file is still there"; rc=1; }
+	hv_ctl enumerate-all --pool 1 | jq -r '.items[].value' | grep -q "HV_S_OK $NM_IF networkmanager: reverted" || rc=1
+	return "$rc"
+}
+
+nm_check "revert --dry-run: names our profile and the one it would activate, changes nothing" check_revert_dry_run
+nm_check "revert: our profile and keyfile deleted, the user's profile active again, the link as before the first failover, the other profiles untouched, state forgotten" check_revert
+
 hv_log "SET_IP_INFO turnaround (emulated host, elapsed_us):"
 for l in "${TURNAROUND[@]}"; do
 	hv_log "  $l"
