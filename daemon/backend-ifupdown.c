@@ -745,6 +745,38 @@ static int write_atomic_keep(const char *path, const char *text, const struct st
 	return fsync_dir_of(path);
 }
 
+/* The file itself rewritten (write, truncate, fsync): not atomic; for when
+ * only the file is writable, as under hvkvpd.service, whose
+ * ReadWritePaths= names /etc/network/interfaces but not /etc/network (a
+ * writable /etc/network would let the daemon change the if-up.d scripts
+ * ifup runs as root). */
+static int write_in_place(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	size_t len = strlen(text);
+	int r;
+
+	if (fd < 0)
+		return negative_errno();
+	r = pwrite_full(fd, text, len, 0);
+	if (r == 0 && ftruncate(fd, (off_t)len) < 0)
+		r = negative_errno();
+	if (r == 0 && fsync(fd) < 0)
+		r = negative_errno();
+	return r;
+}
+
+/* Atomically where the directory allows it, else in place (an existing
+ * regular file in a read-only directory, or a file that is a mount point). */
+static int write_config_file(const char *path, const char *text, const struct stat *old)
+{
+	int r = write_atomic_keep(path, text, old);
+
+	if (old && S_ISREG(old->st_mode) && (r == -EROFS || r == -EBUSY || r == -EXDEV || r == -EACCES))
+		return write_in_place(path, text);
+	return r;
+}
+
 static int remove_file(const char *path)
 {
 	if (unlink(path) < 0)
@@ -1025,7 +1057,7 @@ static int ifu_persist(struct backend *b, void *p, const struct adapter *a,
 			if (!snap->new_text[i] || (pass == 0) != (i == t))
 				continue;
 			snap->written[i] = true;
-			r = write_atomic_keep(path, snap->new_text[i], i < cfg->n ? &cfg->files[i].st : NULL);
+			r = write_config_file(path, snap->new_text[i], i < cfg->n ? &cfg->files[i].st : NULL);
 			if (r < 0)
 				return log_error_errno(r, "%s: cannot write %s", a->ifname, path);
 			log_info("%s: %s %s", a->ifname, i == t ? "failover stanzas written to" : "stanzas disabled in", path);
@@ -1047,7 +1079,7 @@ static int ifu_rollback(struct backend *b, void *p, const struct adapter *a, uin
 		if (!snap->written[i])
 			continue;
 		if (i < cfg->n)
-			r = write_atomic_keep(cfg->files[i].path, cfg->files[i].text, &cfg->files[i].st);
+			r = write_config_file(cfg->files[i].path, cfg->files[i].text, &cfg->files[i].st);
 		else
 			r = remove_file(cfg->target);
 		if (r < 0) {
@@ -1114,7 +1146,7 @@ static int ifu_revert(struct backend *b, const struct adapter *a, const struct l
 	for (size_t i = 0; i < cfg->n; i++) {
 		if (!new_text[i])
 			continue;
-		r = write_atomic_keep(cfg->files[i].path, new_text[i], &cfg->files[i].st);
+		r = write_config_file(cfg->files[i].path, new_text[i], &cfg->files[i].st);
 		if (r < 0 && !first)
 			first = log_error_errno(r, "%s: revert: cannot write %s", a->ifname,
 						cfg->files[i].path);

@@ -358,4 +358,81 @@ check_block() {
 ensure_daemon
 hv_check "(11) no source line: our stanzas in a marked block of interfaces; ifdown/ifup keep them; revert gives the file back byte for byte" check_block
 
+# back to the administrator's configuration, eth0 up from it, no state
+admin_again() {
+	reset_config
+	rm -f "$STATE"/*
+	ifdown -a --exclude=lo >/dev/null 2>&1 || true
+	ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_admin
+}
+
+files_sum() { (cd "$NETDIR" && ls -A . interfaces.d && sha256sum interfaces interfaces.d/*); }
+
+check_rollback() {
+	local files
+	hv_stop "$HVKVPD_PID"
+	admin_again
+	files=$(files_sum)
+	HVKVPD_TEST_FAIL_AT=persist start_daemon
+	hv_expect_code HV_E_FAIL "${FAILOVER[@]}" || return 1
+	same "ifupdown's files" "$files" "$(files_sum)" || return 1
+	holds_admin || return 1
+	grep -q "rolled back to its previous configuration after the failed persist" "$HV_TMP/hvkvpd.log"
+}
+hv_check "(12) a failure after persist (test seam): HV_E_FAIL, every file back byte for byte (no file of ours left), the admin's addresses and routes back" check_rollback
+ensure_daemon
+
+check_dhcp_refused() {
+	local files
+	admin_again
+	files=$(files_sum)
+	hv_expect_code HV_ERROR_NOT_SUPPORTED --adapter-id "$GUID0" --IPAddresses "2001:db8::10" --Subnets 64 \
+		--DefaultGateways "2001:db8::1" --DHCPEnabled true || return 1
+	same "ifupdown's files" "$files" "$(files_sum)" || return 1
+	holds_admin
+}
+hv_check "(13) DHCP asked for where no DHCP client runs: HV_ERROR_NOT_SUPPORTED, files and link unchanged" check_dhcp_refused
+
+check_v6_only() {
+	local ours=$NETDIR/interfaces.d/hvkvpd-00155d000001
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses "2001:db8::10" --Subnets 64 \
+		--DefaultGateways "2001:db8::1" --DHCPEnabled false || return 1
+	same "eth0 addresses" 2001:db8::10/64 "$(hv_addrs eth0)" || return 1
+	same "eth0 default routes" "2001:db8::1 100" "$(gateways eth0)" || return 1
+	grep -q '^iface eth0 inet6 static$' "$ours" && ! grep -q '^iface eth0 inet ' "$ours" || { cat "$ours"; return 1; }
+	ifdown eth0 >"$HV_TMP/ifdown.log" 2>&1 || { cat "$HV_TMP/ifdown.log"; return 1; }
+	ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	same "eth0 addresses after ifdown/ifup" 2001:db8::10/64 "$(hv_addrs eth0)" || return 1
+	same "eth0 default routes after ifdown/ifup" "2001:db8::1 100" "$(gateways eth0)" || return 1
+	"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
+	cmp -s <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces" || return 1
+	holds_admin
+}
+hv_check "(14) IPv6 only: one inet6 static stanza, exactly that address and gateway, also after ifdown/ifup; revert brings the admin's IPv4 and IPv6 back" check_v6_only
+
+# the shipped unit's view: /etc/network read-only but for interfaces (the
+# file) and interfaces.d (ReadWritePaths=): interfaces is rewritten in place
+check_unit_paths() {
+	local rc=0
+	admin_again
+	mount --bind "$NETDIR" "$NETDIR"
+	mount --bind "$NETDIR/interfaces" "$NETDIR/interfaces"
+	mount --bind "$NETDIR/interfaces.d" "$NETDIR/interfaces.d"
+	mount -o remount,bind,ro "$NETDIR"
+	{
+		! touch "$NETDIR/probe" 2>/dev/null || { echo "the directory is writable"; exit 1; }
+		hv_expect_code HV_S_OK "${FAILOVER[@]}"
+		holds_failover eth0
+		grep -q '^#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet static$' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; exit 1; }
+		[ -f "$NETDIR/interfaces.d/hvkvpd-00155d000001" ]
+		"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; exit 1; }
+		cmp -s <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces"
+		holds_admin
+	} || rc=1
+	umount "$NETDIR/interfaces.d" "$NETDIR/interfaces" "$NETDIR"
+	return $rc
+}
+hv_check "(15) as under the shipped unit (only interfaces and interfaces.d writable): applied (interfaces rewritten in place) and reverted" check_unit_paths
+
 hv_checks_done
