@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "backend.h"
+#include "backend-ifupdown.h"
 #include "dns.h"
 #include "log.h"
 #include "netlink.h"
@@ -504,7 +505,7 @@ static void scan(const struct ifu_config *cfg, const struct adapter *a, struct i
 
 /* text with every line of the interface's stanzas outside our block
  * disabled (marker in front); NULL on OOM. *changed: anything disabled. */
-static char *disable_stanzas(const char *text, const struct adapter *a, bool *changed)
+char *ifu_disable_stanzas(const char *text, const struct adapter *a, bool *changed)
 {
 	struct sbuf b = { 0 };
 	char begin[64], endm[64], off[64];
@@ -534,8 +535,8 @@ static char *disable_stanzas(const char *text, const struct adapter *a, bool *ch
 
 /* text with our marker taken off the lines of this MAC and our block
  * removed, then `block` (if any) appended. NULL on OOM. */
-static char *restore_and_block(const char *text, const struct adapter *a, const char *block,
-			       bool *changed)
+char *ifu_restore_and_block(const char *text, const struct adapter *a, const char *block,
+			    bool *changed)
 {
 	struct sbuf b = { 0 };
 	char begin[64], endm[64], off[64];
@@ -599,8 +600,8 @@ static bool resolvconf_in_use(void)
  * family in order, with the metrics every backend gives them; those left
  * over become up/down lines of the family's first stanza. Everything is
  * printed from binary values. */
-static int render_stanzas(const struct adapter *a, const struct failover_settings *s, bool add_auto,
-			  bool with_dns, const char *where, char **ret)
+int ifu_render_stanzas(const struct adapter *a, const struct failover_settings *s, bool add_auto,
+		       bool with_dns, const char *where, char **ret)
 {
 	struct sbuf b = { 0 };
 	char ip[INET6_ADDRSTRLEN];
@@ -941,7 +942,7 @@ static int plan_files(struct ifu_snapshot *snap, const struct adapter *a,
 	where[0] = '\0';
 	if (!cfg->target_is_main)
 		strprintf(where, sizeof(where), " in %s and the files it sources", cfg->files[0].path);
-	r = render_stanzas(a, s, auto_needed,
+	r = ifu_render_stanzas(a, s, auto_needed,
 			   resolvconf_in_use() || bus_name_has_owner(NULL, "org.freedesktop.resolve1") > 0,
 			   where, &stanzas);
 	if (r < 0)
@@ -964,11 +965,11 @@ static int plan_files(struct ifu_snapshot *snap, const struct adapter *a,
 			block = sb_take(&blk);
 			if (!block)
 				return -ENOMEM;
-			tmp = restore_and_block(cfg->files[i].text, a, NULL, &changed);
+			tmp = ifu_restore_and_block(cfg->files[i].text, a, NULL, &changed);
 			if (!tmp)
 				return -ENOMEM;
 			changed = false;
-			text = disable_stanzas(tmp, a, &changed);
+			text = ifu_disable_stanzas(tmp, a, &changed);
 			if (text) {
 				struct sbuf all = { .buf = text, .len = strlen(text), .size = strlen(text) + 1 };
 
@@ -978,7 +979,7 @@ static int plan_files(struct ifu_snapshot *snap, const struct adapter *a,
 				text = sb_take(&all);
 			}
 		} else
-			text = disable_stanzas(cfg->files[i].text, a, &changed);
+			text = ifu_disable_stanzas(cfg->files[i].text, a, &changed);
 		if (!text)
 			return -ENOMEM;
 		if (streq(text, cfg->files[i].text)) {
@@ -1119,7 +1120,7 @@ static int ifu_revert(struct backend *b, const struct adapter *a, const struct l
 			(void)strlist_append(files, sizeof(files), cfg->files[i].path);
 			continue;
 		}
-		new_text[i] = restore_and_block(cfg->files[i].text, a, NULL, &changed);
+		new_text[i] = ifu_restore_and_block(cfg->files[i].text, a, NULL, &changed);
 		if (!new_text[i]) {
 			r = -ENOMEM;
 			goto out;

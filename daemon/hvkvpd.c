@@ -248,7 +248,7 @@ static void help(void)
 	       "                         (default " KVP_POOL_DEFAULT_DIR ")\n"
 	       "  -s, --state-dir=DIR    where the failover state is kept\n"
 	       "                         (default " STATE_DEFAULT_DIR ")\n"
-	       "  -b, --backend=NAME     auto, networkmanager, networkd or netlink\n"
+	       "  -b, --backend=NAME     auto, networkmanager, networkd, ifupdown or netlink\n"
 	       "                         (default auto: per link)\n"
 	       "      --reply-budget=SEC longest time before answering SET_IP_INFO\n"
 	       "                         (default 20, at most 25)\n"
@@ -291,7 +291,7 @@ static int load_conf(int argc, char **argv, struct conf *cfg)
 static int parse_backend(const char *v, struct conf *cfg)
 {
 	if (!backend_name_valid(v)) {
-		fprintf(stderr, "hvkvpd: --backend: '%s' is not auto, networkmanager, networkd or netlink\n",
+		fprintf(stderr, "hvkvpd: --backend: '%s' is not auto, networkmanager, networkd, ifupdown or netlink\n",
 			v);
 		return 2;
 	}

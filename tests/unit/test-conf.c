@@ -82,7 +82,7 @@ START_TEST(test_errors)
 	} cases[] = {
 		{ "Foo=1\n", "t.conf:1: unknown key 'Foo'" },
 		{ "\n\nbackend=netlink\n", "t.conf:3: unknown key 'backend'" },
-		{ "Backend=netlnk\n", "t.conf:1: Backend: 'netlnk' is not auto, networkmanager, networkd or netlink" },
+		{ "Backend=netlnk\n", "t.conf:1: Backend: 'netlnk' is not auto, networkmanager, networkd, ifupdown or netlink" },
 		{ "ReplyBudgetSec=0\n", "t.conf:1: ReplyBudgetSec: '0' is not a number of seconds in 1..25 (the driver gives up after 30)" },
 		{ "ReplyBudgetSec=26\n", "t.conf:1: ReplyBudgetSec: '26' is not a number of seconds in 1..25 (the driver gives up after 30)" },
 		{ "ReplyBudgetSec=5s\n", "t.conf:1: ReplyBudgetSec: '5s' is not a number of seconds in 1..25 (the driver gives up after 30)" },
