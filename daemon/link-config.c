@@ -494,6 +494,7 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 	struct backend *b = NULL;
 	struct adapter a;
 	char err[256];
+	bool upgrade;
 	int r;
 
 	if (!st->reapply || !st->applied_usec)
@@ -516,7 +517,11 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	}
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
-	if (r == 0 && b->ops->keeps_config) {
+	/* settings an older hvkvpd put on an ifupdown link through netlink
+	 * are in no file of ifupdown's: moved there once, so that ifup keeps
+	 * them from now on */
+	upgrade = r == 0 && streq(b->ops->name, "ifupdown") && streq(st->backend, "netlink");
+	if (r == 0 && b->ops->keeps_config && !upgrade) {
 		/* a manager owns the link now and keeps its own configuration */
 		log_info("%s is managed by %s now; its saved settings are left to it", a.ifname,
 			 b->ops->name);
@@ -530,6 +535,14 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		/* backend_select() or the failed step and the rollback said why */
 		rc->failed++;
 		return 0;
+	}
+	if (upgrade) {
+		struct adapter_state moved = *st;
+
+		strscpy(moved.backend, sizeof(moved.backend), b->ops->name);
+		moved.reapply = false;
+		if (state_save(c->state_dir, &moved) < 0)
+			log_warning("%s: cannot record that ifupdown keeps the settings now", a.ifname);
 	}
 	rc->done++;
 	strprintf(rc->last, sizeof(rc->last), "%s", a.ifname);

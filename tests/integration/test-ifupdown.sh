@@ -435,4 +435,29 @@ check_unit_paths() {
 }
 hv_check "(15) as under the shipped unit (only interfaces and interfaces.d writable): applied (interfaces rewritten in place) and reverted" check_unit_paths
 
+# settings an older hvkvpd applied through netlink on an ifupdown link
+# (state: backend=netlink, re-applied at start): the next start moves them
+# into ifupdown's files, so that ifup keeps them
+check_upgrade() {
+	hv_stop "$HVKVPD_PID"
+	admin_again
+	start_daemon --backend netlink
+	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
+	grep -qx "backend=netlink" "$STATE/$MAC0.state" || { cat "$STATE/$MAC0.state"; return 1; }
+	[ ! -e "$NETDIR/interfaces.d/hvkvpd-00155d000001" ] || { echo "netlink wrote ifupdown's files"; return 1; }
+	hv_stop "$HVKVPD_PID"
+	flush_nic eth0
+	rm -f /run/network/ifstate* /run/network/.ifstate*
+	start_daemon
+	holds_failover eth0 || return 1
+	[ -f "$NETDIR/interfaces.d/hvkvpd-00155d000001" ] || { echo "not moved into ifupdown's files"; return 1; }
+	grep -qx "backend=ifupdown" "$STATE/$MAC0.state" || { cat "$STATE/$MAC0.state"; return 1; }
+	grep -qx "reapply=0" "$STATE/$MAC0.state" || { cat "$STATE/$MAC0.state"; return 1; }
+	ifup -a >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_failover eth0 || return 1
+	ifdown eth0 >/dev/null 2>&1 && ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_failover eth0
+}
+hv_check "(16) upgrade: settings saved by the netlink backend on an ifupdown link move into ifupdown's files at the next start; then ifup -a and ifdown/ifup keep exactly them" check_upgrade
+
 hv_checks_done
