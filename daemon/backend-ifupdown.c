@@ -337,6 +337,7 @@ static int load_file(struct ifu_config *cfg, const char *path, const char *own_n
 {
 	struct ifu_file *f;
 	const char *base;
+	size_t len;
 	int r;
 
 	if (depth > IFU_DEPTH_MAX)
@@ -351,9 +352,16 @@ static int load_file(struct ifu_config *cfg, const char *path, const char *own_n
 	memset(f, 0, sizeof(*f));
 	if (strscpy(f->path, sizeof(f->path), path) < 0)
 		return -ENAMETOOLONG;
-	r = read_file_bounded(path, 0, IFU_FILE_MAX, &f->text, NULL);
+	r = read_file_bounded(path, 0, IFU_FILE_MAX, &f->text, &len);
 	if (r < 0)
 		return r;
+	if (strlen(f->text) != len) {
+		/* a rewrite would cut the file at the NUL: leave it alone */
+		free(f->text);
+		f->text = NULL;
+		return log_error_errno(-EBADMSG, "%s holds a NUL byte; not an ifupdown file hvkvpd edits",
+				       path);
+	}
 	if (stat(path, &f->st) < 0) {
 		r = negative_errno();
 		free(f->text);
