@@ -48,6 +48,8 @@ IFU=$HV_TMP/ifupdown
 REVERT=$top_builddir/tests/integration/revert-driver
 export HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$SYSFS HVKVPD_TEST_IFUPDOWN_DIR=$NETDIR
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$HV_TMP/no-system-bus
+export HV_TIMES_FILE=$HV_TMP/set-elapsed-us
+: >"$HV_TIMES_FILE"
 RESOLV_BASE='# resolv.conf of the test
 nameserver 10.9.9.9
 '
@@ -204,7 +206,7 @@ check_files() {
 		{ diff <(printf '%s' "$ADMIN_INTERFACES") <(sed 's/^#hvkvpd-off 00:15:5d:00:00:01 //' "$NETDIR/interfaces"); return 1; }
 	# eth1's file untouched; no temporary file left
 	cmp -s <(printf '%s' "$ADMIN_ETH1") "$NETDIR/interfaces.d/eth1" || { echo "eth1's file changed"; return 1; }
-	! ls -A "$NETDIR" "$NETDIR/interfaces.d" | grep -q '^\.hvkvpd-tmp' || { echo "a temporary file is left"; return 1; }
+	[ -z "$(find "$NETDIR" -name '.hvkvpd-tmp-*')" ] || { echo "a temporary file is left"; return 1; }
 	# ifupdown itself sees only our stanzas for eth0
 	ifquery eth0 >"$HV_TMP/ifquery" 2>&1 || { cat "$HV_TMP/ifquery"; return 1; }
 	grep -qx "address: 192.0.2.10" "$HV_TMP/ifquery" || { cat "$HV_TMP/ifquery"; return 1; }
@@ -286,8 +288,12 @@ check_revert_dry_run() {
 hv_check "(7) revert --dry-run: says what it would do, changes nothing" check_revert_dry_run
 
 check_revert() {
+	local t0 t1
+	t0=$(date +%s%N)
 	"$REVERT" --state-dir "$STATE" --pool-dir /var/lib/hyperv eth0 >"$HV_TMP/revert.out" 2>&1 ||
 		{ cat "$HV_TMP/revert.out"; return 1; }
+	t1=$(date +%s%N)
+	echo "$(((t1 - t0) / 1000))" >"$HV_TMP/revert-us"
 	cat "$HV_TMP/revert.out"
 	cmp -s <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces" ||
 		{ diff <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces"; return 1; }
@@ -460,4 +466,8 @@ check_upgrade() {
 }
 hv_check "(16) upgrade: settings saved by the netlink backend on an ifupdown link move into ifupdown's files at the next start; then ifup -a and ifdown/ifup keep exactly them" check_upgrade
 
+sort -n "$HV_TIMES_FILE" | awk '{ v[NR] = $1; s += $1 }
+	END { if (NR) printf "# SET_IP_INFO turnaround through the ifupdown backend (elapsed_us, %d requests): min %d, median %d, max %d\n",
+		NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
+[ ! -s "$HV_TMP/revert-us" ] || echo "# revert of eth0 (files, link, DNS, state; revert-driver process included): $(cat "$HV_TMP/revert-us") us"
 hv_checks_done
