@@ -14,6 +14,7 @@
 #include "link-config.h"
 #include "log.h"
 #include "netlink.h"
+#include "pid1.h"
 #include "state.h"
 #include "util.h"
 
@@ -193,6 +194,22 @@ static int apply_settings(struct link_config *c, const struct adapter *a,
 	return backend_apply(b, a, s, deadline, res);
 }
 
+/* At boot a network manager may still be starting: the link's owner is the
+ * one that is about to manage it. Waits (pid1_wait_starting) for at most
+ * half the reply budget, leaving the other half to apply. */
+static void wait_for_managers(uint64_t deadline)
+{
+	uint64_t now = now_usec();
+	int64_t waited;
+
+	if (deadline <= now)
+		return;
+	waited = pid1_wait_starting(pid1_network_units, now + (deadline - now) / 2);
+	if (waited > 0)
+		log_info("waited %.1f s for the network managers starting at boot",
+			 (double)waited / 1e6);
+}
+
 int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struct link_config_result *ret)
 {
 	uint64_t received = realtime_usec(), deadline = now_usec() + c->o.budget_usec;
@@ -253,6 +270,7 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 			 clock);
 		goto out;
 	}
+	wait_for_managers(deadline);
 	r = apply_settings(c, &a, s, deadline, &b, &res);
 	if (b)
 		strscpy(ret->backend, sizeof(ret->backend), b->ops->name);

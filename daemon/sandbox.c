@@ -5,37 +5,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-login.h>
 
-#include "backend.h"
 #include "log.h"
+#include "pid1.h"
 #include "sandbox.h"
 #include "util.h"
-
-#define SYSTEMD_PRIVATE_BUS "unix:path=/run/systemd/private"
-
-/* PID 1 on its private socket (root only, no dbus-daemon needed), else
- * through the system bus. */
-static int manager_bus(sd_bus **ret)
-{
-	sd_bus *bus = NULL;
-	int r;
-
-	r = sd_bus_new(&bus);
-	if (r < 0)
-		return r;
-	r = sd_bus_set_address(bus, SYSTEMD_PRIVATE_BUS);
-	if (r >= 0)
-		r = sd_bus_start(bus);
-	if (r < 0) {
-		sd_bus_unref(bus);
-		bus = NULL;
-		r = sd_bus_open_system(&bus);
-		if (r < 0)
-			return r;
-	}
-	(void)sd_bus_set_method_call_timeout(bus, BUS_CALL_TIMEOUT_USEC);
-	*ret = bus;
-	return 0;
-}
 
 int sandbox_rebind_file(const char *path)
 {
@@ -49,7 +22,7 @@ int sandbox_rebind_file(const char *path)
 	log_notice("%s was replaced after %s started (the file bind mount that made it writable is "
 		   "gone); asking systemd to bind the new file into the sandbox",
 		   path, unit);
-	r = manager_bus(&bus);
+	r = pid1_bus(&bus);
 	if (r < 0) {
 		log_warning_errno(r, "cannot reach systemd to bind %s again", path);
 		goto out;
