@@ -518,9 +518,17 @@ static int apply_one(struct link_config *ic, const struct kvp_ip_fields *f, cons
 		printf("%s: %s through %s%s\n", ctl_esc(0, res.ifname), ctl_esc_line(1, res.message),
 		       res.backend,
 		       res.waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)" : "");
+	if (r == -EOPNOTSUPP && f->dhcp_enabled && !isempty(res.backend))
+		/* the engine's words for it are the host's ("the host asks for DHCP") */
+		return ctl_error(EXIT_UNSUPPORTED,
+				 "%s: --dhcp: the %s backend cannot do DHCP on this link (no DHCP client runs on it); nothing changed",
+				 res.ifname, res.backend);
+	if (r < 0 && !isempty(res.backend))
+		return ctl_error(ctl_exit_code(r), "%s: not applied through %s: %s; the link is as it was (-v shows the backend's log)",
+				 res.ifname, res.backend, ctl_esc_line(1, res.message));
 	if (r < 0)
-		return ctl_error(ctl_exit_code(r), "%s: %s%s", ctl_esc(0, isempty(res.ifname) ? shown : res.ifname),
-				 ctl_esc_line(1, res.message),
+		return ctl_error(ctl_exit_code(r), "%s: %s; nothing changed%s",
+				 ctl_esc(0, isempty(res.ifname) ? shown : res.ifname), ctl_esc_line(1, res.message),
 				 r == -EACCES || r == -EPERM ? " (run with sudo)" : "");
 	return EXIT_OK;
 }

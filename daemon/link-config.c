@@ -157,8 +157,9 @@ static void record(struct link_config *c, const struct adapter *a, const struct 
 	bool manual = c->o.manual_user != NULL;
 	int q;
 
-	/* by hand, a request that never reached a backend changes nothing */
-	if (manual && !b)
+	/* by hand, only what was applied is recorded: the user saw any
+	 * failure on the terminal, and the link is as it was */
+	if (manual && r < 0)
 		return;
 	/* a failed or rejected request keeps the record of what is applied,
 	 * and every request keeps the record of the other source */

@@ -26,7 +26,7 @@ struct link_config_options {
 	/* NULL: applies come from the host (hvkvpd). Else the user applying by
 	 * hand (hvkvpctl): the state file's manual record and `applied` are
 	 * written, never the host's record nor the pool-1 result line, and a
-	 * request rejected before it reaches a backend records nothing. */
+	 * request that is rejected or fails records nothing. */
 	const char *manual_user;
 };
 

@@ -26,7 +26,7 @@ struct adapter_state {
 	bool reapply; /* netlink-applied: hvkvpd re-applies `applied` at start-up */
 	bool waiting_for_carrier;
 	bool applied_manual; /* `applied` came from hvkvpctl, not from the host */
-	/* the last apply made by hand (hvkvpctl) that reached a backend,
+	/* the last apply made by hand (hvkvpctl) that succeeded,
 	 * kept apart from what the host sent: it never changes host,
 	 * received_usec, result or detail (nor the host's pool-1 line) */
 	struct kvp_ip_fields manual;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "adapter.h"
 #include "state.h"
 #include "suites.h"
 #include "util.h"
@@ -646,6 +647,18 @@ START_TEST(test_migrate_names)
 	struct adapter_state st, back;
 	struct timespec old_times[2] = { { 1000, 0 }, { 1000, 0 } };
 	char path[4300], other[4300];
+
+	char key[ADAPTER_MAC_KEY_SIZE];
+
+	/* the one spelling, from any spelling */
+	ck_assert_int_eq(adapter_mac_key("00:15:5D:0A:0B:0C", key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "00155d0a0b0c");
+	ck_assert_int_eq(adapter_mac_key("00-15-5d-0a-0b-0c", key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "00155d0a0b0c");
+	ck_assert_int_eq(adapter_mac_key("00155D0A0B0C", key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "00155d0a0b0c");
+	ck_assert_int_eq(adapter_mac_key("00:15:5d:0a:0b", key, sizeof(key)), -EINVAL);
+	ck_assert_int_eq(adapter_mac_key("", key, sizeof(key)), -EINVAL);
 
 	ck_assert_int_eq(state_migrate_names(dir), 0); /* no directory: nothing */
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
