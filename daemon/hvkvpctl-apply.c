@@ -33,6 +33,17 @@ struct apply_args {
 	bool dry, any;
 };
 
+/* Whether the command line gives settings of a family (not counting --clear-*). */
+static bool sets_v4(const struct cli_settings *c)
+{
+	return c->n4 || c->n4mask || c->ngw4 || c->dns4[0] || c->dns4[1] || c->dhcp;
+}
+
+static bool sets_v6(const struct cli_settings *c)
+{
+	return c->n6 || c->n6len || c->ngw6 || c->dns6[0] || c->dns6[1];
+}
+
 /* ---- the flags, checked one by one ---------------------------------------------------- */
 
 static int push(const char **arr, size_t *n, size_t max, const char *v, const char *flag)
@@ -302,7 +313,7 @@ static int flags_to_fields(const struct cli_settings *c, const int *pfx4, const 
 		if (c->dns6[i])
 			ec = ADD(dns_addr, dns, c->dns6[i],
 				 i ? "--ipv6-alternate-dns-server" : "--ipv6-preferred-dns-server");
-	f->dhcp_enabled = c->dhcp;
+	f->dhcp_enabled = f->dhcp_enabled || c->dhcp;
 	return ec;
 }
 
@@ -369,7 +380,8 @@ static void translate(const char *msg, const struct origin *o, char *buf, size_t
 	size_t n = 0;
 
 	if (strstr(msg, "nothing to configure")) {
-		strscpy(buf, size, "nothing would be left to configure: give an address or --dhcp");
+		strscpy(buf, size,
+			"nothing would be left to configure: give an address or --dhcp (to give the link its own configuration back: hvkvpctl revert)");
 		return;
 	}
 	while (*msg && n + 1 < size) {
@@ -480,21 +492,23 @@ static int plan_one(struct link_config *ic, const struct kvp_ip_fields *f, const
 		const char *heads[2] = { "now", "would be" };
 		const struct ctl_view *views[2] = { v_now, v_new };
 
-		if (why) {
-			printf("%s (%s): would apply through %s, but cannot now: %s\n", a.ifname, key,
-			       backend, why);
-			ctl_error(status, "%s: cannot apply through %s: %s", a.ifname, backend, why);
-		} else
+		if (why)
+			printf("%s (%s): nothing changed (dry run)\n", a.ifname, key);
+		else
 			printf("%s (%s): would apply through %s; nothing changed (dry run)\n", a.ifname,
 			       key, backend);
 		ctl_view_print(heads, views, 2);
+		fflush(stdout);
 	}
+	if (why)
+		ctl_error(status, "%s: the apply could not run through %s now: %s", a.ifname, backend, why);
 	return status;
 }
 
 /* ---- apply ------------------------------------------------------------------------ */
 
-static int apply_one(struct link_config *ic, const struct kvp_ip_fields *f, const char *shown)
+static int apply_one(struct link_config *ic, const struct kvp_ip_fields *f, const char *shown,
+		     const char *kept)
 {
 	struct link_config_result res;
 	char key[ADAPTER_MAC_KEY_SIZE] = "";
@@ -515,9 +529,10 @@ static int apply_one(struct link_config *ic, const struct kvp_ip_fields *f, cons
 		json_kv_bool(&out, "waiting_for_carrier", res.waiting_for_carrier);
 		json_end_object(&out);
 	} else if (r == 0)
-		printf("%s: %s through %s%s\n", ctl_esc(0, res.ifname), ctl_esc_line(1, res.message),
+		printf("%s: %s through %s%s%s%s\n", ctl_esc(0, res.ifname), ctl_esc_line(1, res.message),
 		       res.backend,
-		       res.waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)" : "");
+		       res.waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)" : "",
+		       kept ? "; " : "", kept ? kept : "");
 	if (r == -EOPNOTSUPP && f->dhcp_enabled && !isempty(res.backend))
 		/* the engine's words for it are the host's ("the host asks for DHCP") */
 		return ctl_error(EXIT_UNSUPPORTED,
@@ -592,8 +607,7 @@ static int fields_from_cli(struct link_config *ic, const struct cli_settings *c,
 	_cleanup_free_ struct link_state *l = NULL;
 	struct nl_sock *sk = NULL;
 	struct kvp_ip_fields q = { 0 }, live = { 0 };
-	bool named4 = c->n4 || c->n4mask || c->ngw4 || c->dns4[0] || c->dns4[1] || c->dhcp || c->clear4;
-	bool named6 = c->n6 || c->n6len || c->ngw6 || c->dns6[0] || c->dns6[1] || c->clear6;
+	bool named4 = sets_v4(c) || c->clear4, named6 = sets_v6(c) || c->clear6;
 	char err[512], msg[1024];
 	struct adapter a;
 	int ec, r;
@@ -617,9 +631,9 @@ static int fields_from_cli(struct link_config *ic, const struct cli_settings *c,
 		if (link_config_get(ic, &q, &live) < 0)
 			memset(&live, 0, sizeof(live));
 	}
-	ec = flags_to_fields(c, pfx4, pfx6, f, o);
-	if (!ec && !named4)
-		ec = keep_family(AF_INET, l, &live, f, o);
+	/* in the host's order: IPv4 first */
+	ec = named4 ? EXIT_OK : keep_family(AF_INET, l, &live, f, o);
+	ec = ec ?: flags_to_fields(c, pfx4, pfx6, f, o);
 	if (!ec && !named6)
 		ec = keep_family(AF_INET6, l, &live, f, o);
 	if (ec)
@@ -631,6 +645,18 @@ static int fields_from_cli(struct link_config *ic, const struct cli_settings *c,
 		return ctl_error(EXIT_INVALID, "%s: %s", a.ifname, ctl_esc_line(0, msg));
 	}
 	return EXIT_OK;
+}
+
+/* Which family an apply from the command line left as it was, for the text. */
+static const char *kept_note(const struct cli_settings *c)
+{
+	bool named4 = sets_v4(c) || c->clear4, named6 = sets_v6(c) || c->clear6;
+
+	if (!named4)
+		return "IPv4 kept as it was";
+	if (!named6)
+		return "IPv6 kept as it was";
+	return NULL;
 }
 
 static const int apply_opts[] = { O_ADAPTER, O_V4,  O_V4MASK, O_GW4,	O_DNS4P, O_DNS4A,
@@ -658,11 +684,10 @@ static int parse_apply_args(const struct ctl_args *a, struct apply_args *args)
 	if (!args->file && !args->any)
 		return ctl_usage("no settings given for %s (e.g. --ipv4-address and --ipv4-subnet-mask, --dhcp, or --clear-ipv6)",
 				 ctl_esc(0, c->adapter));
-	if ((c->clear4 && (c->n4 || c->n4mask || c->ngw4 || c->dns4[0] || c->dns4[1] || c->dhcp)) ||
-	    (c->clear6 && (c->n6 || c->n6len || c->ngw6 || c->dns6[0] || c->dns6[1])))
-		return ctl_usage("--clear-ipv%c removes that family's settings: it takes no --ipv%c-* setting",
-				 c->clear4 && (c->n4 || c->n4mask || c->ngw4 || c->dns4[0] || c->dns4[1] || c->dhcp) ? '4' : '6',
-				 c->clear4 && (c->n4 || c->n4mask || c->ngw4 || c->dns4[0] || c->dns4[1] || c->dhcp) ? '4' : '6');
+	if (c->clear4 && sets_v4(c))
+		return ctl_usage("--clear-ipv4 removes that family's settings: it takes no --ipv4-* setting nor --dhcp");
+	if (c->clear6 && sets_v6(c))
+		return ctl_usage("--clear-ipv6 removes that family's settings: it takes no --ipv6-* setting");
 	return EXIT_OK;
 }
 
@@ -704,7 +729,8 @@ int cmd_apply(const struct ctl_args *a)
 	/* each in turn, all of them even after a failure; the exit status is
 	 * that of the first failure */
 	for (size_t i = 0; i < n; i++) {
-		ec = args.dry ? plan_one(ic, &fields[i], shown[i]) : apply_one(ic, &fields[i], shown[i]);
+		ec = args.dry ? plan_one(ic, &fields[i], shown[i])
+			      : apply_one(ic, &fields[i], shown[i], args.file ? NULL : kept_note(&args.c));
 		if (ec != EXIT_OK && first == EXIT_OK)
 			first = ec;
 	}

@@ -125,6 +125,26 @@ static const char *nth_line(const char *c, unsigned n, int *ret_len)
 	return c;
 }
 
+/* One line of a row, without trailing blanks. */
+static void print_line(const char *label, const struct ctl_view *const *views, const int *width,
+		       size_t n, unsigned row, unsigned i)
+{
+	char buf[4096];
+	size_t off = (size_t)snprintf(buf, sizeof(buf), "  %-12s", i == 0 ? label : "");
+
+	for (size_t k = 0; k < n && off < sizeof(buf); k++) {
+		int len;
+		const char *c = nth_line(cell(views[k], row), i, &len);
+
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "  %.*s%*s", len, c,
+					k + 1 < n ? width[k] - len : 0, "");
+	}
+	off = MIN(off, sizeof(buf) - 1);
+	while (off > 0 && buf[off - 1] == ' ')
+		off--;
+	printf("%.*s\n", (int)off, buf);
+}
+
 void ctl_view_print(const char *const *heads, const struct ctl_view *const *views, size_t n)
 {
 	int width[8] = { 0 };
@@ -161,14 +181,7 @@ void ctl_view_print(const char *const *heads, const struct ctl_view *const *view
 			}
 			if (!more)
 				break;
-			printf("  %-12s", i == 0 ? row_labels[row] : "");
-			for (size_t k = 0; k < n; k++) {
-				int len;
-				const char *c = nth_line(cell(views[k], row), i, &len);
-
-				printf("  %.*s%*s", len, c, k + 1 < n ? width[k] - len : 0, "");
-			}
-			printf("\n");
+			print_line(row_labels[row], views, width, n, row, i);
 		}
 	}
 }

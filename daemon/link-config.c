@@ -511,9 +511,12 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	r = adapter_resolve(c->o.sysfs_root, st->mac, 0, &a);
 	if (r < 0) {
+		char key[ADAPTER_MAC_KEY_SIZE] = "";
+
 		rc->missing++;
+		(void)adapter_mac_key(st->mac, key, sizeof(key));
 		log_info("saved failover settings for %s (%s) wait for the adapter to appear",
-			 st->ifname, st->mac);
+			 st->ifname, key);
 		return 0;
 	}
 	s = malloc(sizeof(*s));
