@@ -311,11 +311,11 @@ int cmd_revert(const struct ctl_args *a)
 
 /* ---- pool ------------------------------------------------------------------------ */
 
-static int pool_open_error(unsigned idx, int r)
+static int pool_open_error(const char *verb, unsigned idx, int r)
 {
 	if (r == -EACCES || r == -EPERM)
-		return ctl_error(EXIT_NO_ROOT, "pool %u in %s: %s; the pools require root (run with sudo)",
-				 idx, cfg.pool_dir, strerror(-r));
+		return ctl_error(EXIT_NO_ROOT, "pool %s requires root (run with sudo): pool %u in %s: %s",
+				 verb, idx, cfg.pool_dir, strerror(-r));
 	return ctl_error(EXIT_FAILED, "pool %u in %s: %s", idx, cfg.pool_dir, strerror(-r));
 }
 
@@ -326,7 +326,7 @@ static int pool_list_one(unsigned idx)
 	int r = kvp_pool_open(cfg.pool_dir, idx, &p);
 
 	if (r < 0)
-		return pool_open_error(idx, r);
+		return pool_open_error("list", idx, r);
 	for (uint32_t i = 0;; i++) {
 		r = kvp_pool_enumerate(p, i, key, sizeof(key), value, sizeof(value));
 		if (r == -ENOENT)
@@ -376,7 +376,7 @@ static int pool_edit(const char *verb, unsigned idx, char **args)
 	}
 	r = kvp_pool_open(cfg.pool_dir, idx, &p);
 	if (r < 0)
-		return pool_open_error(idx, r);
+		return pool_open_error(verb, idx, r);
 	if (streq(verb, "get"))
 		r = kvp_pool_get(p, args[0], value, sizeof(value));
 	else if (streq(verb, "set"))
@@ -392,7 +392,7 @@ static int pool_edit(const char *verb, unsigned idx, char **args)
 				 : r == -EINVAL ? "the key is empty"
 						: "the key is too long");
 	if (r == -EACCES || r == -EPERM)
-		return pool_open_error(idx, r);
+		return pool_open_error(verb, idx, r);
 	if (r < 0)
 		return ctl_error(EXIT_FAILED, "pool %u: %s", idx, strerror(-r));
 	if (streq(verb, "get")) {

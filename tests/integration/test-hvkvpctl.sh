@@ -341,6 +341,18 @@ check_non_root() {
 		--pool-dir /var/lib/hyperv apply eth0 --ipv4-address 203.0.113.9/24 --dry-run 2>&1) || rc=$?
 	echo "$out"
 	[ "$rc" = 8 ] && [[ $out == *"lacks CAP_NET_ADMIN (run with sudo)"* ]]
+	# the pools: reading is for everyone, writing is root's
+	ctl pool set --pool 0 ForNobody yes
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --pool-dir /var/lib/hyperv \
+		pool get --pool 0 ForNobody)
+	[ "$out" = yes ]
+	rc=0
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --pool-dir /var/lib/hyperv \
+		pool set --pool 0 ForNobody no 2>&1) || rc=$?
+	[ "$rc" = 8 ] && [[ $out == "hvkvpctl: pool set requires root (run with sudo): "* ]] ||
+		{ echo "pool set as nobody: exit $rc: $out"; return 1; }
+	ctl pool delete --pool 0 ForNobody
+	rc=0
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" --json --state-dir "$HV_TMP/state" \
 		show >"$HV_TMP/nobody.json" || rc=$?
 	python3 "$HV_TMP/schema.py" "$HV_TMP/nobody.json" 8
