@@ -18,8 +18,8 @@ hv_sandbox "$@"
 
 MAC0=00:15:5d:00:00:01 GUID0='{4e0c1a2b-0000-4000-8000-00155d000001}'
 MAC1=00:15:5d:00:00:02 GUID1='{4e0c1a2b-0000-4000-8000-00155d000002}'
-KEY0=HvKvpdFailoverResult_00155D000001
-KEY1=HvKvpdFailoverResult_00155D000002
+KEY0=HvKvpdFailoverResult_00155d000001
+KEY1=HvKvpdFailoverResult_00155d000002
 STATE=$HV_TMP/state
 SYSFS=$HV_TMP/sys
 export HV_BUDGET_US=20000000 # hvkvpd's default --reply-budget
@@ -93,7 +93,7 @@ reset_nic() {
 	ip -6 route flush dev "$1" proto static 2>/dev/null || true
 	ip -6 route flush dev "$1" proto boot 2>/dev/null || true
 	ip -6 route flush dev "$1" proto dhcp 2>/dev/null || true
-	rm -f "$STATE/$(cat "$SYSFS/class/net/$1/address").state"
+	rm -f "$STATE/$(tr -d : <"$SYSFS/class/net/$1/address").state"
 	printf '%s' "$RESOLV_BASE" >/etc/resolv.conf
 }
 
@@ -117,7 +117,7 @@ result_key() {
 
 # state_get MAC KEY: one key of the adapter's state file.
 state_get() {
-	sed -n "s/^$2=//p" "$STATE/$1.state" 2>/dev/null
+	sed -n "s/^$2=//p" "$STATE/${1//:/}.state" 2>/dev/null
 }
 
 # ---- what the kernel holds ---------------------------------------------------------

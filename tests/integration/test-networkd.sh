@@ -114,9 +114,9 @@ only_our_file() {
 }
 
 state_has() {
-	grep -qx -- "$1" "$HV_TMP/state/$MAC.state" && return 0
+	grep -qx -- "$1" "$HV_TMP/state/${MAC//:/}.state" && return 0
 	echo "no line '$1' in:"
-	cat "$HV_TMP/state/$MAC.state"
+	cat "$HV_TMP/state/${MAC//:/}.state"
 	return 1
 }
 
@@ -259,7 +259,7 @@ INODE=$(stat -c %i.%Y "$OURS")
 nd_set "${A_ARGS[@]}"
 hv_check "the same SET again answers HV_S_OK" code_is HV_S_OK
 hv_check "the same SET again leaves the file untouched" test "$(stat -c %i.%Y "$OURS")" = "$INODE"
-hv_check "the same SET again is reported as unchanged" grep -q "^detail=unchanged" "$HV_TMP/state/$MAC.state"
+hv_check "the same SET again is reported as unchanged" grep -q "^detail=unchanged" "$HV_TMP/state/${MAC//:/}.state"
 hv_check "the same SET again: addresses still there" addrs_are "192.0.2.10/24 192.0.2.11/24 2001:db8::10/64"
 
 # ---- 4. different settings update the same file -----------------------------------------------
