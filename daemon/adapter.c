@@ -81,6 +81,20 @@ static bool normalize_mac(const char *id, char *buf, size_t size)
 	return true;
 }
 
+int adapter_mac_key(const char *mac, char *buf, size_t size)
+{
+	char norm[18];
+	size_t n = 0;
+
+	if (size < ADAPTER_MAC_KEY_SIZE || !mac || !normalize_mac(mac, norm, sizeof(norm)))
+		return -EINVAL;
+	for (const char *p = norm; *p; p++)
+		if (*p != ':')
+			buf[n++] = *p;
+	buf[n] = '\0';
+	return 0;
+}
+
 enum adapter_id_kind adapter_id_normalize(const char *id, char *buf, size_t size)
 {
 	size_t len;

@@ -29,6 +29,21 @@ enum adapter_id_kind {
  * hvkvpctl accepts those). Pure. */
 enum adapter_id_kind adapter_id_normalize(const char *id, char *buf, size_t size);
 
+/*
+ * The one spelling of a MAC in everything hvkvpd and hvkvpctl name after an
+ * adapter: state files (<key>.state), the systemd-networkd file
+ * (05-hvkvpd-<key>.network), the pool-1 result key
+ * (HvKvpdFailoverResult_<key>) and messages. Twelve lower-case hex digits,
+ * no separators ("00155d0a0b0c"): the form systemd uses in its own
+ * interface names (enx00155d0a0b0c); it needs no quoting in any file name,
+ * URL, make rule or shell word (a ':' does, for scp and rsync); and the
+ * host's PowerShell, which shows 00155D0A0B0C, compares it equal
+ * (-eq, -like and Where-Object ignore case). Any usual spelling goes in
+ * (adapter_id_normalize()). Pure; -EINVAL for anything but a 6-octet MAC.
+ */
+#define ADAPTER_MAC_KEY_SIZE 13
+int adapter_mac_key(const char *mac, char *buf, size_t size);
+
 #define ADAPTER_MATCH_IFNAME (1u << 0) /* also accept interface names */
 
 /*

@@ -222,6 +222,14 @@ static bool line_starts(const char *line, const char *end, const char *s)
 	return (size_t)(end - line) >= n && memcmp(line, s, n) == 0;
 }
 
+/* The MAC as every file hvkvpd names after an adapter spells it
+ * (adapter_mac_key(): "00155d000001"); the sysfs spelling for a MAC that
+ * is not 6 octets (only hex digits and ':' either way). */
+static const char *mkey(const struct adapter *a, char buf[ADAPTER_MAC_KEY_SIZE])
+{
+	return adapter_mac_key(a->mac, buf, ADAPTER_MAC_KEY_SIZE) < 0 ? a->mac : buf;
+}
+
 /* ---- reading ifupdown's configuration ------------------------------------------------ */
 
 /* A path as a file names it: relative to that file's directory; the
@@ -386,9 +394,11 @@ static struct ifu_config *config_free(struct ifu_config *cfg)
 
 static void own_name(const struct adapter *a, char *buf, size_t size)
 {
+	char key[ADAPTER_MAC_KEY_SIZE];
 	size_t n = (size_t)snprintf(buf, size, IFU_FILE_PREFIX);
 
-	for (const char *p = a->mac; *p && n + 1 < size; p++)
+	/* source-directory reads only [A-Za-z0-9_-] names: no ':' */
+	for (const char *p = mkey(a, key); *p && n + 1 < size; p++)
 		if (*p != ':')
 			buf[n++] = *p;
 	buf[n] = '\0';
@@ -467,11 +477,11 @@ struct ifu_facts {
 
 static void scan(const struct ifu_config *cfg, const struct adapter *a, struct ifu_facts *f)
 {
-	char begin[64], endm[64], off[64];
+	char begin[64], endm[64], off[64], key[ADAPTER_MAC_KEY_SIZE];
 
 	memset(f, 0, sizeof(*f));
-	block_marks(a->mac, begin, sizeof(begin), endm, sizeof(endm));
-	snprintf(off, sizeof(off), IFU_OFF "%s ", a->mac);
+	block_marks(mkey(a, key), begin, sizeof(begin), endm, sizeof(endm));
+	snprintf(off, sizeof(off), IFU_OFF "%s ", mkey(a, key));
 	for (size_t i = 0; i < cfg->n; i++) {
 		const struct ifu_file *file = &cfg->files[i];
 		bool in_block = false;
@@ -516,11 +526,11 @@ static void scan(const struct ifu_config *cfg, const struct adapter *a, struct i
 char *ifu_disable_stanzas(const char *text, const struct adapter *a, bool *changed)
 {
 	struct sbuf b = { 0 };
-	char begin[64], endm[64], off[64];
+	char begin[64], endm[64], off[64], key[ADAPTER_MAC_KEY_SIZE];
 	bool in_block = false, in_stanza = false;
 
-	block_marks(a->mac, begin, sizeof(begin), endm, sizeof(endm));
-	snprintf(off, sizeof(off), IFU_OFF "%s ", a->mac);
+	block_marks(mkey(a, key), begin, sizeof(begin), endm, sizeof(endm));
+	snprintf(off, sizeof(off), IFU_OFF "%s ", mkey(a, key));
 	for (const char *l = text; *l;) {
 		const char *e = line_end(l);
 		size_t n = (size_t)(e - l) + (*e ? 1 : 0);
@@ -547,11 +557,11 @@ char *ifu_restore_and_block(const char *text, const struct adapter *a, const cha
 			    bool *changed)
 {
 	struct sbuf b = { 0 };
-	char begin[64], endm[64], off[64];
+	char begin[64], endm[64], off[64], key[ADAPTER_MAC_KEY_SIZE];
 	bool in_block = false;
 
-	block_marks(a->mac, begin, sizeof(begin), endm, sizeof(endm));
-	snprintf(off, sizeof(off), IFU_OFF "%s ", a->mac);
+	block_marks(mkey(a, key), begin, sizeof(begin), endm, sizeof(endm));
+	snprintf(off, sizeof(off), IFU_OFF "%s ", mkey(a, key));
 	for (const char *l = text; *l;) {
 		const char *e = line_end(l);
 		size_t n = (size_t)(e - l) + (*e ? 1 : 0);
@@ -614,16 +624,17 @@ int ifu_render_stanzas(const struct adapter *a, const struct failover_settings *
 	struct sbuf b = { 0 };
 	char ip[INET6_ADDRSTRLEN];
 	size_t n_st[2] = { 0, 0 }, gw_used[2] = { 0, 0 };
+	char key[ADAPTER_MAC_KEY_SIZE];
 	bool dns_done = false;
 
 	if (!ifname_plain(a->ifname))
 		return log_error_errno(-EOPNOTSUPP,
 				       "%s: the interface name cannot be written into ifupdown's configuration",
 				       a->ifname);
-	sb_printf(&b, "# Written by hvkvpd: the Hyper-V host's failover settings for %s (%s).\n", a->mac,
-		  a->ifname);
+	sb_printf(&b, "# Written by hvkvpd: the Hyper-V host's failover settings for %s (%s).\n",
+		  mkey(a, key), a->ifname);
 	sb_printf(&b, "# The administrator's own stanzas are kept, disabled (\"" IFU_OFF "%s\" lines)%s.\n",
-		  a->mac, where);
+		  mkey(a, key), where);
 	sb_printf(&b, "# `hvkvpctl revert %s` brings them back and removes these.\n", a->ifname);
 	if (add_auto)
 		sb_printf(&b, "auto %s\n", a->ifname);
@@ -963,10 +974,10 @@ static int plan_files(struct ifu_snapshot *snap, const struct adapter *a,
 			continue;
 		if (i == t) {
 			struct sbuf blk = { 0 };
-			char begin[64], endm[64];
+			char begin[64], endm[64], key[ADAPTER_MAC_KEY_SIZE];
 			_cleanup_free_ char *block = NULL, *tmp = NULL;
 
-			block_marks(a->mac, begin, sizeof(begin), endm, sizeof(endm));
+			block_marks(mkey(a, key), begin, sizeof(begin), endm, sizeof(endm));
 			sb_printf(&blk, "%s (do not edit: hvkvpctl revert removes it)\n", begin);
 			sb_add(&blk, stanzas, strlen(stanzas));
 			sb_printf(&blk, "%s\n", endm);

@@ -409,20 +409,12 @@ static int nd_reconfigure(const struct adapter *a, bool reload, uint64_t deadlin
 
 static int nd_path(const struct adapter *a, char *buf, size_t size)
 {
-	char hex[13];
-	size_t n = 0;
+	char key[ADAPTER_MAC_KEY_SIZE];
 
-	for (const char *p = a->mac; *p; p++) {
-		if (*p == ':')
-			continue;
-		if (n >= 12 || !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return -EOPNOTSUPP;
-		hex[n++] = *p;
-	}
-	if (n != 12)
+	/* the MAC's one spelling (adapter.h), as in the state file's name */
+	if (adapter_mac_key(a->mac, key, sizeof(key)) < 0)
 		return -EOPNOTSUPP; /* not an Ethernet MAC: MACAddress= cannot match it */
-	hex[n] = '\0';
-	snprintf(buf, size, ND_NETWORK_DIR "/" ND_FILE_PREFIX "%s.network", hex);
+	snprintf(buf, size, ND_NETWORK_DIR "/" ND_FILE_PREFIX "%s.network", key);
 	return 0;
 }
 

@@ -140,7 +140,7 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 	char shown[ESCAPED_SIZE(HV_KVP_EXCHANGE_MAX_KEY_SIZE)];
 	const char *reason = NULL;
 	uint32_t code;
-	int r;
+	int r, level;
 
 	ctx->n_requests++;
 	r = kvp_msg_decode(msg, KVP_MSG_SIZE, false, &req, &reason);
@@ -185,26 +185,31 @@ uint32_t hvkvp_dispatch(struct hvkvp_ctx *ctx, uint8_t msg[KVP_MSG_SIZE])
 	kvp_msg_set_error(msg, code);
 	escape_str(shown, sizeof(shown), key);
 
+	/* Every request is one journal line at the default level, with
+	 * HVKVP_OP/POOL/KEY/RESULT fields (hvkvpd(8), JOURNAL): reads at info
+	 * (the host polls them, LogLevelMax=notice hides them), failover
+	 * requests at notice, failures the daemon has not explained yet at
+	 * warning. link-config and pool.c have already said why an IP request
+	 * or a locked pool failed, naming the adapter or the holder. */
 	if (r == -ENOENT) {
-		/* the normal end of an enumeration, or a missing key: not news */
-		log_full(LOG_DEBUG, 0, req_fields(&f, &req, shown, code), "%s pool %u key '%s': %s",
-			 kvp_op_to_string(req.op), req.pool, shown, hv_error_to_string(code));
+		/* the normal end of an enumeration, or a missing key */
+		level = LOG_INFO;
 	} else if (r < 0) {
-		/* link-config has already said what went wrong, naming the
-		 * adapter; pool.c names a locked pool and its holder once per
-		 * episode */
 		bool said = req.op == KVP_OP_SET_IP_INFO || req.op == KVP_OP_GET_IP_INFO || r == -EBUSY;
 
 		ctx->n_errors++;
-		log_full(said ? LOG_DEBUG : LOG_WARNING, r, req_fields(&f, &req, shown, code),
-			 "%s pool %u key '%s' failed; answering %s", kvp_op_to_string(req.op),
-			 req.pool, shown, hv_error_to_string(code));
+		level = said ? LOG_NOTICE : LOG_WARNING;
 	} else {
-		/* writes are worth an info line; the host polls reads every few seconds */
-		int level = (req.op == KVP_OP_SET || req.op == KVP_OP_DELETE) ? LOG_INFO : LOG_DEBUG;
-
+		level = req.op == KVP_OP_SET_IP_INFO ? LOG_NOTICE : LOG_INFO;
+	}
+	if (req.op == KVP_OP_SET_IP_INFO || req.op == KVP_OP_GET_IP_INFO)
+		log_full(level, 0, req_fields(&f, &req, shown, code), "%s adapter '%s': %s",
+			 kvp_op_to_string(req.op), shown, hv_error_to_string(code));
+	else if (r < 0 && r != -ENOENT)
+		log_full(level, r, req_fields(&f, &req, shown, code), "%s pool %u key '%s' failed; answering %s",
+			 kvp_op_to_string(req.op), req.pool, shown, hv_error_to_string(code));
+	else
 		log_full(level, 0, req_fields(&f, &req, shown, code), "%s pool %u key '%s': %s",
 			 kvp_op_to_string(req.op), req.pool, shown, hv_error_to_string(code));
-	}
 	return code;
 }

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "dns.h"
 #include "log.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define RESOLVE_NAME "org.freedesktop.resolve1"
@@ -255,8 +256,13 @@ static int write_resolv_conf(const char *path, const char *text)
 	if (!exists)
 		st.st_mode = S_IFREG | 0644;
 	r = write_file_atomic(path, text, st.st_mode & 07777);
-	if ((r == -EROFS && S_ISREG(st.st_mode)) || r == -EBUSY || r == -EXDEV)
-		return write_in_place(path, text);
+	if ((r == -EROFS && S_ISREG(st.st_mode)) || r == -EBUSY || r == -EXDEV) {
+		r = write_in_place(path, text);
+		/* the unit's bind mount went with a file replaced by rename */
+		if (r == -EROFS && sandbox_rebind_file(path) == 0)
+			r = write_in_place(path, text);
+		return r;
+	}
 	if (r == 0 && exists && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
 	    chown(path, st.st_uid, st.st_gid) < 0 && errno != EPERM)
 		log_debug_errno(negative_errno(), "cannot give %s its owner back", path);

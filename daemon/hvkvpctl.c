@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* hvkvpctl.c - one-shot tool: apply failover settings by hand, show state, read and write the pools. */
-#include <arpa/inet.h>
+/* hvkvpctl.c - one-shot tool: the command line, errors, JSON document; commands in hvkvpctl-*.c. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,31 +7,139 @@
 
 #include "adapter.h"
 #include "backend.h"
-#include "conf.h"
-#include "failover.h"
-#include "hv-error.h"
-#include "link-config.h"
-#include "json.h"
+#include "hvkvpctl.h"
 #include "log.h"
-#include "netlink.h"
-#include "pool.h"
-#include "settings-file.h"
-#include "state.h"
-#include "util.h"
 
-/* Exit codes (documented in hvkvpctl(8)). */
-enum {
-	EXIT_OK = 0,
-	EXIT_FAILED = 1,       /* the operation failed (an apply was rolled back) */
-	EXIT_USAGE = 2,	       /* bad command line, settings file or configuration */
-	EXIT_NO_ADAPTER = 3,   /* no adapter matches */
-	EXIT_INVALID = 4,      /* the settings were rejected; nothing changed */
-	EXIT_UNSUPPORTED = 5,  /* e.g. DHCP where nothing on the link can do it */
-	EXIT_BUSY = 6,	       /* another apply holds the lock */
-	EXIT_NOT_FOUND = 7,    /* pool key not found */
-};
+struct conf cfg;
+bool arg_json;
+const char *arg_sysfs_root;
+struct json out;
 
-static int exit_code(int r)
+static int err_status; /* the first error's exit status, 0: none */
+static char err_message[1024];
+
+static void help(void)
+{
+	printf("Usage: hvkvpctl COMMAND [ARGUMENTS] [OPTIONS]\n"
+	       "\n"
+	       "Applies Hyper-V failover IP settings by hand through the same code as hvkvpd,\n"
+	       "shows what the host sent, what was applied and what the link has, and reads\n"
+	       "and writes the KVP pools. Options may come anywhere on the line.\n"
+	       "\n"
+	       "Commands:\n"
+	       "  apply ADAPTER SETTINGS... [--dry-run]   apply settings to one adapter; the\n"
+	       "                                         address family not named is kept\n"
+	       "  apply --file FILE [--dry-run]           apply a settings file (one section per\n"
+	       "                                         adapter, WMI property names)\n"
+	       "  show [ADAPTER]                          host's, manual and live settings\n"
+	       "  revert ADAPTER [--dry-run]              give the adapter its own configuration\n"
+	       "                                         back\n"
+	       "  pool list [--pool N]                    every record of a pool (or of all)\n"
+	       "  pool get --pool N KEY\n"
+	       "  pool set --pool N KEY VALUE\n"
+	       "  pool delete --pool N KEY\n"
+	       "\n"
+	       "ADAPTER is a MAC (any spelling), a VMBus GUID or an interface name; apply\n"
+	       "also takes it as --adapter ADAPTER.\n"
+	       "\n"
+	       "Settings (as Set-VMNetworkAdapterFailoverConfiguration names them):\n"
+	       "  --ipv4-address A[/N]               (repeatable)\n"
+	       "  --ipv4-subnet-mask M               1..32 or a dotted mask; one per address,\n"
+	       "                                     or one for all\n"
+	       "  --ipv4-default-gateway G           (repeatable)\n"
+	       "  --ipv4-preferred-dns-server D      (once)\n"
+	       "  --ipv4-alternate-dns-server D      (once)\n"
+	       "  --ipv6-address A[/N]               (repeatable)\n"
+	       "  --ipv6-subnet-prefix-length N      1..128; one per address, or one for all\n"
+	       "  --ipv6-default-gateway G           (repeatable; 5 gateways at most in all)\n"
+	       "  --ipv6-preferred-dns-server D      (once)\n"
+	       "  --ipv6-alternate-dns-server D      (once)\n"
+	       "  --dhcp                             IPv4 from DHCP (DHCPEnabled)\n"
+	       "  --clear-ipv4, --clear-ipv6         remove that family's settings\n"
+	       "  --dry-run                          show now and would-be; change nothing\n"
+	       "\n"
+	       "Global options:\n"
+	       "  -c, --config PATH     configuration (default " CONF_DEFAULT_PATH ")\n"
+	       "  -p, --pool-dir DIR    pool files (default from the configuration)\n"
+	       "  -s, --state-dir DIR   failover state (default from the configuration)\n"
+	       "  -b, --backend NAME    auto, networkmanager, networkd or netlink\n"
+	       "  -j, --json            machine-readable output (one JSON object)\n"
+	       "  -v, --verbose         also the engine's own log lines\n"
+	       "  -h, --help            this help\n"
+	       "  -V, --version         the version\n"
+	       "\n"
+	       "Examples:\n"
+	       "  Static IPv4 for eth0 (its IPv6 settings stay as they are):\n"
+	       "    sudo hvkvpctl apply eth0 --ipv4-address 192.0.2.10 --ipv4-subnet-mask 24 \\\n"
+	       "         --ipv4-default-gateway 192.0.2.1 --ipv4-preferred-dns-server 192.0.2.53\n"
+	       "  See what an apply would change, first:\n"
+	       "    hvkvpctl apply eth0 --ipv6-address 2001:db8::10/64 --dry-run\n"
+	       "  What the host sent, what was applied by hand, what the link has:\n"
+	       "    sudo hvkvpctl show eth0\n"
+	       "  Give eth0 its own configuration back:\n"
+	       "    sudo hvkvpctl revert eth0\n"
+	       "\n"
+	       "Exit status: 0 done, 1 failed (rolled back), 2 usage or file error,\n"
+	       "3 no such adapter, 4 settings rejected, 5 not supported, 6 busy,\n"
+	       "7 not found (pool key, nothing to revert), 8 requires root.\n");
+}
+
+static void keep_error(int status, const char *fmt, va_list ap)
+{
+	char msg[sizeof(err_message)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "hvkvpctl: %s\n", msg);
+	if (!err_status) {
+		err_status = status;
+		strscpy(err_message, sizeof(err_message), msg);
+	}
+}
+
+int ctl_error(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	keep_error(status, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+int ctl_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	keep_error(EXIT_USAGE, fmt, ap);
+	va_end(ap);
+	fputs("Try 'hvkvpctl --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+int ctl_need_root(const char *what)
+{
+	if (geteuid() == 0)
+		return EXIT_OK;
+	return ctl_error(EXIT_NO_ROOT, "%s requires root (run with sudo)", what);
+}
+
+bool ctl_have_net_admin(void)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *p;
+	size_t len;
+	unsigned long long caps;
+
+	if (read_file_bounded("/proc/self/status", 0, 64 * 1024, &text, &len) < 0)
+		return geteuid() == 0;
+	p = strstr(text, "\nCapEff:");
+	if (!p || sscanf(p + 8, "%llx", &caps) != 1)
+		return geteuid() == 0;
+	return caps & (1ULL << 12); /* CAP_NET_ADMIN */
+}
+
+int ctl_exit_code(int r)
 {
 	switch (r) {
 	case 0:
@@ -47,579 +154,47 @@ static int exit_code(int r)
 		return EXIT_BUSY;
 	case -ENOENT:
 		return EXIT_NOT_FOUND;
+	case -EACCES:
+	case -EPERM:
+		return EXIT_NO_ROOT;
 	default:
 		return EXIT_FAILED;
 	}
 }
 
-static struct conf cfg;
-static bool arg_json;
-static const char *arg_sysfs_root;
-
-static void help(void)
+/* The "code" of the JSON error object, one per exit status. */
+static const char *error_code(int status)
 {
-	printf("Usage: hvkvpctl [GLOBAL OPTIONS] COMMAND ...\n"
-	       "\n"
-	       "Applies Hyper-V failover IP settings by hand through the same code as hvkvpd,\n"
-	       "shows what the host sent and what was applied, and reads and writes the KVP pools.\n"
-	       "\n"
-	       "Commands:\n"
-	       "  apply --adapter ID [SETTINGS] [--dry-run]   apply settings to one adapter\n"
-	       "  apply --file FILE [--dry-run]                apply a settings file (one section\n"
-	       "                                               per adapter, WMI property names)\n"
-	       "  show [--adapter ID]                          host's settings, result, live state\n"
-	       "  pool list [--pool N]                         every record of a pool (or all)\n"
-	       "  pool get --pool N KEY\n"
-	       "  pool set --pool N KEY VALUE\n"
-	       "  pool delete --pool N KEY\n"
-	       "\n"
-	       "Settings (named after Set-VMNetworkAdapterFailoverConfiguration; repeatable\n"
-	       "where several values make sense):\n"
-	       "  --adapter ID                       MAC, VMBus GUID or interface name\n"
-	       "  --ipv4-address A                   (repeatable)\n"
-	       "  --ipv4-subnet-mask M               one per address, or one for all\n"
-	       "  --ipv4-default-gateway G           (repeatable; at most 5 gateways in all)\n"
-	       "  --ipv4-preferred-dns-server D\n"
-	       "  --ipv4-alternate-dns-server D\n"
-	       "  --ipv6-address A                   (repeatable)\n"
-	       "  --ipv6-subnet-prefix-length N      one per address, or one for all\n"
-	       "  --ipv6-default-gateway G           (repeatable)\n"
-	       "  --ipv6-preferred-dns-server D\n"
-	       "  --ipv6-alternate-dns-server D\n"
-	       "  --dhcp                             DHCP for IPv4 (DHCPEnabled)\n"
-	       "  --dry-run                          print the plan, change nothing\n"
-	       "\n"
-	       "Global options:\n"
-	       "  -c, --config PATH     configuration (default " CONF_DEFAULT_PATH ")\n"
-	       "  -p, --pool-dir DIR    pool files (default from the configuration)\n"
-	       "  -s, --state-dir DIR   failover state (default from the configuration)\n"
-	       "  -b, --backend NAME    auto, networkmanager, networkd or netlink\n"
-	       "  -j, --json            machine-readable output\n"
-	       "  -h, --help            this help\n"
-	       "  -V, --version         the version\n"
-	       "\n"
-	       "Exit status: 0 done, 1 failed (rolled back), 2 usage or file error,\n"
-	       "3 no such adapter, 4 settings rejected, 5 not supported, 6 busy\n"
-	       "(another apply is running), 7 pool key not found.\n");
-}
+	static const char *const names[] = {
+		[EXIT_FAILED] = "failed",	    [EXIT_USAGE] = "usage",
+		[EXIT_NO_ADAPTER] = "no-adapter",   [EXIT_INVALID] = "invalid-settings",
+		[EXIT_UNSUPPORTED] = "unsupported", [EXIT_BUSY] = "busy",
+		[EXIT_NOT_FOUND] = "not-found",	    [EXIT_NO_ROOT] = "requires-root",
+	};
 
-static int usage(const char *fmt, ...) _printf_(1, 2);
-static int usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hvkvpctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'hvkvpctl --help'.\n", stderr);
-	return EXIT_USAGE;
+	if (status > 0 && (size_t)status < ARRAY_SIZE(names) && names[status])
+		return names[status];
+	return "failed";
 }
 
 /* Human output never carries a raw control byte: what the host sent (and
  * what the state and pool files hold) is shown escaped, as the log shows
- * it; --json gives the exact bytes. Each slot is one buffer, so up to four
- * escaped strings can go into one printf. */
+ * it; --json gives the exact bytes. */
 #define ESC_SLOTS 4
 static char esc_bufs[ESC_SLOTS][ESCAPED_SIZE(MAX(KVP_IP_ADDR_BYTES, HV_KVP_EXCHANGE_MAX_VALUE_SIZE))];
 
-/* A host string, escaped. */
-static const char *esc(unsigned slot, const char *s)
+const char *ctl_esc(unsigned slot, const char *s)
 {
-	return escape_str(esc_bufs[slot], sizeof(esc_bufs[slot]), s);
+	return escape_str(esc_bufs[slot % ESC_SLOTS], sizeof(esc_bufs[0]), s);
 }
 
-/* A message of ours that quotes host strings (escaped already): made one
- * line, its backslashes kept. */
-static const char *esc_line(unsigned slot, const char *s)
+const char *ctl_esc_line(unsigned slot, const char *s)
 {
-	log_one_line(esc_bufs[slot], sizeof(esc_bufs[slot]), s);
-	return esc_bufs[slot];
+	log_one_line(esc_bufs[slot % ESC_SLOTS], sizeof(esc_bufs[0]), s);
+	return esc_bufs[slot % ESC_SLOTS];
 }
 
-static void print_json(struct json *j)
-{
-	char *doc = NULL;
-	size_t len;
-
-	if (json_finish(j, &doc, &len) >= 0) {
-		fwrite(doc, 1, len, stdout);
-		fputc('\n', stdout);
-	}
-	free(doc);
-}
-
-/* link-config.h has no cleanup helper (yet): a local one */
-static void free_link_configp(struct link_config **p)
-{
-	link_config_free(*p);
-}
-
-static int open_link_config(struct kvp_pool **ret_guest, struct link_config **ret)
-{
-	struct link_config_options o = {
-		.sysfs_root = arg_sysfs_root,
-		.state_dir = cfg.state_dir,
-		.forced_backend = cfg.backend,
-		.budget_usec = cfg.budget_usec,
-	};
-	int r;
-
-	/* the result line goes to the guest pool, as when hvkvpd applies */
-	r = kvp_pool_open(cfg.pool_dir, KVP_POOL_GUEST, ret_guest);
-	if (r < 0)
-		*ret_guest = NULL;
-	return link_config_new(&o, *ret_guest, ret);
-}
-
-/* ---- building the host's strings ------------------------------------------------- */
-
-struct cli_settings {
-	const char *adapter;
-	const char *v4[FAILOVER_MAX_ADDRS], *v4mask[FAILOVER_MAX_ADDRS];
-	const char *v6[FAILOVER_MAX_ADDRS], *v6len[FAILOVER_MAX_ADDRS];
-	const char *gw4[8], *gw6[8];
-	const char *dns4[2], *dns6[2]; /* preferred, alternate */
-	size_t n4, n4mask, n6, n6len, ngw4, ngw6;
-	bool dhcp;
-};
-
-static int push(const char **arr, size_t *n, size_t max, const char *v, const char *opt)
-{
-	if (*n >= max)
-		return usage("%s given more than %zu times", opt, max);
-	arr[(*n)++] = v;
-	return 0;
-}
-
-/* Pairs addresses with masks the way the PowerShell cmdlet does (one each),
- * or one mask for all addresses of a family. */
-static int cli_to_fields(const struct cli_settings *c, struct kvp_ip_fields *f)
-{
-	int r = 0;
-
-	if (c->n4mask != c->n4 && !(c->n4mask == 1 && c->n4 > 1))
-		return usage("%zu --ipv4-address but %zu --ipv4-subnet-mask (give one per address, or one for all)",
-			     c->n4, c->n4mask);
-	if (c->n6len != c->n6 && !(c->n6len == 1 && c->n6 > 1))
-		return usage("%zu --ipv6-address but %zu --ipv6-subnet-prefix-length (give one per address, or one for all)",
-			     c->n6, c->n6len);
-	for (size_t i = 0; i < c->n4 && r == 0; i++) {
-		r = strlist_append(f->ip_addr, sizeof(f->ip_addr), c->v4[i]);
-		r = r ?: strlist_append(f->sub_net, sizeof(f->sub_net), c->v4mask[c->n4mask == 1 ? 0 : i]);
-	}
-	for (size_t i = 0; i < c->n6 && r == 0; i++) {
-		r = strlist_append(f->ip_addr, sizeof(f->ip_addr), c->v6[i]);
-		r = r ?: strlist_append(f->sub_net, sizeof(f->sub_net), c->v6len[c->n6len == 1 ? 0 : i]);
-	}
-	for (size_t i = 0; i < c->ngw4 && r == 0; i++)
-		r = strlist_append(f->gate_way, sizeof(f->gate_way), c->gw4[i]);
-	for (size_t i = 0; i < c->ngw6 && r == 0; i++)
-		r = strlist_append(f->gate_way, sizeof(f->gate_way), c->gw6[i]);
-	for (size_t i = 0; i < 2 && r == 0; i++)
-		if (c->dns4[i])
-			r = strlist_append(f->dns_addr, sizeof(f->dns_addr), c->dns4[i]);
-	for (size_t i = 0; i < 2 && r == 0; i++)
-		if (c->dns6[i])
-			r = strlist_append(f->dns_addr, sizeof(f->dns_addr), c->dns6[i]);
-	if (r < 0)
-		return usage("the settings are longer than the host's fields allow");
-	f->dhcp_enabled = c->dhcp;
-	f->addr_family = (c->n4 || c->ngw4 ? ADDR_FAMILY_IPV4 : 0) |
-			 (c->n6 || c->ngw6 ? ADDR_FAMILY_IPV6 : 0);
-	return 0;
-}
-
-/* The host names adapters by GUID (or MAC); hvkvpctl also takes a name. */
-static int resolve_for_host(const char *id, struct adapter *a, char *host_id, size_t size)
-{
-	int r = adapter_resolve(arg_sysfs_root, id, ADAPTER_MATCH_IFNAME, a);
-
-	if (r == -EINVAL)
-		fprintf(stderr, "hvkvpctl: '%s' is not a MAC, a VMBus GUID or an interface name\n", id);
-	else if (r == -ENODEV)
-		fprintf(stderr, "hvkvpctl: no network adapter matches '%s'\n", id);
-	else if (r < 0)
-		fprintf(stderr, "hvkvpctl: cannot look up '%s': %s\n", id, strerror(-r));
-	if (r < 0)
-		return r;
-	strscpy(host_id, size, !isempty(a->guid) ? a->guid : a->mac);
-	return 0;
-}
-
-/* ---- apply ----------------------------------------------------------------------- */
-
-static void print_addr_list(const char *title, const struct link_state *l)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	printf("  %-16s", title);
-	for (size_t i = 0, n = 0; i < l->n_addrs; i++) {
-		if (l->addrs[i].scope != 0)
-			continue; /* link-local addresses are nobody's to change */
-		printf("%s%s/%u", n++ ? ", " : "",
-		       failover_ip_to_string(l->addrs[i].family, &l->addrs[i].addr, ip, sizeof(ip)),
-		       l->addrs[i].prefixlen);
-	}
-	printf("\n  %-16s", "");
-	for (size_t i = 0, n = 0; i < l->n_routes; i++)
-		if (l->routes[i].has_gateway)
-			printf("%sdefault via %s metric %u", n++ ? ", " : "",
-			       failover_ip_to_string(l->routes[i].family, &l->routes[i].gateway, ip,
-						     sizeof(ip)),
-			       l->routes[i].metric);
-	printf("\n");
-}
-
-static void print_settings(const char *title, const struct failover_settings *s)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	printf("  %-16s", title);
-	for (size_t i = 0; i < s->n_addrs; i++)
-		printf("%s%s/%u", i ? ", " : "",
-		       failover_ip_to_string(s->addrs[i].family, &s->addrs[i].addr, ip, sizeof(ip)),
-		       s->addrs[i].prefixlen);
-	if (s->dhcp4)
-		printf("%sDHCPv4", s->n_addrs ? ", " : "");
-	printf("\n  %-16s", "");
-	for (size_t i = 0; i < s->n_gateways; i++)
-		printf("%sdefault via %s", i ? ", " : "",
-		       failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr, ip,
-					     sizeof(ip)));
-	printf("\n  %-16s", "DNS");
-	for (size_t i = 0; i < s->n_dns; i++)
-		printf("%s%s", i ? ", " : "",
-		       failover_ip_to_string(s->dns[i].family, &s->dns[i].addr, ip, sizeof(ip)));
-	printf("\n");
-}
-
-static void json_settings(struct json *j, const char *key, const struct failover_settings *s)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	json_key(j, key);
-	json_begin_object(j);
-	json_key(j, "addresses");
-	json_begin_array(j);
-	for (size_t i = 0; i < s->n_addrs; i++) {
-		char buf[INET6_ADDRSTRLEN + 8];
-		snprintf(buf, sizeof(buf), "%s/%u",
-			 failover_ip_to_string(s->addrs[i].family, &s->addrs[i].addr, ip, sizeof(ip)),
-			 s->addrs[i].prefixlen);
-		json_string(j, buf);
-	}
-	json_end_array(j);
-	json_key(j, "gateways");
-	json_begin_array(j);
-	for (size_t i = 0; i < s->n_gateways; i++)
-		json_string(j, failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr, ip,
-						     sizeof(ip)));
-	json_end_array(j);
-	json_key(j, "dns");
-	json_begin_array(j);
-	for (size_t i = 0; i < s->n_dns; i++)
-		json_string(j, failover_ip_to_string(s->dns[i].family, &s->dns[i].addr, ip, sizeof(ip)));
-	json_end_array(j);
-	json_kv_bool(j, "dhcp4", s->dhcp4);
-	json_end_object(j);
-}
-
-static void print_plan(const struct kvp_ip_fields *f, int r, const struct adapter *a,
-		       const char *backend, const struct failover_settings *s,
-		       const struct link_state *now, const char *err)
-{
-	struct json j;
-
-	if (arg_json) {
-		json_init(&j);
-		json_begin_object(&j);
-		json_kv_bool(&j, "dry_run", true);
-		json_kv_string(&j, "adapter_id", f->adapter_id);
-		if (r == 0) {
-			json_kv_string(&j, "ifname", a->ifname);
-			json_kv_string(&j, "backend", backend);
-			json_settings(&j, "settings", s);
-		} else
-			json_kv_string(&j, "error", err);
-		json_kv_string(&j, "result", r == 0 ? "ok" : "rejected");
-		json_end_object(&j);
-		print_json(&j);
-	} else if (r == 0) {
-		printf("%s (%s): would apply through %s; nothing changed (dry run)\n", a->ifname,
-		       a->mac, backend);
-		print_addr_list("now:", now);
-		print_settings("would be:", s);
-	} else
-		fprintf(stderr, "hvkvpctl: %s\n", esc_line(0, err));
-}
-
-static int plan_one(struct link_config *ic, const struct kvp_ip_fields *f)
-{
-	_cleanup_free_ struct failover_settings *s = malloc(sizeof(*s));
-	_cleanup_free_ struct link_state *now = NULL;
-	const char *backend = NULL;
-	struct adapter a;
-	char err[256] = "";
-	int r;
-
-	if (!s)
-		return -ENOMEM;
-	r = link_config_plan(ic, f, &a, &backend, s, &now, err, sizeof(err));
-	print_plan(f, r, &a, backend, s, now, err);
-	return r;
-}
-
-static void print_result(const struct kvp_ip_fields *f, int r, const struct link_config_result *res)
-{
-	struct json j;
-
-	if (arg_json) {
-		json_init(&j);
-		json_begin_object(&j);
-		json_kv_string(&j, "adapter_id", f->adapter_id);
-		json_kv_string(&j, "ifname", res->ifname);
-		json_kv_string(&j, "backend", res->backend);
-		json_kv_string(&j, "result", hv_error_to_string(hv_error_from_errno(r)));
-		json_kv_string(&j, "message", res->message);
-		json_kv_bool(&j, "waiting_for_carrier", res->waiting_for_carrier);
-		json_end_object(&j);
-		print_json(&j);
-	} else if (r == 0)
-		printf("%s: %s through %s%s\n", esc(0, res->ifname), esc_line(1, res->message),
-		       res->backend,
-		       res->waiting_for_carrier ? " (no carrier yet: it applies when the cable is up)"
-						: "");
-	else
-		fprintf(stderr, "hvkvpctl: %s: %s\n",
-			esc(0, isempty(res->ifname) ? f->adapter_id : res->ifname),
-			esc_line(1, res->message));
-}
-
-static int apply_one(struct link_config *ic, const struct kvp_ip_fields *f, bool dry_run)
-{
-	struct link_config_result res;
-	int r;
-
-	if (dry_run)
-		return plan_one(ic, f);
-	r = link_config_set(ic, f, &res);
-	print_result(f, r, &res);
-	return r;
-}
-
-/* Reads a settings file and looks its adapters up; returns an exit code. */
-static int load_settings_file(const char *path, struct kvp_ip_fields *out, size_t max,
-			      size_t *ret_n)
-{
-	_cleanup_(settings_file_freep) struct settings_file *sf = NULL;
-	_cleanup_free_ char *text = NULL;
-	struct adapter a;
-	size_t len;
-	int r;
-
-	r = read_file_bounded(path, 0, SETTINGS_FILE_MAX_SIZE, &text, &len);
-	if (r == -EFBIG) {
-		fprintf(stderr, "hvkvpctl: %s: larger than 256 KiB\n", path);
-		return EXIT_USAGE;
-	}
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(-r));
-		return EXIT_USAGE;
-	}
-	if (strlen(text) != len) {
-		fprintf(stderr, "hvkvpctl: %s: contains a NUL byte\n", path);
-		return EXIT_USAGE;
-	}
-	sf = settings_file_new();
-	r = sf ? settings_file_parse(sf, text, path) : -ENOMEM;
-	if (r == -ENOMEM) {
-		fprintf(stderr, "hvkvpctl: %s: %s\n", path, strerror(-r));
-		return EXIT_USAGE;
-	}
-	/* an adapter named above a bad line is reported first, in file order */
-	for (size_t i = 0; i < sf->n && i < max; i++) {
-		struct settings_section *s = &sf->sections[i];
-
-		if (resolve_for_host(s->adapter, &a, s->fields.adapter_id,
-				     sizeof(s->fields.adapter_id)) < 0) {
-			fprintf(stderr, "hvkvpctl: %s:%u: in this section header\n", path, s->line);
-			return EXIT_NO_ADAPTER;
-		}
-		out[i] = s->fields;
-	}
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: %s\n", sf->error);
-		return EXIT_USAGE;
-	}
-	*ret_n = MIN(sf->n, max);
-	return EXIT_OK;
-}
-
-enum {
-	O_V4 = 0x100,
-	O_V4MASK,
-	O_GW4,
-	O_DNS4P,
-	O_DNS4A,
-	O_V6,
-	O_V6LEN,
-	O_GW6,
-	O_DNS6P,
-	O_DNS6A,
-	O_DHCP,
-	O_DRY,
-	O_FILE,
-	O_ADAPTER,
-};
-
-struct apply_args {
-	struct cli_settings c;
-	const char *file;
-	bool dry, any;
-};
-
-/* One option of apply; returns an exit code. */
-static int apply_option(struct apply_args *args, int o, const char *v)
-{
-	struct cli_settings *c = &args->c;
-
-	args->any = args->any || (o != O_DRY && o != O_FILE && o != O_ADAPTER);
-	switch (o) {
-	case O_ADAPTER:
-		c->adapter = v;
-		return EXIT_OK;
-	case O_V4:
-		return push(c->v4, &c->n4, FAILOVER_MAX_ADDRS, v, "--ipv4-address");
-	case O_V4MASK:
-		return push(c->v4mask, &c->n4mask, FAILOVER_MAX_ADDRS, v, "--ipv4-subnet-mask");
-	case O_GW4:
-		return push(c->gw4, &c->ngw4, ARRAY_SIZE(c->gw4), v, "--ipv4-default-gateway");
-	case O_V6:
-		return push(c->v6, &c->n6, FAILOVER_MAX_ADDRS, v, "--ipv6-address");
-	case O_V6LEN:
-		return push(c->v6len, &c->n6len, FAILOVER_MAX_ADDRS, v, "--ipv6-subnet-prefix-length");
-	case O_GW6:
-		return push(c->gw6, &c->ngw6, ARRAY_SIZE(c->gw6), v, "--ipv6-default-gateway");
-	case O_DNS4P:
-	case O_DNS4A:
-		c->dns4[o == O_DNS4A] = v;
-		return EXIT_OK;
-	case O_DNS6P:
-	case O_DNS6A:
-		c->dns6[o == O_DNS6A] = v;
-		return EXIT_OK;
-	case O_DHCP:
-		c->dhcp = true;
-		return EXIT_OK;
-	case O_DRY:
-		args->dry = true;
-		return EXIT_OK;
-	case O_FILE:
-		args->file = v;
-		return EXIT_OK;
-	default: /* getopt has said what is wrong */
-		return EXIT_USAGE;
-	}
-}
-
-/* Returns an exit code. */
-static int parse_apply_args(int argc, char **argv, struct apply_args *args)
-{
-	static const struct option opts[] = {
-		{ "adapter", required_argument, NULL, O_ADAPTER },
-		{ "ipv4-address", required_argument, NULL, O_V4 },
-		{ "ipv4-subnet-mask", required_argument, NULL, O_V4MASK },
-		{ "ipv4-default-gateway", required_argument, NULL, O_GW4 },
-		{ "ipv4-preferred-dns-server", required_argument, NULL, O_DNS4P },
-		{ "ipv4-alternate-dns-server", required_argument, NULL, O_DNS4A },
-		{ "ipv6-address", required_argument, NULL, O_V6 },
-		{ "ipv6-subnet-prefix-length", required_argument, NULL, O_V6LEN },
-		{ "ipv6-default-gateway", required_argument, NULL, O_GW6 },
-		{ "ipv6-preferred-dns-server", required_argument, NULL, O_DNS6P },
-		{ "ipv6-alternate-dns-server", required_argument, NULL, O_DNS6A },
-		{ "dhcp", no_argument, NULL, O_DHCP },
-		{ "dry-run", no_argument, NULL, O_DRY },
-		{ "file", required_argument, NULL, O_FILE },
-		{}
-	};
-	int o, ec;
-
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
-		ec = apply_option(args, o, optarg);
-		if (ec != EXIT_OK)
-			return ec;
-	}
-	if (optind < argc)
-		return usage("apply: unexpected argument '%s'", argv[optind]);
-	if (args->file && (args->any || args->c.adapter))
-		return usage("apply: --file cannot be combined with --adapter or settings options");
-	if (!args->file && !args->c.adapter)
-		return usage("apply: give --adapter ID with settings, or --file FILE");
-	if (!args->file && !args->any)
-		return usage("apply: no settings given for %s (e.g. --ipv4-address and --ipv4-subnet-mask, or --dhcp)",
-			     args->c.adapter);
-	return EXIT_OK;
-}
-
-/* The settings given with --adapter as the host would send them; returns an exit code. */
-static int fields_from_cli(const struct cli_settings *c, struct kvp_ip_fields *f)
-{
-	struct adapter a;
-	int ec, r;
-
-	memset(f, 0, sizeof(*f));
-	ec = cli_to_fields(c, f);
-	if (ec != EXIT_OK)
-		return ec;
-	r = resolve_for_host(c->adapter, &a, f->adapter_id, sizeof(f->adapter_id));
-	return exit_code(r);
-}
-
-/* Applies (or plans) each in turn, all of them even after a failure; the
- * exit code is that of the first failure. */
-static int apply_all(const struct kvp_ip_fields *fields, size_t n, bool dry)
-{
-	_cleanup_(kvp_pool_freep) struct kvp_pool *guest = NULL;
-	_cleanup_(free_link_configp) struct link_config *ic = NULL;
-	int r, first = 0;
-
-	r = open_link_config(&guest, &ic);
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
-		return EXIT_FAILED;
-	}
-	for (size_t i = 0; i < n; i++) {
-		r = apply_one(ic, &fields[i], dry);
-		if (r < 0 && first == 0)
-			first = r;
-	}
-	return exit_code(first);
-}
-
-static int cmd_apply(int argc, char **argv)
-{
-	static struct apply_args args;
-	static struct kvp_ip_fields fields[SETTINGS_FILE_MAX_ADAPTERS];
-	size_t n = 1;
-	int ec;
-
-	ec = parse_apply_args(argc, argv, &args);
-	if (ec != EXIT_OK)
-		return ec;
-	if (args.file)
-		ec = load_settings_file(args.file, fields, ARRAY_SIZE(fields), &n);
-	else
-		ec = fields_from_cli(&args.c, &fields[0]);
-	if (ec != EXIT_OK)
-		return ec;
-	return apply_all(fields, n, args.dry);
-}
-
-/* ---- show ------------------------------------------------------------------------ */
-
-static void iso(uint64_t usec, char *buf, size_t size)
+void ctl_iso_utc(uint64_t usec, char *buf, size_t size)
 {
 	time_t t = (time_t)(usec / 1000000);
 	struct tm tm;
@@ -628,373 +203,218 @@ static void iso(uint64_t usec, char *buf, size_t size)
 		strscpy(buf, size, "-");
 		return;
 	}
-	localtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm);
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-struct show_ctx {
-	struct link_config *ic;
-	const char *only_mac;
-	struct json *j;
-	unsigned n;
+void ctl_json_strlist(struct json *j, const char *key, const char *list)
+{
+	json_key(j, key);
+	json_begin_array(j);
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		size_t b = 0;
+
+		while (b < len && (p[b] == ' ' || p[b] == '\t'))
+			b++;
+		while (len > b && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len > b)
+			json_string_len(j, p + b, len - b);
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	json_end_array(j);
+}
+
+void ctl_free_link_configp(struct link_config **p)
+{
+	link_config_free(*p);
+}
+
+int ctl_open_link_config(struct kvp_pool **ret_guest, struct link_config **ret)
+{
+	static char user[64];
+	struct link_config_options o = {
+		.sysfs_root = arg_sysfs_root,
+		.state_dir = cfg.state_dir,
+		.forced_backend = cfg.backend,
+		.budget_usec = cfg.budget_usec,
+		.manual_user = user,
+	};
+	const char *sudo = getenv("SUDO_USER");
+
+	/* who applied by hand: the one behind sudo, else the uid */
+	if (!isempty(sudo) && geteuid() == 0)
+		snprintf(user, sizeof(user), "%s (uid %u, via sudo)", sudo, (unsigned)getuid());
+	else
+		snprintf(user, sizeof(user), "uid %u", (unsigned)geteuid());
+	/* manual applies write no result line, but the engine wants the
+	 * pool for GET_IP_INFO's sake; a missing one is no error here */
+	if (kvp_pool_open(cfg.pool_dir, KVP_POOL_GUEST, ret_guest) < 0)
+		*ret_guest = NULL;
+	return link_config_new(&o, *ret_guest, ret);
+}
+
+int ctl_resolve(const char *id, struct adapter *a, char *host_id, size_t size)
+{
+	int r = adapter_resolve(arg_sysfs_root, id, ADAPTER_MATCH_IFNAME, a);
+
+	if (r == -EINVAL)
+		return ctl_error(EXIT_NO_ADAPTER, "'%s' is not a MAC, a VMBus GUID or an interface name",
+				 ctl_esc(0, id));
+	if (r == -ENODEV)
+		return ctl_error(EXIT_NO_ADAPTER,
+				 "no network adapter matches '%s' (see 'ip link' for the names)",
+				 ctl_esc(0, id));
+	if (r < 0)
+		return ctl_error(ctl_exit_code(r), "cannot look up '%s': %s", ctl_esc(0, id),
+				 strerror(-r));
+	if (host_id)
+		strscpy(host_id, size, !isempty(a->guid) ? a->guid : a->mac);
+	return EXIT_OK;
+}
+
+int ctl_check_opts(const struct ctl_args *a, const char *command, const int *allowed)
+{
+	for (size_t i = 0; i < a->n_opts; i++) {
+		int id = a->opts[i].id;
+		bool ok = id < 0x100; /* the global ones */
+
+		for (const int *p = allowed; !ok && *p; p++)
+			ok = *p == id;
+		if (!ok)
+			return ctl_usage("%s does not take --%s", command, a->opts[i].name);
+	}
+	return EXIT_OK;
+}
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ "pool-dir", required_argument, NULL, O_POOL_DIR },
+	{ "state-dir", required_argument, NULL, O_STATE_DIR },
+	{ "backend", required_argument, NULL, O_BACKEND },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "verbose", no_argument, NULL, O_VERBOSE },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ "adapter", required_argument, NULL, O_ADAPTER },
+	{ "ipv4-address", required_argument, NULL, O_V4 },
+	{ "ipv4-subnet-mask", required_argument, NULL, O_V4MASK },
+	{ "ipv4-default-gateway", required_argument, NULL, O_GW4 },
+	{ "ipv4-preferred-dns-server", required_argument, NULL, O_DNS4P },
+	{ "ipv4-alternate-dns-server", required_argument, NULL, O_DNS4A },
+	{ "ipv6-address", required_argument, NULL, O_V6 },
+	{ "ipv6-subnet-prefix-length", required_argument, NULL, O_V6LEN },
+	{ "ipv6-default-gateway", required_argument, NULL, O_GW6 },
+	{ "ipv6-preferred-dns-server", required_argument, NULL, O_DNS6P },
+	{ "ipv6-alternate-dns-server", required_argument, NULL, O_DNS6A },
+	{ "dhcp", no_argument, NULL, O_DHCP },
+	{ "clear-ipv4", no_argument, NULL, O_CLEAR4 },
+	{ "clear-ipv6", no_argument, NULL, O_CLEAR6 },
+	{ "dry-run", no_argument, NULL, O_DRY },
+	{ "file", required_argument, NULL, O_FILE },
+	{ "pool", required_argument, NULL, O_POOL },
+	{}
 };
 
-static void json_fields(struct json *j, const struct kvp_ip_fields *f)
+/* "ipv4-address" for O_V4 (static) */
+static const char *long_name(int id)
 {
-	json_kv_string(j, "IPAddresses", f->ip_addr);
-	json_kv_string(j, "Subnets", f->sub_net);
-	json_kv_string(j, "DefaultGateways", f->gate_way);
-	json_kv_string(j, "DNSServers", f->dns_addr);
-	json_kv_bool(j, "DHCPEnabled", f->dhcp_enabled);
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == id)
+			return o->name;
+	return "?";
 }
 
-static void show_json(struct json *j, const struct adapter_state *st, int r,
-		      const struct kvp_ip_fields *live)
+/* "--ipv4-address" (a static buffer) */
+static const char *opt_name(int id)
 {
-	json_begin_object(j);
-	json_kv_string(j, "mac", st->mac);
-	json_kv_string(j, "ifname", st->ifname);
-	json_key(j, "host");
-	json_begin_object(j);
-	json_kv_string(j, "adapter_id", st->host.adapter_id);
-	json_fields(j, &st->host);
-	json_kv_uint(j, "received_usec", st->received_usec);
-	json_end_object(j);
-	json_key(j, "applied");
-	json_begin_object(j);
-	json_fields(j, &st->applied);
-	json_kv_uint(j, "applied_usec", st->applied_usec);
-	json_end_object(j);
-	json_kv_string(j, "backend", st->backend);
-	json_kv_string(j, "result", hv_error_to_string(st->result));
-	json_kv_string(j, "detail", st->detail);
-	json_kv_bool(j, "waiting_for_carrier", st->waiting_for_carrier);
-	json_kv_bool(j, "reapplied_at_start", st->reapply);
-	json_key(j, "live");
-	if (r == 0) {
-		json_begin_object(j);
-		json_fields(j, live);
-		json_end_object(j);
-	} else
-		json_null(j);
-	json_end_object(j);
-}
+	static char buf[64];
 
-static void show_text(const struct adapter_state *st, int r, const struct kvp_ip_fields *live)
-{
-	char recv[64], appl[64];
-
-	iso(st->received_usec, recv, sizeof(recv));
-	iso(st->applied_usec, appl, sizeof(appl));
-	printf("%s (%s, %s)\n", esc(0, st->ifname), esc(1, st->mac), esc(2, st->host.adapter_id));
-	printf("  host sent:  %s\n", recv);
-	printf("              IPAddresses=%s Subnets=%s\n", esc(0, st->host.ip_addr),
-	       esc(1, st->host.sub_net));
-	printf("              DefaultGateways=%s DNSServers=%s DHCPEnabled=%s\n",
-	       esc(0, st->host.gate_way), esc(1, st->host.dns_addr),
-	       st->host.dhcp_enabled ? "true" : "false");
-	printf("  result:     %s: %s\n", hv_error_to_string(st->result), esc_line(0, st->detail));
-	if (st->applied_usec) {
-		printf("  applied:    %s via %s%s%s\n", appl, esc(0, st->backend),
-		       st->waiting_for_carrier ? ", waiting for carrier" : "",
-		       st->reapply ? " (hvkvpd re-applies it at start-up)" : "");
-		if (st->result != 0)
-			printf("              IPAddresses=%s Subnets=%s DefaultGateways=%s DNSServers=%s\n",
-			       esc(0, st->applied.ip_addr), esc(1, st->applied.sub_net),
-			       esc(2, st->applied.gate_way), esc(3, st->applied.dns_addr));
-	} else
-		printf("  applied:    nothing yet\n");
-	if (r == 0) {
-		printf("  live:       %s / %s\n", isempty(live->ip_addr) ? "(no address)" : live->ip_addr,
-		       live->sub_net);
-		printf("              gateways %s, DNS %s, DHCPv4 %s\n",
-		       isempty(live->gate_way) ? "-" : live->gate_way,
-		       isempty(live->dns_addr) ? "-" : live->dns_addr, live->dhcp_enabled ? "on" : "off");
-	} else
-		printf("  live:       %s\n", r == -ENODEV ? "the adapter is not present" : strerror(-r));
-}
-
-static int show_one(const struct adapter_state *st, void *userdata)
-{
-	struct show_ctx *sc = userdata;
-	struct kvp_ip_fields q = { 0 }, live;
-	int r;
-
-	if (sc->only_mac && !streq(sc->only_mac, st->mac))
-		return 0;
-	sc->n++;
-	strscpy(q.adapter_id, sizeof(q.adapter_id), st->mac);
-	r = link_config_get(sc->ic, &q, &live);
-	if (sc->j)
-		show_json(sc->j, st, r, &live);
-	else
-		show_text(st, r, &live);
-	return 0;
-}
-
-static int cmd_show(int argc, char **argv)
-{
-	static const struct option opts[] = { { "adapter", required_argument, NULL, 'a' }, {} };
-	_cleanup_(kvp_pool_freep) struct kvp_pool *guest = NULL;
-	_cleanup_(free_link_configp) struct link_config *ic = NULL;
-	struct show_ctx sc = { 0 };
-	struct adapter a;
-	struct json j;
-	char id[64];
-	int o, r;
-
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
-		if (o != 'a')
-			return EXIT_USAGE;
-		r = resolve_for_host(optarg, &a, id, sizeof(id));
-		if (r < 0)
-			return exit_code(r);
-		sc.only_mac = strdupa(a.mac);
-	}
-	if (optind < argc)
-		return usage("show: unexpected argument '%s'", argv[optind]);
-	r = open_link_config(&guest, &ic);
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: cannot start: %s\n", strerror(-r));
-		return EXIT_FAILED;
-	}
-	sc.ic = ic;
-	if (arg_json) {
-		json_init(&j);
-		json_begin_array(&j);
-		sc.j = &j;
-	}
-	r = state_foreach(cfg.state_dir, show_one, &sc);
-	if (arg_json) {
-		json_end_array(&j);
-		print_json(&j);
-	} else if (r == 0 && sc.n == 0)
-		printf("no failover settings received%s (state directory %s)\n",
-		       sc.only_mac ? " for this adapter" : "", cfg.state_dir);
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: %s: %s\n", cfg.state_dir, strerror(-r));
-		return EXIT_FAILED;
-	}
-	return EXIT_OK;
-}
-
-/* ---- pool ------------------------------------------------------------------------ */
-
-static int pool_list_one(unsigned idx, struct json *j)
-{
-	_cleanup_(kvp_pool_freep) struct kvp_pool *p = NULL;
-	static char key[HV_KVP_EXCHANGE_MAX_KEY_SIZE], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
-	int r = kvp_pool_open(cfg.pool_dir, idx, &p);
-
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: pool %u in %s: %s\n", idx, cfg.pool_dir, strerror(-r));
-		return r;
-	}
-	for (uint32_t i = 0;; i++) {
-		r = kvp_pool_enumerate(p, i, key, sizeof(key), value, sizeof(value));
-		if (r == -ENOENT)
-			break;
-		if (r < 0 && r != -ENOBUFS) {
-			fprintf(stderr, "hvkvpctl: pool %u: %s\n", idx, strerror(-r));
-			return r;
-		}
-		if (j) {
-			json_begin_object(j);
-			json_kv_uint(j, "pool", idx);
-			json_kv_uint(j, "index", i);
-			json_kv_string(j, "key", key);
-			json_kv_string(j, "value", value);
-			json_end_object(j);
-		} else
-			printf("%u\t%s\t%s\n", idx, esc(0, key), esc(1, value));
-	}
-	return 0;
-}
-
-static int parse_pool_index(const char *v, unsigned *ret)
-{
-	unsigned long n;
-
-	if (!v || parse_uint(v, KVP_POOL_COUNT - 1, &n) < 0)
-		return usage("--pool: '%s' is not a pool number 0..%d", v ? v : "", KVP_POOL_COUNT - 1);
-	*ret = (unsigned)n;
-	return 0;
-}
-
-static int pool_list(bool all, unsigned idx)
-{
-	struct json j;
-	int r = 0;
-
-	if (arg_json) {
-		json_init(&j);
-		json_begin_array(&j);
-	}
-	for (unsigned i = 0; i < KVP_POOL_COUNT && r == 0; i++)
-		if (all || i == idx)
-			r = pool_list_one(i, arg_json ? &j : NULL);
-	if (arg_json) {
-		json_end_array(&j);
-		print_json(&j);
-	}
-	return r < 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-static void print_value(unsigned idx, const char *key, const char *value)
-{
-	struct json j;
-
-	if (arg_json) {
-		json_init(&j);
-		json_begin_object(&j);
-		json_kv_uint(&j, "pool", idx);
-		json_kv_string(&j, "key", key);
-		json_kv_string(&j, "value", value);
-		json_end_object(&j);
-		print_json(&j);
-	} else
-		printf("%s\n", esc(0, value));
-}
-
-/* get, set or delete KEY [VALUE] in pool idx; returns an exit code. */
-static int pool_edit(const char *verb, unsigned idx, char **args)
-{
-	_cleanup_(kvp_pool_freep) struct kvp_pool *p = NULL;
-	static char value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
-	int r;
-
-	r = kvp_pool_open(cfg.pool_dir, idx, &p);
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: pool %u in %s: %s\n", idx, cfg.pool_dir, strerror(-r));
-		return EXIT_FAILED;
-	}
-	if (streq(verb, "get"))
-		r = kvp_pool_get(p, args[0], value, sizeof(value));
-	else if (streq(verb, "set"))
-		r = kvp_pool_set(p, args[0], args[1]);
-	else
-		r = kvp_pool_delete(p, args[0]);
-	if (r == -ENOENT) {
-		fprintf(stderr, "hvkvpctl: pool %u has no key '%s'\n", idx, args[0]);
-		return EXIT_NOT_FOUND;
-	}
-	if (r == -ENAMETOOLONG || r == -EMSGSIZE || (r == -EINVAL && streq(verb, "set"))) {
-		fprintf(stderr, "hvkvpctl: pool %s: %s (keys 1..511 bytes, values up to 2047 bytes)\n",
-			verb, r == -EMSGSIZE ? "the value is too long" : r == -EINVAL ? "the key is empty" : "the key is too long");
-		return EXIT_USAGE;
-	}
-	if (r < 0) {
-		fprintf(stderr, "hvkvpctl: pool %u: %s\n", idx, strerror(-r));
-		return EXIT_FAILED;
-	}
-	if (streq(verb, "get"))
-		print_value(idx, args[0], value);
-	return EXIT_OK;
-}
-
-static int cmd_pool(int argc, char **argv)
-{
-	static const struct option opts[] = { { "pool", required_argument, NULL, 'P' }, {} };
-	const char *verb, *pool_arg = NULL;
-	unsigned idx = 0;
-	int o, ec;
-
-	if (argc < 2)
-		return usage("pool: give list, get, set or delete");
-	verb = argv[1];
-	optind = 2;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
-		if (o != 'P')
-			return EXIT_USAGE;
-		pool_arg = optarg;
-	}
-	if (pool_arg && (ec = parse_pool_index(pool_arg, &idx)))
-		return ec;
-
-	if (streq(verb, "list")) {
-		if (optind < argc)
-			return usage("pool list: unexpected argument '%s'", argv[optind]);
-		return pool_list(!pool_arg, idx);
-	}
-	if (!streq(verb, "get") && !streq(verb, "set") && !streq(verb, "delete"))
-		return usage("pool: '%s' is not list, get, set or delete", verb);
-	if (!pool_arg)
-		return usage("pool %s: --pool N is required", verb);
-	if (argc - optind != (streq(verb, "set") ? 2 : 1))
-		return usage("pool %s: expected %s", verb, streq(verb, "set") ? "KEY VALUE" : "KEY");
-	return pool_edit(verb, idx, argv + optind);
+	snprintf(buf, sizeof(buf), "--%s", long_name(id));
+	return buf;
 }
 
 struct global_args {
 	const char *config_path, *pool_dir, *state_dir, *backend;
-	bool config_given;
-	bool done; /* --help or --version: nothing more to do */
+	bool config_given, help, version, verbose;
 };
 
-/* Global options stop at the command; the command parses the rest. Returns an exit code. */
-static int parse_global_args(int argc, char **argv, struct global_args *g)
+/* The whole command line in one pass (GNU getopt permutes: options may come
+ * after the command and its words; "--" ends them). Returns an exit status. */
+static int parse_args(int argc, char **argv, struct global_args *g, struct ctl_args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "pool-dir", required_argument, NULL, 'p' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
 	int o;
 
-	while ((o = getopt_long(argc, argv, "+c:p:s:b:jhV", opts, NULL)) >= 0) {
+	a->opts = calloc((size_t)argc, sizeof(*a->opts));
+	if (!a->opts)
+		return ctl_error(EXIT_FAILED, "out of memory");
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, ":c:p:s:b:jvhV", long_opts, NULL)) >= 0) {
+		const char *arg = argv[optind - 1];
+
+		if (o == '?') {
+			if (optopt)
+				return ctl_usage("unknown option '-%c'", optopt);
+			return ctl_usage("unknown option '%s'", ctl_esc(0, arg));
+		}
+		if (o == ':')
+			return ctl_usage("%s needs a value", optopt ? opt_name(optopt) : ctl_esc(0, arg));
+		/* "--ipv4-address --ipv4-subnet-mask 24": the value is missing,
+		 * and getopt took the next option for it */
+		if (optarg && optarg[0] == '-' && optarg[1] == '-')
+			return ctl_usage("%s needs a value before %s", opt_name(o), ctl_esc(0, optarg));
 		switch (o) {
-		case 'c':
+		case O_CONFIG:
 			g->config_path = optarg;
 			g->config_given = true;
 			break;
-		case 'p':
+		case O_POOL_DIR:
 			g->pool_dir = optarg;
 			break;
-		case 's':
+		case O_STATE_DIR:
 			g->state_dir = optarg;
 			break;
-		case 'b':
+		case O_BACKEND:
 			if (!backend_name_valid(optarg) || !backend_available(optarg))
-				return usage("--backend: '%s' is not auto, networkmanager, networkd or netlink (built in)",
-					     optarg);
+				return ctl_usage("--backend '%s' is not valid: give auto, networkmanager, networkd or netlink (built in)",
+						 ctl_esc(0, optarg));
 			g->backend = optarg;
 			break;
-		case 'j':
+		case O_JSON:
 			arg_json = true;
 			break;
-		case 'h':
-			help();
-			g->done = true;
-			return EXIT_OK;
-		case 'V':
-			printf("hvkvpctl " PKG_VERSION "\n");
-			g->done = true;
-			return EXIT_OK;
+		case O_VERBOSE:
+			g->verbose = true;
+			break;
+		case O_HELP:
+			g->help = true;
+			break;
+		case O_VERSION:
+			g->version = true;
+			break;
 		default:
-			return usage("bad option");
+			a->opts[a->n_opts++] = (struct ctl_optval){ o, long_name(o), optarg };
+			break;
 		}
 	}
-	if (optind >= argc)
-		return usage("no command (apply, show or pool)");
+	a->argc = argc - optind;
+	a->argv = argv + optind;
 	return EXIT_OK;
 }
 
-/* The configuration file, then the options that override it; returns an exit code. */
+/* The configuration file, then the options that override it; returns an exit status. */
 static int load_conf(const struct global_args *g)
 {
 	char err[512];
 
 	conf_defaults(&cfg);
-	if (conf_load(&cfg, g->config_path, g->config_given, err, sizeof(err)) < 0) {
-		fprintf(stderr, "hvkvpctl: %s\n", err);
-		return EXIT_USAGE;
-	}
+	if (conf_load(&cfg, g->config_path, g->config_given, err, sizeof(err)) < 0)
+		return ctl_error(EXIT_USAGE, "%s", err);
 	if (g->pool_dir)
 		strscpy(cfg.pool_dir, sizeof(cfg.pool_dir), g->pool_dir);
 	if (g->state_dir)
@@ -1004,35 +424,93 @@ static int load_conf(const struct global_args *g)
 	return EXIT_OK;
 }
 
-static int run_command(int argc, char **argv)
+static int run_command(const struct ctl_args *a)
 {
-	if (streq(argv[0], "apply"))
-		return cmd_apply(argc, argv);
-	if (streq(argv[0], "show"))
-		return cmd_show(argc, argv);
-	if (streq(argv[0], "pool"))
-		return cmd_pool(argc, argv);
-	if (streq(argv[0], "help")) {
+	const char *cmd = a->argv[0];
+
+	if (arg_json)
+		json_kv_string(&out, "command", cmd);
+	if (streq(cmd, "apply"))
+		return cmd_apply(a);
+	if (streq(cmd, "show"))
+		return cmd_show(a);
+	if (streq(cmd, "revert"))
+		return cmd_revert(a);
+	if (streq(cmd, "pool"))
+		return cmd_pool(a);
+	if (streq(cmd, "help")) {
 		help();
 		return EXIT_OK;
 	}
-	return usage("'%s' is not a command (apply, show or pool)", argv[0]);
+	return ctl_usage("'%s' is not a command (apply, show, revert or pool)", ctl_esc(0, cmd));
+}
+
+/* With --json, stdout gets one object whatever happened: the command's
+ * members, and "error" when it failed. */
+static void finish_json(int ec)
+{
+	char *doc = NULL;
+	size_t len;
+
+	if (ec != EXIT_OK) {
+		json_key(&out, "error");
+		json_begin_object(&out);
+		json_kv_string(&out, "code", error_code(err_status ?: ec));
+		json_kv_string(&out, "message", err_status ? err_message : "failed");
+		json_kv_int(&out, "exit_status", ec);
+		json_end_object(&out);
+	}
+	json_end_object(&out);
+	if (json_finish(&out, &doc, &len) >= 0) {
+		fwrite(doc, 1, len, stdout);
+		fputc('\n', stdout);
+	} else /* a command left the document unbalanced: still say something */
+		printf("{\"error\":{\"code\":\"failed\",\"message\":\"internal error writing JSON\",\"exit_status\":%d}}\n",
+		       ec ?: EXIT_FAILED);
+	free(doc);
 }
 
 int main(int argc, char **argv)
 {
 	struct global_args g = { .config_path = CONF_DEFAULT_PATH };
+	struct ctl_args a = { 0 };
 	int ec;
 
-	ec = parse_global_args(argc, argv, &g);
-	if (ec != EXIT_OK || g.done)
-		return ec;
-	ec = load_conf(&g);
-	if (ec != EXIT_OK)
-		return ec;
-	log_setup("hvkvpctl", LOG_TARGET_STDERR);
-	log_set_max_level(cfg.log_level < LOG_NOTICE ? cfg.log_level : LOG_WARNING);
-	if (streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1"))
-		arg_sysfs_root = getenv("HVKVPD_TEST_SYSFS_ROOT");
-	return run_command(argc - optind, argv + optind);
+	/* --json anywhere, even after a mistake on the line, asks for JSON */
+	for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+		if (streq(argv[i], "--json") || streq(argv[i], "-j"))
+			arg_json = true;
+	json_init(&out);
+	json_begin_object(&out);
+
+	ec = parse_args(argc, argv, &g, &a);
+	if (ec == EXIT_OK && (g.help || g.version)) {
+		json_done(&out);
+		free(a.opts);
+		if (g.version)
+			printf("hvkvpctl " PKG_VERSION "\n");
+		else
+			help();
+		return EXIT_OK;
+	}
+	if (ec == EXIT_OK && a.argc == 0)
+		ec = ctl_usage("no command given (apply, show, revert or pool)");
+	if (ec == EXIT_OK)
+		ec = load_conf(&g);
+	if (ec == EXIT_OK) {
+		log_setup("hvkvpctl", LOG_TARGET_STDERR);
+		/* the engine logs in the host's terms (IPAddresses[0]...); hvkvpctl
+		 * says it again in the user's, so its lines are for -v only */
+		log_set_max_level(g.verbose ? (cfg.log_level > LOG_INFO ? cfg.log_level : LOG_INFO)
+					    : LOG_CRIT);
+		if (streq_ptr(getenv("HVKVPD_TEST_SEAMS"), "1"))
+			arg_sysfs_root = getenv("HVKVPD_TEST_SYSFS_ROOT");
+		ec = run_command(&a);
+	}
+	if (arg_json)
+		finish_json(ec);
+	else
+		json_done(&out);
+	free(a.opts);
+	return ec;
 }

@@ -193,6 +193,10 @@ static int run(const struct conf *cfg)
 		return r;
 	}
 	ctx = &ctx_storage;
+	/* state files named in an older spelling of the MAC (adapter.h) */
+	r = state_migrate_names(cfg->state_dir);
+	if (r < 0)
+		log_warning_errno(r, "cannot look for old state file names in %s", cfg->state_dir);
 	reapply_saved(ctx);
 	if (osinfo_lookup_fqdn_async(&ctx->osinfo, event) < 0)
 		log_debug("canonical host name lookup not started; reporting '%s'", ctx->osinfo.fqdn);

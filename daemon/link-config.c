@@ -15,6 +15,7 @@
 #include "link-original.h"
 #include "log.h"
 #include "netlink.h"
+#include "pid1.h"
 #include "state.h"
 #include "util.h"
 
@@ -117,12 +118,27 @@ static const char *quote_id(const char *id, char *buf, size_t size)
 
 static void result_key(const char *mac, char *buf, size_t size)
 {
-	size_t n = (size_t)snprintf(buf, size, "%s", LINK_CONFIG_RESULT_KEY_PREFIX);
+	char k[ADAPTER_MAC_KEY_SIZE];
 
-	for (const char *p = mac; *p && n + 1 < size; p++)
-		if (*p != ':')
-			buf[n++] = (char)(*p >= 'a' && *p <= 'f' ? *p - 'a' + 'A' : *p);
-	buf[n] = '\0';
+	if (adapter_mac_key(mac, k, sizeof(k)) < 0)
+		strscpy(k, sizeof(k), "unknown");
+	snprintf(buf, size, "%s%s", LINK_CONFIG_RESULT_KEY_PREFIX, k);
+}
+
+/* Writes the result line; the key of versions that spelt the MAC in upper
+ * case goes, so that the host reads one line per adapter. */
+static int result_line_set(struct kvp_pool *pool, const char *key, const char *value)
+{
+	char old[64];
+	int q = kvp_pool_set_nowait(pool, key, value);
+
+	strscpy(old, sizeof(old), key);
+	for (char *p = old + strlen(LINK_CONFIG_RESULT_KEY_PREFIX); *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+	if (q == 0 && !streq(old, key))
+		(void)kvp_pool_delete(pool, old); /* -ENOENT: nothing to migrate */
+	return q;
 }
 
 static void iso_time(uint64_t usec, char *buf, size_t size)
@@ -144,20 +160,36 @@ static void record(struct link_config *c, const struct adapter *a, const struct 
 	struct adapter_state st = { 0 };
 	char key[64], when[32], value[HV_KVP_EXCHANGE_MAX_VALUE_SIZE];
 	uint32_t code = hv_error_from_errno(r);
+	bool manual = c->o.manual_user != NULL;
 	int q;
 
-	/* a failed or rejected request keeps the record of what is applied */
-	if (r < 0 && state_load(c->state_dir, a->mac, &st) < 0)
+	/* by hand, only what was applied is recorded: the user saw any
+	 * failure on the terminal, and the link is as it was */
+	if (manual && r < 0)
+		return;
+	/* a failed or rejected request keeps the record of what is applied,
+	 * and every request keeps the record of the other source */
+	if (state_load(c->state_dir, a->mac, &st) < 0)
 		memset(&st, 0, sizeof(st));
 	strscpy(st.mac, sizeof(st.mac), a->mac);
 	strscpy(st.ifname, sizeof(st.ifname), a->ifname);
-	st.host = *in;
-	st.received_usec = received;
-	st.result = code;
-	strscpy(st.detail, sizeof(st.detail), r == 0 ? res->detail : why);
+	if (manual) {
+		st.manual = *in;
+		st.manual_usec = received;
+		strscpy(st.manual_user, sizeof(st.manual_user), c->o.manual_user);
+		st.manual_result = code;
+		strscpy(st.manual_detail, sizeof(st.manual_detail), r == 0 ? res->detail : why);
+		strscpy(st.manual_backend, sizeof(st.manual_backend), backend ? backend : "");
+	} else {
+		st.host = *in;
+		st.received_usec = received;
+		st.result = code;
+		strscpy(st.detail, sizeof(st.detail), r == 0 ? res->detail : why);
+	}
 	if (r == 0) {
 		st.applied = *in;
 		st.applied_usec = realtime_usec();
+		st.applied_manual = manual;
 		strscpy(st.backend, sizeof(st.backend), backend ? backend : "");
 		st.reapply = b && !b->ops->keeps_config;
 		st.waiting_for_carrier = res->waiting_for_carrier;
@@ -166,7 +198,8 @@ static void record(struct link_config *c, const struct adapter *a, const struct 
 	if (q < 0)
 		log_warning_errno(q, "cannot save the state of %s in %s", a->ifname, c->state_dir);
 
-	if (!c->guest_pool)
+	/* the host's line tells the host what became of what it sent */
+	if (!c->guest_pool || manual)
 		return;
 	result_key(a->mac, key, sizeof(key));
 	iso_time(received, when, sizeof(when));
@@ -175,7 +208,7 @@ static void record(struct link_config *c, const struct adapter *a, const struct 
 		 st.waiting_for_carrier ? " (waiting for carrier)" : "");
 	/* never delays or changes the host's answer: a locked pool 1 queues
 	 * the line, and the daemon's timer flushes it (kvp_pool_flush) */
-	q = kvp_pool_set_nowait(c->guest_pool, key, value);
+	q = result_line_set(c->guest_pool, key, value);
 	if (q < 0)
 		log_warning_errno(q, "cannot write the result key %s to the guest pool", key);
 	else if (q > 0)
@@ -212,6 +245,22 @@ static int apply_settings(struct link_config *c, const struct adapter *a,
 			log_debug("%s: saved what the link held before its first failover", a->ifname);
 	}
 	return r;
+}
+
+/* At boot a network manager may still be starting: the link's owner is the
+ * one that is about to manage it. Waits (pid1_wait_starting) for at most
+ * half the reply budget, leaving the other half to apply. */
+static void wait_for_managers(uint64_t deadline)
+{
+	uint64_t now = now_usec();
+	int64_t waited;
+
+	if (deadline <= now)
+		return;
+	waited = pid1_wait_starting(pid1_network_units, now + (deadline - now) / 2);
+	if (waited > 0)
+		log_info("waited %.1f s for the network managers starting at boot",
+			 (double)waited / 1e6);
 }
 
 int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struct link_config_result *ret)
@@ -274,6 +323,7 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 			 clock);
 		goto out;
 	}
+	wait_for_managers(deadline);
 	r = apply_settings(c, &a, s, deadline, &b, &res);
 	if (b)
 		strscpy(ret->backend, sizeof(ret->backend), b->ops->name);
@@ -455,12 +505,12 @@ static int carrier_one(const struct adapter_state *st, void *userdata)
 	strscpy(cc->ifname, sizeof(cc->ifname), a.ifname);
 	log_info("%s: carrier is up; the failover settings applied through %s are active now",
 		 a.ifname, st->backend);
-	if (cc->c->guest_pool && st->result == HV_S_OK) {
+	if (cc->c->guest_pool && st->result == HV_S_OK && !st->applied_manual) {
 		result_key(a.mac, key, sizeof(key));
 		iso_time(realtime_usec(), when, sizeof(when));
 		strprintf(value, sizeof(value), "%s HV_S_OK %s %s: %s (carrier up)", when, a.ifname,
 			  st->backend, st->detail);
-		(void)kvp_pool_set_nowait(cc->c->guest_pool, key, value);
+		(void)result_line_set(cc->c->guest_pool, key, value);
 	}
 	return 0;
 }
@@ -501,9 +551,12 @@ static int reapply_one(const struct adapter_state *st, void *userdata)
 		return 0;
 	r = adapter_resolve(c->o.sysfs_root, st->mac, 0, &a);
 	if (r < 0) {
+		char key[ADAPTER_MAC_KEY_SIZE] = "";
+
 		rc->missing++;
+		(void)adapter_mac_key(st->mac, key, sizeof(key));
 		log_info("saved failover settings for %s (%s) wait for the adapter to appear",
-			 st->ifname, st->mac);
+			 st->ifname, key);
 		return 0;
 	}
 	s = malloc(sizeof(*s));
@@ -573,12 +626,14 @@ int link_config_reapply_pending(struct link_config *c, char *status, size_t stat
 	return c->reapply_missing < before;
 }
 
-/* Forgets the saved failover settings: <dir>/<mac>.state (state.h names it). */
+/* Forgets the saved failover settings: <dir>/<key>.state (state.h names it). */
 static int state_forget(const char *dir, const char *mac)
 {
-	char path[4200];
+	char path[4200], key[ADAPTER_MAC_KEY_SIZE];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.state", dir, mac) >= sizeof(path))
+	if (adapter_mac_key(mac, key, sizeof(key)) < 0)
+		return -EINVAL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.state", dir, key) >= sizeof(path))
 		return -ENAMETOOLONG;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return negative_errno();

@@ -13,8 +13,9 @@
 
 #define LINK_CONFIG_DEFAULT_BUDGET_USEC (20 * 1000 * 1000ULL)
 /* Key of the one-line result per adapter in the guest pool (pool 1); the
- * MAC is appended in upper case without separators, e.g.
- * "HvKvpdFailoverResult_00155D000001". */
+ * MAC is appended as adapter_mac_key() spells it, e.g.
+ * "HvKvpdFailoverResult_00155d000001" (before 0.x: upper case; writing the
+ * new key removes the old one). */
 #define LINK_CONFIG_RESULT_KEY_PREFIX "HvKvpdFailoverResult_"
 
 struct link_config_options {
@@ -25,6 +26,11 @@ struct link_config_options {
 	/* NULL: /etc/network (other values: tests only; with
 	 * HVKVPD_TEST_SEAMS=1, HVKVPD_TEST_IFUPDOWN_DIR fills it) */
 	const char *ifupdown_dir;
+	/* NULL: applies come from the host (hvkvpd). Else the user applying by
+	 * hand (hvkvpctl): the state file's manual record and `applied` are
+	 * written, never the host's record nor the pool-1 result line, and a
+	 * request that is rejected or fails records nothing. */
+	const char *manual_user;
 };
 
 struct link_config;

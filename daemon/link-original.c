@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adapter.h"
 #include "link-original.h"
 #include "util.h"
 
@@ -17,11 +18,12 @@
 
 static int path_of(const char *dir, const char *mac, char *buf, size_t size)
 {
-	/* the MAC names the file: only what adapter.c normalizes reaches here */
-	for (const char *p = mac; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == ':'))
-			return -EINVAL;
-	if ((size_t)snprintf(buf, size, "%s/%s" LINK_ORIGINAL_SUFFIX, dir, mac) >= size)
+	char key[ADAPTER_MAC_KEY_SIZE];
+
+	/* the MAC names the file, in the one spelling of state files */
+	if (adapter_mac_key(mac, key, sizeof(key)) < 0)
+		return -EINVAL;
+	if ((size_t)snprintf(buf, size, "%s/%s" LINK_ORIGINAL_SUFFIX, dir, key) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }

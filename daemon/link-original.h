@@ -7,7 +7,8 @@
 #include "link.h"
 
 /*
- * <dir>/<mac>.original: written once, at the first failover applied to
+ * <dir>/<key>.original (key: adapter_mac_key(), as for <key>.state):
+ * written once, at the first failover applied to
  * the adapter (never overwritten by later ones), removed by a revert. Text,
  * one record per line:
  *

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "adapter.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -88,6 +89,20 @@ int state_format(const struct adapter_state *st, char *buf, size_t size)
 	r = r ?: put_escaped(buf, size, &off, "detail", st->detail);
 	r = r ?: put_fmt(buf, size, &off, "reapply=%d\nwaiting_for_carrier=%d\n", st->reapply,
 			 st->waiting_for_carrier);
+	r = r ?: put_fmt(buf, size, &off, "applied_source=%s\n", st->applied_manual ? "manual" : "host");
+	if (st->manual_usec) {
+		r = r ?: put_fmt(buf, size, &off, "manual_usec=%" PRIu64 "\nmanual_result=0x%08" PRIx32
+				 "\nmanual_dhcp_enabled=%u\n",
+				 st->manual_usec, st->manual_result, st->manual.dhcp_enabled);
+		r = r ?: put_escaped(buf, size, &off, "manual_user", st->manual_user);
+		r = r ?: put_escaped(buf, size, &off, "manual_adapter_id", st->manual.adapter_id);
+		r = r ?: put_escaped(buf, size, &off, "manual_ip_addr", st->manual.ip_addr);
+		r = r ?: put_escaped(buf, size, &off, "manual_sub_net", st->manual.sub_net);
+		r = r ?: put_escaped(buf, size, &off, "manual_gate_way", st->manual.gate_way);
+		r = r ?: put_escaped(buf, size, &off, "manual_dns_addr", st->manual.dns_addr);
+		r = r ?: put_escaped(buf, size, &off, "manual_detail", st->manual_detail);
+		r = r ?: put_escaped(buf, size, &off, "manual_backend", st->manual_backend);
+	}
 	return r;
 }
 
@@ -181,6 +196,14 @@ int state_parse(const char *text, struct adapter_state *st)
 		STR("applied_dns_addr", st->applied.dns_addr);
 		STR("backend", st->backend);
 		STR("detail", st->detail);
+		STR("manual_user", st->manual_user);
+		STR("manual_adapter_id", st->manual.adapter_id);
+		STR("manual_ip_addr", st->manual.ip_addr);
+		STR("manual_sub_net", st->manual.sub_net);
+		STR("manual_gate_way", st->manual.gate_way);
+		STR("manual_dns_addr", st->manual.dns_addr);
+		STR("manual_detail", st->manual_detail);
+		STR("manual_backend", st->manual_backend);
 #undef STR
 		else if (streq(key, "host_addr_family")) {
 			r = parse_u64(val, &u, 10);
@@ -198,7 +221,19 @@ int state_parse(const char *text, struct adapter_state *st)
 			r = parse_u64(val, &u, 10);
 			st->applied.dhcp_enabled = (uint8_t)u;
 			r = r ?: (u > 255 ? -EBADMSG : 0);
-		} else if (streq(key, "received_usec"))
+		} else if (streq(key, "manual_dhcp_enabled")) {
+			r = parse_u64(val, &u, 10);
+			st->manual.dhcp_enabled = (uint8_t)u;
+			r = r ?: (u > 255 ? -EBADMSG : 0);
+		} else if (streq(key, "manual_usec"))
+			r = parse_u64(val, &st->manual_usec, 10);
+		else if (streq(key, "manual_result")) {
+			r = parse_u64(val, &u, 16);
+			st->manual_result = (uint32_t)u;
+			r = r ?: (u > UINT32_MAX ? -EBADMSG : 0);
+		} else if (streq(key, "applied_source"))
+			st->applied_manual = streq(val, "manual");
+		else if (streq(key, "received_usec"))
 			r = parse_u64(val, &st->received_usec, 10);
 		else if (streq(key, "applied_usec"))
 			r = parse_u64(val, &st->applied_usec, 10);
@@ -221,16 +256,69 @@ next:
 
 static int mac_file(const char *dir, const char *mac, char *buf, size_t size)
 {
-	/* the name comes from the interface's own MAC, never from the host;
-	 * an empty one would make the hidden ".state" that nothing reads */
-	if (isempty(mac))
+	char key[ADAPTER_MAC_KEY_SIZE];
+
+	/* the name comes from the interface's own MAC as sysfs spells it,
+	 * never from the host; anything else (an empty one would make the
+	 * hidden ".state" that nothing reads) is refused */
+	if (strlen(mac) != 17)
 		return -EINVAL;
 	for (const char *c = mac; *c; c++)
 		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || *c == ':'))
 			return -EINVAL;
-	if ((size_t)snprintf(buf, size, "%s/%s.state", dir, mac) >= size)
+	if (adapter_mac_key(mac, key, sizeof(key)) < 0)
+		return -EINVAL;
+	if ((size_t)snprintf(buf, size, "%s/%s.state", dir, key) >= size)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int state_migrate_names(const char *dir)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, NULL, NULL), renamed = 0;
+
+	if (n < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	for (int i = 0; i < n; i++) {
+		const char *name = list[i]->d_name;
+		size_t len = strlen(name);
+		char old[4096], mac[32], key[ADAPTER_MAC_KEY_SIZE], new_path[4096];
+		struct stat so, sn;
+
+		/* "00:15:5d:0a:0b:0c.state", the spelling before 0.x */
+		if (len != 17 + 6 || !streq(name + 17, ".state") || name[2] != ':')
+			goto next;
+		memcpy(mac, name, 17);
+		mac[17] = '\0';
+		if (adapter_mac_key(mac, key, sizeof(key)) < 0 ||
+		    (size_t)snprintf(old, sizeof(old), "%s/%s", dir, name) >= sizeof(old) ||
+		    (size_t)snprintf(new_path, sizeof(new_path), "%s/%s.state", dir, key) >= sizeof(new_path))
+			goto next;
+		/* only regular files move: a link planted here stays refused */
+		if (lstat(old, &so) < 0 || !S_ISREG(so.st_mode))
+			goto next;
+		if (lstat(new_path, &sn) == 0) {
+			if (sn.st_mtime >= so.st_mtime) {
+				if (unlink(old) < 0)
+					log_warning_errno(negative_errno(), "cannot remove the old state file %s", old);
+				else
+					log_info("removed %s: %s.state is newer", old, key);
+				goto next;
+			}
+		} else if (errno != ENOENT)
+			goto next;
+		if (rename(old, new_path) < 0)
+			log_warning_errno(negative_errno(), "cannot rename the state file %s", old);
+		else {
+			renamed++;
+			log_info("renamed the state file %s to %s.state", name, key);
+		}
+next:
+		free(list[i]);
+	}
+	free(list);
+	return renamed;
 }
 
 int state_save(const char *dir, const struct adapter_state *st)

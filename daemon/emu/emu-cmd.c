@@ -289,6 +289,8 @@ static void json_status(struct json *j, const struct emu_host_status *st)
 	json_kv_bool(j, "in_flight", st->in_flight);
 	json_kv_bool(j, "unread", st->unread);
 	json_kv_double(j, "timeout_sec", (double)st->timeout_usec / 1e6);
+	if (st->routine_json)
+		st->routine_json(st->routine, j);
 }
 
 static void status_answer(const struct ctl_cmd *cmd, const struct emu_host_status *st,

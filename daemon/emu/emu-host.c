@@ -48,6 +48,9 @@ struct emu_host {
 
 	emu_host_state_cb state_cb;
 	void *state_cb_data;
+	emu_host_state_cb routine_cb;
+	void (*routine_json)(const void *routine, struct json *j);
+	void *routine;
 
 	unsigned opens, transactions, timeouts, closes;
 };
@@ -112,6 +115,8 @@ int emu_host_view(const char *in, size_t max_units, size_t *ret_len, bool *ret_t
 
 static void notify_state(struct emu_host *h)
 {
+	if (h->routine_cb)
+		h->routine_cb(h->routine);
 	if (h->state_cb)
 		h->state_cb(h->state_cb_data);
 }
@@ -401,6 +406,14 @@ void emu_host_set_state_cb(struct emu_host *h, emu_host_state_cb cb, void *userd
 	h->state_cb_data = userdata;
 }
 
+void emu_host_set_routine(struct emu_host *h, emu_host_state_cb cb,
+			  void (*json)(const void *routine, struct json *j), void *routine)
+{
+	h->routine_cb = cb;
+	h->routine_json = json;
+	h->routine = routine;
+}
+
 void emu_host_get_status(const struct emu_host *h, struct emu_host_status *ret)
 {
 	*ret = (struct emu_host_status){
@@ -416,6 +429,8 @@ void emu_host_get_status(const struct emu_host *h, struct emu_host_status *ret)
 		.timeouts = h->timeouts,
 		.closes = h->closes,
 		.queued = h->queued,
+		.routine_json = h->routine ? h->routine_json : NULL,
+		.routine = h->routine,
 	};
 }
 

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "emu-device.h"
+#include "json.h"
 #include "kvp-proto.h"
 
 /*
@@ -52,6 +53,10 @@ struct emu_host_status {
 	bool open, in_flight, unread;
 	uint64_t timeout_usec;
 	unsigned opens, transactions, timeouts, closes, queued;
+	/* the host's routine (emu-routine.c), when one runs: adds its members
+	 * to the status object */
+	void (*routine_json)(const void *routine, struct json *j);
+	const void *routine;
 };
 
 /* The device callbacks the host implements; pass with the host as userdata. */
@@ -62,6 +67,10 @@ int emu_host_new(sd_event *event, const struct emu_host_config *cfg, struct emu_
 struct emu_host *emu_host_free(struct emu_host *h);
 void emu_host_attach_device(struct emu_host *h, struct emu_device *dev);
 void emu_host_set_state_cb(struct emu_host *h, emu_host_state_cb cb, void *userdata);
+/* The host's own routine: told of every state change before the control
+ * socket is, and shown in the status. */
+void emu_host_set_routine(struct emu_host *h, emu_host_state_cb cb,
+			  void (*json)(const void *routine, struct json *j), void *routine);
 void emu_host_get_status(const struct emu_host *h, struct emu_host_status *ret);
 /* Completes every request with HV_E_FAIL ("aborted") and refuses new ones. */
 void emu_host_abort(struct emu_host *h);

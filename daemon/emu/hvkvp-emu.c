@@ -8,16 +8,20 @@
 #include "emu-ctl.h"
 #include "emu-device.h"
 #include "emu-host.h"
+#include "emu-routine.h"
 #include "log.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT_SEC 30.0 /* HV_UTIL_TIMEOUT */
+#define DEFAULT_POLL_SEC 30     /* not documented by Microsoft; see hvkvp-emu(1) */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: hvkvp-emu serve --mount DIR --control SOCKET [--timeout SEC]\n"
-		"                       [--version STR] [--debug]\n"
+		"                       [--version STR] [--params default|none|FILE]\n"
+		"                       [--vm-name NAME] [--poll SEC] [--poll-adapter MAC]...\n"
+		"                       [--quiet-host] [--debug]\n"
 		"       hvkvp-emu ctl --control SOCKET [--wait SEC] COMMAND [OPTIONS...]\n"
 		"       hvkvp-emu --help | --version\n"
 		"\n"
@@ -39,6 +43,17 @@ static void usage(FILE *f)
 		"                    fractions allowed); after it the host records HV_E_FAIL\n"
 		"                    and a late reply gets EINVAL\n"
 		"  --version STR     version string of the registration reply (default \"3.1\")\n"
+		"  --params WHAT     the Guest\\Parameter items (pool 3) the host writes each\n"
+		"                    time a daemon registers: \"default\" (the 16 items an\n"
+		"                    Azure host writes, with invented values), \"none\", or a\n"
+		"                    FILE of KEY=VALUE lines\n"
+		"  --vm-name NAME    VirtualMachineName of the default items (\"hvemu-vm\")\n"
+		"  --poll SEC        every SEC seconds while a daemon is registered, read the\n"
+		"                    auto pool (pool 2) from index 0 to its end and the IP\n"
+		"                    configuration of each --poll-adapter (default 30; 0: never)\n"
+		"  --poll-adapter MAC  an adapter the periodic reads ask GET_IP_INFO for\n"
+		"  --quiet-host      neither items nor periodic reads: the host sends only\n"
+		"                    what the control socket asks for (tests that count)\n"
 		"  --debug           log every message and device operation\n"
 		"\n"
 		"ctl    plays the host: sends one command to a running emulator and prints\n"
@@ -64,6 +79,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 struct serve_args {
 	struct emu_host_config cfg;
+	struct emu_routine_config routine;
+	const char *params;  /* "default", "none" or a file */
+	const char *vm_name;
 	const char *mount;
 	const char *control;
 };
@@ -71,7 +89,8 @@ struct serve_args {
 /* Returns -1 to go on serving, else the exit status. */
 static int serve_parse(int argc, char **argv, struct serve_args *a)
 {
-	enum { OPT_TIMEOUT = 0x100, OPT_VERSION, OPT_DEBUG };
+	enum { OPT_TIMEOUT = 0x100, OPT_VERSION, OPT_DEBUG, OPT_PARAMS, OPT_VM_NAME, OPT_POLL,
+	       OPT_POLL_ADAPTER, OPT_QUIET };
 	static const struct option opts[] = {
 		{ "mount", required_argument, NULL, 'm' },
 		{ "control", required_argument, NULL, 'c' },
@@ -79,6 +98,11 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		{ "version", required_argument, NULL, OPT_VERSION },
 		{ "driver-version", required_argument, NULL, OPT_VERSION },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "params", required_argument, NULL, OPT_PARAMS },
+		{ "vm-name", required_argument, NULL, OPT_VM_NAME },
+		{ "poll", required_argument, NULL, OPT_POLL },
+		{ "poll-adapter", required_argument, NULL, OPT_POLL_ADAPTER },
+		{ "quiet-host", no_argument, NULL, OPT_QUIET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,6 +137,39 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		case OPT_DEBUG:
 			a->cfg.debug = true;
 			break;
+		case OPT_PARAMS:
+			a->params = optarg;
+			break;
+		case OPT_VM_NAME:
+			if (strlen(optarg) >= HV_KVP_EXCHANGE_MAX_VALUE_SIZE) {
+				fprintf(stderr, "hvkvp-emu: --vm-name: at most %d bytes\n",
+					HV_KVP_EXCHANGE_MAX_VALUE_SIZE - 1);
+				return 2;
+			}
+			a->vm_name = optarg;
+			break;
+		case OPT_POLL:
+			if (parse_seconds(optarg, &secs) < 0 || secs < 0 || secs > 86400) {
+				fprintf(stderr, "hvkvp-emu: --poll: \"%s\" is not a number of seconds in [0, 86400]\n",
+					optarg);
+				return 2;
+			}
+			a->routine.poll_usec = (uint64_t)(secs * 1e6);
+			break;
+		case OPT_POLL_ADAPTER:
+			if (a->routine.n_adapters >= EMU_ROUTINE_MAX_ADAPTERS ||
+			    strlen(optarg) > KVP_ADAPTER_ID_BYTES) {
+				fprintf(stderr, "hvkvp-emu: --poll-adapter: at most %d, of at most %d bytes\n",
+					EMU_ROUTINE_MAX_ADAPTERS, KVP_ADAPTER_ID_BYTES);
+				return 2;
+			}
+			snprintf(a->routine.adapters[a->routine.n_adapters++],
+				 sizeof(a->routine.adapters[0]), "%s", optarg);
+			break;
+		case OPT_QUIET:
+			a->params = "none";
+			a->routine.poll_usec = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -125,6 +182,10 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 		fprintf(stderr, "hvkvp-emu serve: needs --mount DIR and --control SOCKET (see --help)\n");
 		return 2;
 	}
+	if (streq(a->params, "default"))
+		emu_routine_default_params(&a->routine, a->vm_name);
+	else if (!streq(a->params, "none") && emu_routine_load_params(&a->routine, a->params) < 0)
+		return 2;
 	return -1;
 }
 
@@ -135,6 +196,7 @@ static int serve_run(const struct serve_args *a)
 	struct emu_host *host = NULL;
 	struct emu_device *dev = NULL;
 	struct emu_ctl_server *ctl = NULL;
+	struct emu_routine *routine = NULL;
 	sd_event *event = NULL;
 	sigset_t mask;
 	int r, exit_code = 1;
@@ -165,10 +227,17 @@ static int serve_run(const struct serve_args *a)
 	if (emu_device_new(event, a->mount, &emu_host_device_ops, host, a->cfg.debug, &dev) < 0)
 		goto out;
 	emu_host_attach_device(host, dev);
+	r = emu_routine_new(event, host, &a->routine, &routine);
+	if (r < 0) {
+		log_error_errno(r, "setting up the host's routine");
+		goto out;
+	}
+	emu_host_set_routine(host, emu_routine_state_changed, emu_routine_json, routine);
 	if (emu_ctl_server_new(event, a->control, host, &ctl) < 0)
 		goto out;
-	log_info("ready: deadline %.3g s, driver version \"%s\"", (double)a->cfg.timeout_usec / 1e6,
-		 a->cfg.version);
+	log_info("ready: deadline %.3g s, driver version \"%s\", %zu pool 3 items, reads every %.3g s",
+		 (double)a->cfg.timeout_usec / 1e6, a->cfg.version, a->routine.n_params,
+		 (double)a->routine.poll_usec / 1e6);
 
 	r = sd_event_loop(event);
 	if (r < 0)
@@ -181,6 +250,9 @@ out:
 	if (host)
 		emu_host_abort(host);
 	emu_ctl_server_free(ctl);
+	if (host)
+		emu_host_set_routine(host, NULL, NULL, NULL);
+	emu_routine_free(routine);
 	emu_device_free(dev);
 	emu_host_free(host);
 	sd_event_unref(event);
@@ -194,6 +266,9 @@ static int serve_main(int argc, char **argv)
 			.timeout_usec = (uint64_t)(DEFAULT_TIMEOUT_SEC * 1e6),
 			.version = KVP_DRIVER_VERSION,
 		},
+		.routine = { .poll_usec = DEFAULT_POLL_SEC * 1000000ULL },
+		.params = "default",
+		.vm_name = "hvemu-vm",
 	};
 	int status = serve_parse(argc, argv, &a);
 

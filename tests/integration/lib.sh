@@ -386,7 +386,9 @@ hv_start_emu() {
 	local i
 	[ -x "$HV_EMU" ] || hv_skip "hvkvp-emu is not built (configure found no libfuse3?)"
 	[ -n "$HV_TMP" ] || hv_fail "hv_start_emu needs hv_sandbox first"
-	"$HV_EMU" serve --mount /dev/vmbus --control "$HV_TMP/emu.sock" "$@" \
+	# a quiet host unless the test asks for the routine (--params/--poll
+	# given later override it): the checks count what they send
+	"$HV_EMU" serve --mount /dev/vmbus --control "$HV_TMP/emu.sock" --quiet-host "$@" \
 		>>"$HV_TMP/emu.log" 2>&1 </dev/null &
 	HV_EMU_PID=$!
 	hv_track_pid "$HV_EMU_PID"

@@ -269,4 +269,56 @@ hv_check "--version: the registration reply carries 9.9" probe register --expect
 hv_check "deadline (--timeout 1): host records HV_E_FAIL, late reply gets EINVAL" check_deadline
 hv_check "after a deadline the next request is served" check_after_deadline
 
+# ---- the host's routine: pool 3 at registration, periodic reads ----------------------
+routine() { hv_ctl status | jq -r ".routine.$1"; }
+# routine_at_least FIELD N: for hv_wait_for (which runs it again each time)
+routine_at_least() { [ "$(routine "$1")" -ge "$2" ]; }
+pool3_records() { echo $(($(stat -c %s /var/lib/hyperv/.kvp_pool_3) / 2560)); }
+
+check_routine_params() {
+	hv_wait_for 20 routine_at_least params_ok 16
+	hv_ctl status | jq .routine
+	[ "$(routine params_ok)" = 16 ]
+	[ "$(routine params_failed)" = 0 ]
+	[ "$(pool3_records)" = 16 ]
+	tr '\000' '\n' </var/lib/hyperv/.kvp_pool_3 | grep -qx VirtualMachineName
+	tr '\000' '\n' </var/lib/hyperv/.kvp_pool_3 | grep -qx routine-vm
+	tr '\000' '\n' </var/lib/hyperv/.kvp_pool_3 | grep -qx PhysicalHostNameFullyQualified
+}
+
+check_routine_polls() {
+	hv_wait_for 20 routine_at_least polls 2
+	hv_ctl status | jq .routine
+	# rounds over the ten intrinsic items, each ended by the daemon's
+	# "no more" (HV_S_CONT from a REGISTER1 daemon)
+	[ "$(routine auto_items_read)" -ge 20 ]
+	[ "$(routine last_poll_code)" = HV_S_CONT ]
+}
+
+check_routine_again() {
+	hv_stop "$HVKVPD_PID"
+	hv_wait_for 10 status_is .registered false
+	hv_start_hvkvpd
+	hv_wait_for 20 routine_at_least params_ok 32
+	[ "$(routine params_ok)" = 32 ]
+	# written again, not added: still 16 records
+	[ "$(pool3_records)" = 16 ]
+	[ "$(routine param_rounds)" = 2 ]
+}
+
+check_quiet_host() {
+	hv_ctl status | jq -e '.routine.params == 0 and .routine.poll_sec == 0'
+}
+
+hv_stop_emu
+hv_start_emu --params default --vm-name routine-vm --poll 0.5
+# started here, not in a check: a check stops what it started when it ends
+hv_start_hvkvpd
+hv_check "routine: 16 Guest\\Parameter items written to pool 3 when a daemon registers" check_routine_params
+hv_check "routine: the auto pool read periodically to its end" check_routine_polls
+hv_check "routine: written again at the next registration, not duplicated" check_routine_again
+hv_stop_emu
+hv_start_emu
+hv_check "tests' default host (--quiet-host): no items, no reads" check_quiet_host
+
 hv_checks_done

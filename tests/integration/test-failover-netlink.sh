@@ -18,8 +18,8 @@ hv_sandbox "$@"
 
 MAC0=00:15:5d:00:00:01 GUID0='{4e0c1a2b-0000-4000-8000-00155d000001}'
 MAC1=00:15:5d:00:00:02 GUID1='{4e0c1a2b-0000-4000-8000-00155d000002}'
-KEY0=HvKvpdFailoverResult_00155D000001
-KEY1=HvKvpdFailoverResult_00155D000002
+KEY0=HvKvpdFailoverResult_00155d000001
+KEY1=HvKvpdFailoverResult_00155d000002
 STATE=$HV_TMP/state
 SYSFS=$HV_TMP/sys
 export HV_BUDGET_US=20000000 # hvkvpd's default --reply-budget
@@ -93,7 +93,7 @@ reset_nic() {
 	ip -6 route flush dev "$1" proto static 2>/dev/null || true
 	ip -6 route flush dev "$1" proto boot 2>/dev/null || true
 	ip -6 route flush dev "$1" proto dhcp 2>/dev/null || true
-	rm -f "$STATE/$(cat "$SYSFS/class/net/$1/address").state"
+	rm -f "$STATE/$(tr -d : <"$SYSFS/class/net/$1/address").state"
 	printf '%s' "$RESOLV_BASE" >/etc/resolv.conf
 }
 
@@ -117,7 +117,7 @@ result_key() {
 
 # state_get MAC KEY: one key of the adapter's state file.
 state_get() {
-	sed -n "s/^$2=//p" "$STATE/$1.state" 2>/dev/null
+	sed -n "s/^$2=//p" "$STATE/${1//:/}.state" 2>/dev/null
 }
 
 # ---- what the kernel holds ---------------------------------------------------------
@@ -765,15 +765,15 @@ check_revert_dry_run() {
 	grep -q "would give eth0 back what it held before the first failover (198.51.100.5/24;198.51.100.6/24;2001:db8:5::5/64" \
 		"$HV_TMP/revert.out" || return 1
 	unchanged failover eth0 || return 1
-	test -e "$STATE/$MAC0.state"
+	test -e "$STATE/${MAC0//:/}.state"
 }
 hv_check "(16a) revert --dry-run after two failovers: describes the link before the first one, changes nothing" check_revert_dry_run
 
 check_revert() {
 	"$REVERT" --state-dir "$STATE" --pool-dir /var/lib/hyperv eth0 | tee "$HV_TMP/revert.out"
 	unchanged orig eth0 || return 1
-	test ! -e "$STATE/$MAC0.state" || { echo "the state file is still there"; return 1; }
-	test ! -e "$STATE/$MAC0.original" || { echo "the original file is still there"; return 1; }
+	test ! -e "$STATE/${MAC0//:/}.state" || { echo "the state file is still there"; return 1; }
+	test ! -e "$STATE/${MAC0//:/}.original" || { echo "the original file is still there"; return 1; }
 	case $(result_key "$KEY0") in
 	*"HV_S_OK eth0 netlink: reverted"*) ;;
 	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;

@@ -16,7 +16,7 @@ hv_require_cmd jq ip python3
 hv_sandbox "$@"
 
 MAC0=00:15:5d:00:00:01 GUID0='{4e0c1a2b-0000-4000-8000-00155d000001}'
-KEY0=HvKvpdFailoverResult_00155D000001
+KEY0=HvKvpdFailoverResult_00155d000001
 STATE=$HV_TMP/state
 SYSFS=$HV_TMP/sys
 NOTIFY_DIR=$HV_TMP/notify
@@ -246,7 +246,7 @@ check_pool_keys() {
 	grep -qF 'del\u007f\u007f' "$HV_TMP/pool-list.json"
 	grep -qF 'csi\u009b31m' "$HV_TMP/pool-list.json"
 	for k in "${HOSTILE_IDS[@]}"; do
-		jq -e --arg k "$k" 'any(.[]; .key == $k and .value == $k)' "$HV_TMP/pool-list.json" >/dev/null ||
+		jq -e --arg k "$k" 'any(.records[]; .key == $k and .value == $k)' "$HV_TMP/pool-list.json" >/dev/null ||
 			{ echo "pool list --json lost the key $(printf '%q' "$k")"; return 1; }
 	done
 	for k in "${HOSTILE_IDS[@]}"; do
@@ -275,7 +275,7 @@ check_rejected() {
 	grep -qF "eth0: the host's failover settings were rejected: IPAddresses[0] '192.0.2.10\\nMAINPID=4242\\nX='" \
 		"$HV_TMP/hvkvpd.log"
 	# the state file: key=value lines only, the host's value escaped in it
-	st=$STATE/$MAC0.state
+	st=$STATE/${MAC0//:/}.state
 	clean_text "state file" "$st"
 	if grep -vE '^(#|[a-z_]+=)' "$st"; then
 		echo "^ lines in the state file that are not key=value"
@@ -292,11 +292,13 @@ check_rejected() {
 	# hvkvpctl show: what the host sent, escaped
 	"$CTL" --state-dir "$STATE" --pool-dir /var/lib/hyperv show >"$HV_TMP/show.out"
 	clean_text "hvkvpctl show" "$HV_TMP/show.out"
-	grep -qF 'IPAddresses=192.0.2.10\nMAINPID=4242\nX= Subnets=24' "$HV_TMP/show.out"
-	grep -qF 'DNSServers=\x1b[31m192.0.2.53' "$HV_TMP/show.out"
-	grep -qF "result:     HV_INVALIDARG: IPAddresses[0] '192.0.2.10\\nMAINPID=4242\\nX='" "$HV_TMP/show.out"
+	grep -qF 'IPAddresses=192.0.2.10\nMAINPID=4242\nX=' "$HV_TMP/show.out"
+	grep -qF 'Subnets=24' "$HV_TMP/show.out"
+	grep -qF '\x1b[31m192.0.2.53' "$HV_TMP/show.out"
+	grep -qE '^  result +HV_INVALIDARG' "$HV_TMP/show.out"
+	grep -qF "host:    IPAddresses[0] '192.0.2.10\\nMAINPID=4242\\nX='" "$HV_TMP/show.out"
 	"$CTL" --json --state-dir "$STATE" --pool-dir /var/lib/hyperv show >"$HV_TMP/show.json"
-	[ "$(jq -r '.[0].host.IPAddresses' "$HV_TMP/show.json")" = $'192.0.2.10\nMAINPID=4242\nX=' ]
+	[ "$(jq -r '.adapters[0].host.ip_addresses[0]' "$HV_TMP/show.json")" = $'192.0.2.10\nMAINPID=4242\nX=' ]
 	clean_text "hvkvpctl --json show" "$HV_TMP/show.json"
 
 	# more fields, more bytes: each rejected, nothing changed
@@ -316,7 +318,7 @@ hv_check "(4) eth0 with settings rejected for a forged line, ESC, CR, C1, DEL: H
 # ---- (5) planted symbolic links -----------------------------------------------------
 
 check_state_symlink() {
-	local st=$STATE/$MAC0.state
+	local st=$STATE/${MAC0//:/}.state
 	printf 'victim\n' >"$HV_TMP/victim"
 	rm -f "$st"
 	ln -s "$HV_TMP/victim" "$st"

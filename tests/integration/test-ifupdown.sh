@@ -40,7 +40,7 @@ hv_sandbox "$@"
 
 MAC0=00:15:5d:00:00:01 GUID0='{4e0c1a2b-0000-4000-8000-00155d000001}'
 MAC1=00:15:5d:00:00:02 GUID1='{4e0c1a2b-0000-4000-8000-00155d000002}'
-KEY0=HvKvpdFailoverResult_00155D000001
+KEY0=HvKvpdFailoverResult_00155d000001
 STATE=$HV_TMP/state
 SYSFS=$HV_TMP/sys
 NETDIR=$HV_TMP/etc-network
@@ -187,8 +187,8 @@ check_runtime() {
 	esac
 	grep -q "^nameserver 192.0.2.53" /etc/resolv.conf || { echo "resolv.conf:"; cat /etc/resolv.conf; return 1; }
 	# what a revert gives back, saved at this first failover
-	grep -q '^addr 4 198.51.100.5 24 ' "$STATE/$MAC0.original" || { cat "$STATE/$MAC0.original"; return 1; }
-	cat "$STATE/$MAC0.original"
+	grep -q '^addr 4 198.51.100.5 24 ' "$STATE/${MAC0//:/}.original" || { cat "$STATE/${MAC0//:/}.original"; return 1; }
+	cat "$STATE/${MAC0//:/}.original"
 }
 hv_check "(1) failover on an ifupdown link: HV_S_OK through ifupdown, at once exactly the failover addresses and default routes (old ones gone), DNS in resolv.conf" check_runtime
 
@@ -197,13 +197,13 @@ check_files() {
 	[ -f "$ours" ] || { echo "no $ours"; ls -la "$NETDIR/interfaces.d"; return 1; }
 	same "mode of our file" 644 "$(stat -c %a "$ours")" || return 1
 	same "mode of interfaces (kept)" 640 "$(stat -c %a "$NETDIR/interfaces")" || return 1
-	grep -q '^#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet static$' "$NETDIR/interfaces" ||
+	grep -q '^#hvkvpd-off 00155d000001 iface eth0 inet static$' "$NETDIR/interfaces" ||
 		{ cat "$NETDIR/interfaces"; return 1; }
-	grep -q '^#hvkvpd-off 00:15:5d:00:00:01 	address 198.51.100.5/24$' "$NETDIR/interfaces" ||
+	grep -q '^#hvkvpd-off 00155d000001 	address 198.51.100.5/24$' "$NETDIR/interfaces" ||
 		{ cat "$NETDIR/interfaces"; return 1; }
 	# with the marker taken off, the administrator's file byte for byte
-	cmp -s <(printf '%s' "$ADMIN_INTERFACES") <(sed 's/^#hvkvpd-off 00:15:5d:00:00:01 //' "$NETDIR/interfaces") ||
-		{ diff <(printf '%s' "$ADMIN_INTERFACES") <(sed 's/^#hvkvpd-off 00:15:5d:00:00:01 //' "$NETDIR/interfaces"); return 1; }
+	cmp -s <(printf '%s' "$ADMIN_INTERFACES") <(sed 's/^#hvkvpd-off 00155d000001 //' "$NETDIR/interfaces") ||
+		{ diff <(printf '%s' "$ADMIN_INTERFACES") <(sed 's/^#hvkvpd-off 00155d000001 //' "$NETDIR/interfaces"); return 1; }
 	# eth1's file untouched; no temporary file left
 	cmp -s <(printf '%s' "$ADMIN_ETH1") "$NETDIR/interfaces.d/eth1" || { echo "eth1's file changed"; return 1; }
 	[ -z "$(find "$NETDIR" -name '.hvkvpd-tmp-*')" ] || { echo "a temporary file is left"; return 1; }
@@ -283,7 +283,7 @@ check_revert_dry_run() {
 	grep -q "would" "$HV_TMP/revert.out" || return 1
 	same "file checksums" "$files" "$(cd "$NETDIR" && sha256sum interfaces interfaces.d/*)" || return 1
 	holds_failover eth0 || return 1
-	[ -f "$STATE/$MAC0.state" ] || { echo "the dry run removed the state"; return 1; }
+	[ -f "$STATE/${MAC0//:/}.state" ] || { echo "the dry run removed the state"; return 1; }
 }
 hv_check "(7) revert --dry-run: says what it would do, changes nothing" check_revert_dry_run
 
@@ -301,8 +301,8 @@ check_revert() {
 	[ ! -e "$NETDIR/interfaces.d/hvkvpd-00155d000001" ] || { echo "our file is still there"; return 1; }
 	holds_admin || return 1
 	! grep -q 192.0.2.53 /etc/resolv.conf || { echo "our DNS is still in resolv.conf"; return 1; }
-	[ ! -e "$STATE/$MAC0.state" ] || { echo "the state file is still there"; return 1; }
-	[ ! -e "$STATE/$MAC0.original" ] || { echo "the original file is still there"; return 1; }
+	[ ! -e "$STATE/${MAC0//:/}.state" ] || { echo "the state file is still there"; return 1; }
+	[ ! -e "$STATE/${MAC0//:/}.original" ] || { echo "the original file is still there"; return 1; }
 	case $(result_key "$KEY0") in
 	*"HV_S_OK eth0 ifupdown: reverted"*) ;;
 	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
@@ -325,7 +325,7 @@ hv_check "(9) revert again: nothing to revert (ENOENT), nothing changed" check_r
 check_not_up_before() {
 	hv_expect_code HV_S_OK --adapter-id "$GUID1" --IPAddresses "192.0.2.20" --Subnets 24 \
 		--DefaultGateways 192.0.2.1 --DHCPEnabled false || return 1
-	grep -q '^#hvkvpd-off 00:15:5d:00:00:02 iface eth1 inet static$' "$NETDIR/interfaces.d/eth1" ||
+	grep -q '^#hvkvpd-off 00155d000002 iface eth1 inet static$' "$NETDIR/interfaces.d/eth1" ||
 		{ cat "$NETDIR/interfaces.d/eth1"; return 1; }
 	grep -qx 'eth1=eth1' /run/network/ifstate || { echo "ifstate:"; cat /run/network/ifstate; return 1; }
 	ifdown eth1 >"$HV_TMP/ifdown.log" 2>&1 || { cat "$HV_TMP/ifdown.log"; return 1; }
@@ -352,8 +352,8 @@ check_block() {
 	start_daemon
 	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
 	holds_failover eth0 || return 1
-	grep -q '^# hvkvpd 00:15:5d:00:00:01 begin' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
-	grep -q '^#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet static$' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
+	grep -q '^# hvkvpd 00155d000001 begin' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
+	grep -q '^#hvkvpd-off 00155d000001 iface eth0 inet static$' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
 	ifdown eth0 >/dev/null 2>&1 && ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
 	holds_failover eth0 || return 1
 	"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
@@ -430,7 +430,7 @@ check_unit_paths() {
 		! touch "$NETDIR/probe" 2>/dev/null || { echo "the directory is writable"; exit 1; }
 		hv_expect_code HV_S_OK "${FAILOVER[@]}"
 		holds_failover eth0
-		grep -q '^#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet static$' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; exit 1; }
+		grep -q '^#hvkvpd-off 00155d000001 iface eth0 inet static$' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; exit 1; }
 		[ -f "$NETDIR/interfaces.d/hvkvpd-00155d000001" ]
 		"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; exit 1; }
 		cmp -s <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces"
@@ -449,7 +449,7 @@ check_upgrade() {
 	admin_again
 	start_daemon --backend netlink
 	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
-	grep -qx "backend=netlink" "$STATE/$MAC0.state" || { cat "$STATE/$MAC0.state"; return 1; }
+	grep -qx "backend=netlink" "$STATE/${MAC0//:/}.state" || { cat "$STATE/${MAC0//:/}.state"; return 1; }
 	[ ! -e "$NETDIR/interfaces.d/hvkvpd-00155d000001" ] || { echo "netlink wrote ifupdown's files"; return 1; }
 	hv_stop "$HVKVPD_PID"
 	flush_nic eth0
@@ -457,8 +457,8 @@ check_upgrade() {
 	start_daemon
 	holds_failover eth0 || return 1
 	[ -f "$NETDIR/interfaces.d/hvkvpd-00155d000001" ] || { echo "not moved into ifupdown's files"; return 1; }
-	grep -qx "backend=ifupdown" "$STATE/$MAC0.state" || { cat "$STATE/$MAC0.state"; return 1; }
-	grep -qx "reapply=0" "$STATE/$MAC0.state" || { cat "$STATE/$MAC0.state"; return 1; }
+	grep -qx "backend=ifupdown" "$STATE/${MAC0//:/}.state" || { cat "$STATE/${MAC0//:/}.state"; return 1; }
+	grep -qx "reapply=0" "$STATE/${MAC0//:/}.state" || { cat "$STATE/${MAC0//:/}.state"; return 1; }
 	ifup -a >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
 	holds_failover eth0 || return 1
 	ifdown eth0 >/dev/null 2>&1 && ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }

@@ -114,9 +114,9 @@ only_our_file() {
 }
 
 state_has() {
-	grep -qx -- "$1" "$HV_TMP/state/$MAC.state" && return 0
+	grep -qx -- "$1" "$HV_TMP/state/${MAC//:/}.state" && return 0
 	echo "no line '$1' in:"
-	cat "$HV_TMP/state/$MAC.state"
+	cat "$HV_TMP/state/${MAC//:/}.state"
 	return 1
 }
 
@@ -259,7 +259,7 @@ INODE=$(stat -c %i.%Y "$OURS")
 nd_set "${A_ARGS[@]}"
 hv_check "the same SET again answers HV_S_OK" code_is HV_S_OK
 hv_check "the same SET again leaves the file untouched" test "$(stat -c %i.%Y "$OURS")" = "$INODE"
-hv_check "the same SET again is reported as unchanged" grep -q "^detail=unchanged" "$HV_TMP/state/$MAC.state"
+hv_check "the same SET again is reported as unchanged" grep -q "^detail=unchanged" "$HV_TMP/state/${MAC//:/}.state"
 hv_check "the same SET again: addresses still there" addrs_are "192.0.2.10/24 192.0.2.11/24 2001:db8::10/64"
 
 # ---- 4. different settings update the same file -----------------------------------------------
@@ -357,7 +357,7 @@ check_revert_dry_run() {
 	revert_driver --dry-run eth0 | tee "$HV_TMP/revert.out"
 	grep -q "would remove $OURS" "$HV_TMP/revert.out"
 	[ "$before" = "$(sha256sum "$OURS" /etc/resolv.conf; global_addrs)" ] || { echo "the dry run changed something"; return 1; }
-	test -e "$HV_TMP/state/$MAC.state"
+	test -e "$HV_TMP/state/${MAC//:/}.state"
 }
 hv_check "revert --dry-run says it would remove our file and changes nothing" check_revert_dry_run
 
@@ -369,8 +369,8 @@ check_revert() {
 	hv_wait_for 10 routes_are -4 "198.51.100.1 0"
 	! grep -q 192.0.2.53 /etc/resolv.conf || { echo "our DNS servers are still in resolv.conf"; cat /etc/resolv.conf; return 1; }
 	grep -qx "nameserver 10.9.9.9" /etc/resolv.conf
-	test ! -e "$HV_TMP/state/$MAC.state" || { echo "the state file is still there"; return 1; }
-	test ! -e "$HV_TMP/state/$MAC.original" || { echo "the original file is still there"; return 1; }
+	test ! -e "$HV_TMP/state/${MAC//:/}.state" || { echo "the state file is still there"; return 1; }
+	test ! -e "$HV_TMP/state/${MAC//:/}.original" || { echo "the original file is still there"; return 1; }
 	hv_ctl enumerate-all --pool 1 | jq -r '.items[].value' | grep -q "HV_S_OK eth0 networkd: reverted"
 }
 hv_check "revert: our file removed, networkd applies the user's file again: the address, default route and resolv.conf from before the first failover; state forgotten; pool 1 says reverted" check_revert

@@ -175,7 +175,7 @@ nm_sandbox
 hv_start_emu
 hvkvpd_restart
 
-STATE=$HV_TMP/state/$NM_MAC.state
+STATE=$HV_TMP/state/${NM_MAC//:/}.state
 TURNAROUND=()
 
 # record LABEL JSON: keep the SET turnaround for the summary

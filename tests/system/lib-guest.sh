@@ -46,6 +46,10 @@ sys_init() {
 		# what needs the network (Debian's mirror) happens here, before the
 		# private network namespace
 		sys_rootfs || hv_fail "cannot build the guest rootfs (debootstrap: see $SYS_CACHE/debootstrap.log)"
+		if [ -n "${SYS_VARIANT:-}" ]; then
+			sys_rootfs_variant "$SYS_VARIANT" "$SYS_VARIANT_PACKAGES" ||
+				hv_fail "cannot build the $SYS_VARIANT rootfs (see $SYS_CACHE/variant-$SYS_VARIANT.log)"
+		fi
 		sys_fetch_deb hyperv-daemons >/dev/null || echo "# cannot download hyperv-daemons" >&2
 		export HV_SANDBOXED=1
 		exec unshare --mount --net --propagation private -- bash "$HV_TEST_SCRIPT" "$@"
@@ -71,6 +75,29 @@ sys_rootfs() {
 		>"$SYS_CACHE/debootstrap.log" 2>&1 || return 1
 	# no console login prompts, and a machine id for journald
 	rm -f "$dir.new/etc/systemd/system/getty.target.wants/"* 2>/dev/null
+	echo "$stamp" >"$dir.new/.hvkvp-stamp"
+	mv "$dir.new" "$dir"
+}
+
+# sys_rootfs_variant NAME "PACKAGES": $SYS_CACHE/rootfs-$SYS_SUITE-NAME, the
+# cached rootfs with more Debian packages installed by apt-get in an nspawn
+# of a copy (no boot; the host's network, so call it before the private
+# namespace: a test sets SYS_VARIANT and SYS_VARIANT_PACKAGES before
+# sys_init). Their services stay as the packages enable them.
+sys_rootfs_variant() {
+	local name=$1 pkgs=$2 dir stamp
+	dir=$SYS_CACHE/rootfs-$SYS_SUITE-$name
+	stamp="$SYS_SUITE $SYS_PACKAGES + $pkgs"
+	if [ -f "$dir/.hvkvp-stamp" ] && [ "$(cat "$dir/.hvkvp-stamp")" = "$stamp" ]; then
+		return 0
+	fi
+	rm -rf "$dir" "$dir.new"
+	echo "# building the $name guest rootfs (apt-get install $pkgs, once)" >&2
+	cp -a "$SYS_CACHE/rootfs-$SYS_SUITE" "$dir.new"
+	# shellcheck disable=SC2086
+	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --quiet --register=no --keep-unit -D "$dir.new" --pipe -E DEBIAN_FRONTEND=noninteractive \
+		sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $pkgs && apt-get clean" \
+		>"$SYS_CACHE/variant-$name.log" 2>&1 </dev/null || return 1
 	echo "$stamp" >"$dir.new/.hvkvp-stamp"
 	mv "$dir.new" "$dir"
 }
@@ -131,24 +158,26 @@ sys_start_emu() {
 	hv_fail "hvkvp-emu did not answer on its control socket within 10 s"
 }
 
-# sys_guest_new NAME: $HV_TMP/NAME, a fresh copy of the cached rootfs.
+# sys_guest_new NAME [VARIANT]: $HV_TMP/NAME, a fresh copy of the cached
+# rootfs (or of its VARIANT, see sys_rootfs_variant).
 sys_guest_new() {
 	SYS_GUEST_DIR=$HV_TMP/$1
-	cp -a "$SYS_CACHE/rootfs-$SYS_SUITE" "$SYS_GUEST_DIR"
+	cp -a "$SYS_CACHE/rootfs-$SYS_SUITE${2:+-$2}" "$SYS_GUEST_DIR"
 }
 
 # sys_boot [NAME]: boots the guest (default: the last sys_guest_new) under
 # systemd-nspawn with its own network namespace and the emulator's device
-# as /dev/vmbus; returns once systemd in it reports running (or degraded,
+# as /dev/vmbus (SYS_VMBUS: another emulator's directory); returns once systemd in it reports running (or degraded,
 # which the caller checks). SYS_NSPAWN_EXTRA: more nspawn options (e.g.
-# --network-veth). Log: $HV_TMP/nspawn-N.log.
+# --network-veth); SYS_NSPAWN_NET: the network option in place of
+# --private-network (e.g. --network-namespace-path=FILE). Log: $HV_TMP/nspawn-N.log.
 SYS_BOOTS=0
 sys_boot() {
 	local dir=${1:+$HV_TMP/$1} i state
 	dir=${dir:-$SYS_GUEST_DIR}
 	SYS_BOOTS=$((SYS_BOOTS + 1))
 	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --register=no --keep-unit --quiet \
-		-D "$dir" --boot --private-network ${SYS_NSPAWN_EXTRA:-} --bind=/dev/fuse --bind="$HV_TMP/vmbus:/dev/vmbus" \
+		-D "$dir" --boot ${SYS_NSPAWN_NET:---private-network} ${SYS_NSPAWN_EXTRA:-} --bind=/dev/fuse --bind="${SYS_VMBUS:-$HV_TMP/vmbus}:/dev/vmbus" \
 		>"$HV_TMP/nspawn-$SYS_BOOTS.log" 2>&1 </dev/null &
 	SYS_NSPAWN_PID=$!
 	hv_track_pid "$SYS_NSPAWN_PID"

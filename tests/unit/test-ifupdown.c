@@ -42,13 +42,13 @@ static const char DISABLED[] =
 	"auto lo eth0\n"
 	"iface lo inet loopback\n"
 	"\n"
-	"#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet static\n"
-	"#hvkvpd-off 00:15:5d:00:00:01 \taddress 198.51.100.5/24\n"
+	"#hvkvpd-off 00155d000001 iface eth0 inet static\n"
+	"#hvkvpd-off 00155d000001 \taddress 198.51.100.5/24\n"
 	"\t# a comment in the stanza\n"
 	"\n"
-	"#hvkvpd-off 00:15:5d:00:00:01 \tgateway 198.51.100.1\n"
-	"#hvkvpd-off 00:15:5d:00:00:01 iface eth0 inet6 static\n"
-	"#hvkvpd-off 00:15:5d:00:00:01     address 2001:db8:5::5/64\n"
+	"#hvkvpd-off 00155d000001 \tgateway 198.51.100.1\n"
+	"#hvkvpd-off 00155d000001 iface eth0 inet6 static\n"
+	"#hvkvpd-off 00155d000001     address 2001:db8:5::5/64\n"
 	"iface eth1 inet dhcp\n"
 	"iface eth00 inet dhcp\n"
 	"mapping eth0\n"
@@ -98,8 +98,8 @@ END_TEST
 
 START_TEST(test_block_round_trip)
 {
-	static const char block[] = "# hvkvpd 00:15:5d:00:00:01 begin\niface eth0 inet static\n"
-				    "\taddress 192.0.2.10/24\n# hvkvpd 00:15:5d:00:00:01 end\n";
+	static const char block[] = "# hvkvpd 00155d000001 begin\niface eth0 inet static\n"
+				    "\taddress 192.0.2.10/24\n# hvkvpd 00155d000001 end\n";
 	bool changed = false;
 	_cleanup_free_ char *with = ifu_restore_and_block(ADMIN, &eth0, block, &changed);
 	_cleanup_free_ char *again = NULL, *disabled = NULL;

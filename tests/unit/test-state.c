@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "adapter.h"
 #include "state.h"
 #include "suites.h"
 #include "util.h"
@@ -13,6 +14,7 @@
 /* state.c reads at most this much; state_format() must fit in it */
 #define FORMAT_BUF (64 * 1024)
 #define MAC "00:15:5d:00:00:01"
+#define MAC_KEY "00155d000001" /* adapter_mac_key(MAC): the file name */
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -404,7 +406,7 @@ START_TEST(test_save_load)
 	ck_assert_int_eq(state_save(dir, &st), 0);
 	ck_assert_int_eq(stat(dir, &sb), 0);
 	ck_assert(S_ISDIR(sb.st_mode));
-	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC_KEY);
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert_msg((sb.st_mode & 07777) == 0600, "mode %o", sb.st_mode & 07777);
 	ck_assert_int_eq(state_load(dir, MAC, &back), 0);
@@ -435,7 +437,7 @@ START_TEST(test_save_atomic)
 
 	sample(&st);
 	ck_assert_int_eq(state_save(dir, &st), 0);
-	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC_KEY);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fstat(fd, &a), 0);
@@ -464,7 +466,7 @@ START_TEST(test_load_bad_files)
 	char path[4300];
 
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC_KEY);
 
 	write_file(path, "", 0);
 	ck_assert_int_eq(state_load(dir, MAC, &st), -EBADMSG);
@@ -502,7 +504,7 @@ START_TEST(test_load_oversized)
 	int r;
 
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC_KEY);
 	big = malloc(80 * 1024);
 	ck_assert_ptr_nonnull(big);
 	off = (size_t)sprintf(big, "mac=" MAC "\nreapply=1\napplied_usec=1\n");
@@ -578,7 +580,7 @@ START_TEST(test_save_over_symlink)
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	snprintf(target, sizeof(target), "%s/target", dir);
 	write_file(target, "keep me\n", 8);
-	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC_KEY);
 	ck_assert_int_eq(symlink(target, path), 0);
 
 	sample(&st);
@@ -610,17 +612,17 @@ START_TEST(test_foreach)
 		ck_assert_int_eq(state_save(dir, &st), 0);
 	}
 	/* things that are not state files, or not good ones */
-	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:04.state", dir);
+	snprintf(path, sizeof(path), "%s/00155d000004.state", dir);
 	write_file(path, "not a state file\n", 17);
-	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:05.state.Ab12Cd", dir);
+	snprintf(path, sizeof(path), "%s/00155d000005.state.Ab12Cd", dir);
 	write_file(path, "mac=00:15:5d:00:00:05\n", 22);
 	snprintf(path, sizeof(path), "%s/README", dir);
 	write_file(path, "mac=00:15:5d:00:00:06\n", 22);
 	snprintf(path, sizeof(path), "%s/.apply.lock", dir);
 	write_file(path, "", 0);
 	/* a symbolic link to a good state file is not followed */
-	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:07.state", dir);
-	ck_assert_int_eq(symlink("00:15:5d:00:00:01.state", path), 0);
+	snprintf(path, sizeof(path), "%s/00155d000007.state", dir);
+	ck_assert_int_eq(symlink("00155d000001.state", path), 0);
 
 	ck_assert_int_eq(state_foreach(dir, collect, &s), 0);
 	ck_assert_uint_eq(s.n, 3);
@@ -633,6 +635,86 @@ START_TEST(test_foreach)
 	s.stop_at = 2;
 	ck_assert_int_eq(state_foreach(dir, collect, &s), -EIO);
 	ck_assert_uint_eq(s.n, 2);
+}
+END_TEST
+
+/* State files named in the old spelling (colons) are renamed at start; a
+ * newer file of the new name wins; links and strangers stay. */
+static char big[64 * 1024];
+
+START_TEST(test_migrate_names)
+{
+	struct adapter_state st, back;
+	struct timespec old_times[2] = { { 1000, 0 }, { 1000, 0 } };
+	char path[4300], other[4300];
+
+	char key[ADAPTER_MAC_KEY_SIZE];
+
+	/* the one spelling, from any spelling */
+	ck_assert_int_eq(adapter_mac_key("00:15:5D:0A:0B:0C", key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "00155d0a0b0c");
+	ck_assert_int_eq(adapter_mac_key("00-15-5d-0a-0b-0c", key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "00155d0a0b0c");
+	ck_assert_int_eq(adapter_mac_key("00155D0A0B0C", key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "00155d0a0b0c");
+	ck_assert_int_eq(adapter_mac_key("00:15:5d:0a:0b", key, sizeof(key)), -EINVAL);
+	ck_assert_int_eq(adapter_mac_key("", key, sizeof(key)), -EINVAL);
+
+	ck_assert_int_eq(state_migrate_names(dir), 0); /* no directory: nothing */
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	sample(&st);
+	ck_assert_int_eq(state_format(&st, big, sizeof(big)), 0);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	write_file(path, big, strlen(big));
+	/* the same adapter in both spellings: the newer (new) name wins */
+	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:02.state", dir);
+	write_file(path, "mac=00:15:5d:00:00:02\ndetail=old\n", 33);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, old_times, 0), 0);
+	snprintf(other, sizeof(other), "%s/00155d000002.state", dir);
+	write_file(other, "mac=00:15:5d:00:00:02\ndetail=new\n", 33);
+	/* a symbolic link in the old spelling is not followed nor moved */
+	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:03.state", dir);
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+
+	ck_assert_int_eq(state_migrate_names(dir), 1);
+	snprintf(path, sizeof(path), "%s/%s.state", dir, MAC);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(state_load(dir, MAC, &back), 0);
+	ck_assert_str_eq(back.detail, st.detail);
+	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:02.state", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(state_load(dir, "00:15:5d:00:00:02", &back), 0);
+	ck_assert_str_eq(back.detail, "new");
+	snprintf(path, sizeof(path), "%s/00:15:5d:00:00:03.state", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* idempotent */
+	ck_assert_int_eq(state_migrate_names(dir), 0);
+}
+END_TEST
+
+/* The manual record round-trips and is apart from the host's. */
+START_TEST(test_manual_record)
+{
+	struct adapter_state st, back;
+
+	sample(&st);
+	st.manual_usec = 1234567;
+	strcpy(st.manual_user, "admin (uid 1000, via sudo)");
+	strcpy(st.manual.ip_addr, "192.0.2.7");
+	strcpy(st.manual.sub_net, "24");
+	st.manual_result = 0x80070057;
+	strcpy(st.manual_detail, "rejected\x01");
+	strcpy(st.manual_backend, "netlink");
+	st.applied_manual = true;
+	ck_assert_int_eq(state_format(&st, big, sizeof(big)), 0);
+	ck_assert_int_eq(state_parse(big, &back), 0);
+	ck_assert_uint_eq(back.manual_usec, 1234567);
+	ck_assert_str_eq(back.manual_user, st.manual_user);
+	ck_assert_str_eq(back.manual.ip_addr, "192.0.2.7");
+	ck_assert_uint_eq(back.manual_result, 0x80070057);
+	ck_assert_str_eq(back.manual_detail, st.manual_detail);
+	ck_assert(back.applied_manual);
+	ck_assert_str_eq(back.host.ip_addr, st.host.ip_addr);
 }
 END_TEST
 
@@ -663,6 +745,8 @@ Suite *state_suite(void)
 	tcase_add_test(tc, test_empty_mac);
 	tcase_add_test(tc, test_save_over_symlink);
 	tcase_add_test(tc, test_foreach);
+	tcase_add_test(tc, test_migrate_names);
+	tcase_add_test(tc, test_manual_record);
 	suite_add_tcase(s, tc);
 	return s;
 }
