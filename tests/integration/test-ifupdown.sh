@@ -466,6 +466,27 @@ check_upgrade() {
 }
 hv_check "(16) upgrade: settings saved by the netlink backend on an ifupdown link move into ifupdown's files at the next start; then ifup -a and ifdown/ifup keep exactly them" check_upgrade
 
+# the operator's command: hvkvpctl revert (the engine above, through the CLI)
+check_hvkvpctl_revert() {
+	local ctl=$top_builddir/hvkvpctl out files
+	[ -x "$ctl" ] || { echo "$ctl is not built"; return 1; }
+	admin_again
+	hv_expect_code HV_S_OK "${FAILOVER[@]}" || return 1
+	files=$(files_sum)
+	out=$("$ctl" --state-dir "$STATE" --pool-dir /var/lib/hyperv revert eth0 --dry-run) || { echo "$out"; return 1; }
+	echo "$out"
+	[[ $out == *"would remove hvkvpd's stanzas"*"(dry run: nothing changed)" ]] || return 1
+	same "ifupdown's files after the dry run" "$files" "$(files_sum)" || return 1
+	holds_failover eth0 || return 1
+	out=$("$ctl" --state-dir "$STATE" --pool-dir /var/lib/hyperv --json revert eth0) || { echo "$out"; return 1; }
+	echo "$out"
+	hv_json_is "$out" .backend ifupdown || return 1
+	hv_json_is "$out" .result HV_S_OK || return 1
+	cmp -s <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces" || return 1
+	holds_admin
+}
+hv_check "(17) hvkvpctl revert eth0 [--dry-run]: the dry run changes nothing, the revert gives the admin's stanzas and addresses back" check_hvkvpctl_revert
+
 sort -n "$HV_TIMES_FILE" | awk '{ v[NR] = $1; s += $1 }
 	END { if (NR) printf "# SET_IP_INFO turnaround through the ifupdown backend (elapsed_us, %d requests): min %d, median %d, max %d\n",
 		NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
