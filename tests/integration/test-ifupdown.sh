@@ -466,6 +466,8 @@ check_upgrade() {
 }
 hv_check "(16) upgrade: settings saved by the netlink backend on an ifupdown link move into ifupdown's files at the next start; then ifup -a and ifdown/ifup keep exactly them" check_upgrade
 
+ensure_daemon
+
 # the operator's command: hvkvpctl revert (the engine above, through the CLI)
 check_hvkvpctl_revert() {
 	local ctl=$top_builddir/hvkvpctl out files
