@@ -6,6 +6,7 @@
 #include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -805,19 +806,23 @@ static int remove_file(const char *path)
 }
 
 /* ifupdown's record of what is up: `IF=IF` in /run/network/ifstate (and
- * ifstate.IF), under its own lock (an fcntl write lock on .ifstate.lock). */
-static int ifstate_mark_up(const char *ifname)
+ * ifstate.IF holding "IF", empty once down), under its own lock (an fcntl
+ * write lock on .ifstate.lock). up: adds the interface unless it is
+ * listed (under any logical name); !up: takes it out. 1 when changed. */
+static int ifstate_set(const char *ifname, bool up)
 {
-	char path[PATH_MAX], line[64];
-	_cleanup_free_ char *text = NULL;
+	char path[PATH_MAX], prefix[64], one[64];
+	_cleanup_free_ char *text = NULL, *out = NULL;
 	_cleanup_close_ int lock = -1;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	uint64_t until = now_usec() + IFU_LOCK_USEC;
+	struct sbuf b = { 0 };
+	bool listed = false;
 	struct stat st;
 	int r;
 
 	if (stat(IFU_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode))
-		return 0; /* ifupdown never ran since boot: it starts from our stanza */
+		return 0; /* ifupdown never ran since boot: it starts from the stanzas */
 	lock = open(IFU_RUN_DIR "/.ifstate.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lock < 0)
 		return negative_errno();
@@ -833,36 +838,40 @@ static int ifstate_mark_up(const char *ifname)
 	}
 	if (r < 0)
 		return r;
-	snprintf(line, sizeof(line), "%s=", ifname);
+	snprintf(prefix, sizeof(prefix), "%s=", ifname);
 	for (const char *l = text; *l;) {
 		const char *e = line_end(l);
+		size_t n = (size_t)(e - l) + (*e ? 1 : 0);
 
-		if (line_starts(l, e, line))
-			return 0; /* up already (with whatever stanza: ours is the one now) */
-		l = *e ? e + 1 : e;
+		if (line_starts(l, e, prefix))
+			listed = true;
+		else
+			sb_add(&b, l, n);
+		l += n;
 	}
-	{
-		struct sbuf b = { 0 };
-		_cleanup_free_ char *out = NULL;
-
-		sb_add(&b, text, strlen(text));
+	if (listed == up) {
+		free(b.buf);
+		return 0; /* up already (with whatever stanza: ours is the one now), or not listed */
+	}
+	if (up) {
 		if (b.len && b.buf[b.len - 1] != '\n')
 			sb_add(&b, "\n", 1);
 		sb_printf(&b, "%s=%s\n", ifname, ifname);
-		out = sb_take(&b);
-		if (!out)
-			return -ENOMEM;
-		r = write_file_atomic(IFU_RUN_DIR "/ifstate", out, 0644);
-		if (r < 0)
-			return r;
 	}
+	out = sb_take(&b);
+	if (!out)
+		return -ENOMEM;
+	r = write_file_atomic(IFU_RUN_DIR "/ifstate", out, 0644);
+	if (r < 0)
+		return r;
 	snprintf(path, sizeof(path), IFU_RUN_DIR "/ifstate.%s", ifname);
-	snprintf(line, sizeof(line), "%s\n", ifname);
-	r = write_file_atomic(path, line, 0644);
-	if (r == 0)
-		log_info("%s: marked up in ifupdown's state (%s), as ifup would have", ifname,
-			 IFU_RUN_DIR "/ifstate");
-	return r;
+	snprintf(one, sizeof(one), "%s\n", ifname);
+	r = write_file_atomic(path, up ? one : "", 0644);
+	if (r < 0)
+		return r;
+	log_info("%s: marked %s in ifupdown's state (%s), as if%s would have", ifname, up ? "up" : "down",
+		 IFU_RUN_DIR "/ifstate", up ? "up" : "down");
+	return 1;
 }
 
 /* ---- the ops ---------------------------------------------------------------------------- */
@@ -1082,7 +1091,7 @@ static int ifu_persist(struct backend *b, void *p, const struct adapter *a,
 				return log_error_errno(r, "%s: cannot write %s", a->ifname, path);
 			log_info("%s: %s %s", a->ifname, i == t ? "failover stanzas written to" : "stanzas disabled in", path);
 		}
-	r = ifstate_mark_up(a->ifname);
+	r = ifstate_set(a->ifname, true);
 	if (r < 0)
 		log_warning_errno(r, "%s: cannot record the interface as up in ifupdown's state; run `ifup --force %s` once if ifdown says it is not configured",
 				  a->ifname, a->ifname);
@@ -1185,6 +1194,11 @@ static int ifu_revert(struct backend *b, const struct adapter *a, const struct l
 	}
 	if (original) {
 		r = backend_netlink_restore(u->sk, a, original);
+		/* a link that was down before the failover was not up by
+		 * ifupdown either: ifup must be able to bring it up again */
+		if (r == 0 && !(original->flags & IFF_UP) && ifstate_set(a->ifname, false) < 0)
+			log_warning("%s: cannot take the interface out of ifupdown's state; `ifup --force %s` brings it up",
+				    a->ifname, a->ifname);
 		if (r < 0) {
 			strprintf(msg, msg_size,
 				  "ifupdown's configuration is restored (%s), but the link is not: %s; `ifdown %s; ifup %s` applies it",

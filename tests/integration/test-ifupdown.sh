@@ -101,6 +101,7 @@ ADMIN_ETH1='allow-hotplug eth1
 iface eth1 inet static
 	address 203.0.113.5/24
 	gateway 203.0.113.1
+	metric 10
 '
 
 reset_config() {
@@ -336,10 +337,15 @@ check_not_up_before() {
 	"$REVERT" --state-dir "$STATE" "$MAC1" >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
 	cmp -s <(printf '%s' "$ADMIN_ETH1") "$NETDIR/interfaces.d/eth1" ||
 		{ diff <(printf '%s' "$ADMIN_ETH1") "$NETDIR/interfaces.d/eth1"; return 1; }
-	# before its failover eth1 held nothing
-	same "eth1 after revert" "" "$(hv_addrs eth1)"
+	# before its failover eth1 held nothing and was down: ifupdown's
+	# state forgets it again, so ifup brings the admin's stanza up
+	same "eth1 after revert" "" "$(hv_addrs eth1)" || return 1
+	! grep -q '^eth1=' /run/network/ifstate || { echo "ifstate:"; cat /run/network/ifstate; return 1; }
+	ifup eth1 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	same "eth1 after ifup" 203.0.113.5/24 "$(hv_addrs eth1)" || return 1
+	ifdown eth1 >/dev/null 2>&1
 }
-hv_check "(10) a stanza in a sourced file, never up: disabled there, the link marked up in ifupdown's state so ifdown/ifup work; revert restores the file and the empty link" check_not_up_before
+hv_check "(10) a stanza in a sourced file, never up: disabled there, the link marked up in ifupdown's state so ifdown/ifup work; revert restores the file, the empty link and ifupdown's state (ifup brings the admin's stanza up)" check_not_up_before
 
 # no `source` line: our stanzas in a marked block of interfaces itself
 check_block() {
