@@ -976,38 +976,30 @@ static int plan_files(struct ifu_snapshot *snap, const struct adapter *a,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < cfg->n; i++) {
+		_cleanup_free_ char *clean = NULL;
 		bool changed = false;
 		char *text;
 
 		if (cfg->files[i].ours)
 			continue;
-		if (i == t) {
-			struct sbuf blk = { 0 };
+		/* from the administrator's text: our block of an earlier
+		 * failover out (wherever it was), the stanzas disabled again */
+		clean = ifu_restore_and_block(cfg->files[i].text, a, NULL, &changed);
+		if (!clean)
+			return -ENOMEM;
+		text = ifu_disable_stanzas(clean, a, &changed);
+		if (text && i == t) {
+			struct sbuf all = { .buf = text, .len = strlen(text), .size = strlen(text) + 1 };
 			char begin[64], endm[64], key[ADAPTER_MAC_KEY_SIZE];
-			_cleanup_free_ char *block = NULL, *tmp = NULL;
 
 			block_marks(mkey(a, key), begin, sizeof(begin), endm, sizeof(endm));
-			sb_printf(&blk, "%s (do not edit: hvkvpctl revert removes it)\n", begin);
-			sb_add(&blk, stanzas, strlen(stanzas));
-			sb_printf(&blk, "%s\n", endm);
-			block = sb_take(&blk);
-			if (!block)
-				return -ENOMEM;
-			tmp = ifu_restore_and_block(cfg->files[i].text, a, NULL, &changed);
-			if (!tmp)
-				return -ENOMEM;
-			changed = false;
-			text = ifu_disable_stanzas(tmp, a, &changed);
-			if (text) {
-				struct sbuf all = { .buf = text, .len = strlen(text), .size = strlen(text) + 1 };
-
-				if (all.len && text[all.len - 1] != '\n')
-					sb_add(&all, "\n", 1);
-				sb_add(&all, block, strlen(block));
-				text = sb_take(&all);
-			}
-		} else
-			text = ifu_disable_stanzas(cfg->files[i].text, a, &changed);
+			if (all.len && text[all.len - 1] != '\n')
+				sb_add(&all, "\n", 1);
+			sb_printf(&all, "%s (do not edit: hvkvpctl revert removes it)\n", begin);
+			sb_add(&all, stanzas, strlen(stanzas));
+			sb_printf(&all, "%s\n", endm);
+			text = sb_take(&all);
+		}
 		if (!text)
 			return -ENOMEM;
 		if (streq(text, cfg->files[i].text)) {
