@@ -162,6 +162,8 @@ int link_original_parse(const char *text, struct link_state *ret)
 		for (char *t = strtok_r(line, " \t", &ws); t && n < ARRAY_SIZE(w) - 1; t = strtok_r(NULL, " \t", &ws))
 			w[n++] = t;
 		w[n] = NULL;
+		if (n == 0)
+			continue; /* blanks only */
 		if (n == 3 && streq(w[0], "link") && parse_uint(w[1], UINT32_MAX, &v[0]) == 0 &&
 		    parse_uint(w[2], 1, &v[1]) == 0) {
 			ret->flags = (unsigned)v[0];
