@@ -78,7 +78,7 @@ static const char *parsed(const char *text, const char *ifname, size_t max, char
 
 #define ck_assert_parsed(text, ifname, max, want)                                      \
 	do {                                                                           \
-		char _b[1024];                                                         \
+		char _b[FAILOVER_MAX_DNS * 16];                                        \
 		ck_assert_str_eq(parsed(text, ifname, max, _b, sizeof(_b)), want);       \
 	} while (0)
 
@@ -334,14 +334,16 @@ END_TEST
 /* As many servers as the settings can hold, all written in order. */
 START_TEST(test_many_servers)
 {
-	struct failover_ip s[FAILOVER_MAX_DNS];
-	char *got, want[1024] = "";
+	static struct failover_ip s[FAILOVER_MAX_DNS];
+	static char want[FAILOVER_MAX_DNS * 16] = "";
+	char *got;
 
+	want[0] = '\0';
 	for (size_t i = 0; i < FAILOVER_MAX_DNS; i++) {
 		char ip[32];
 
 		s[i].family = AF_INET;
-		snprintf(ip, sizeof(ip), "192.0.2.%zu", i + 1);
+		snprintf(ip, sizeof(ip), "10.0.%zu.%zu", i / 200, i % 200 + 1);
 		inet_pton(AF_INET, ip, &s[i].addr.in);
 		if (i)
 			strcat(want, " ");
@@ -351,7 +353,7 @@ START_TEST(test_many_servers)
 	ck_assert_ptr_nonnull(got);
 	ck_assert_parsed(got, "eth0", FAILOVER_MAX_DNS, want);
 	/* max is respected */
-	ck_assert_parsed(got, "eth0", 3, "192.0.2.1 192.0.2.2 192.0.2.3");
+	ck_assert_parsed(got, "eth0", 3, "10.0.0.1 10.0.0.2 10.0.0.3");
 	free(got);
 }
 END_TEST
@@ -408,12 +410,13 @@ END_TEST
 START_TEST(test_parse_many_lines)
 {
 	/* more nameserver lines than any list holds: the first ones, no overrun */
-	char text[64 * 40] = "";
+	static char text[32 * (FAILOVER_MAX_DNS + 40)];
 
-	for (int i = 1; i <= 40; i++) {
+	text[0] = '\0';
+	for (int i = 1; i <= FAILOVER_MAX_DNS + 40; i++) {
 		char line[64];
 
-		snprintf(line, sizeof(line), "nameserver 10.0.0.%d\n", i);
+		snprintf(line, sizeof(line), "nameserver 10.0.%d.%d\n", i / 200, i % 200);
 		strcat(text, line);
 	}
 	ck_assert_parsed(text, "eth0", 2, "10.0.0.1 10.0.0.2");
