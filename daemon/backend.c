@@ -209,6 +209,19 @@ void backend_result_set(struct backend_result *res, bool changed, const struct f
 	va_start(ap, fmt);
 	vsnprintf(res->detail + len, sizeof(res->detail) - len, fmt, ap);
 	va_end(ap);
+	/* every backend installs such a gateway with the onlink flag; the host
+	 * and the operator hear of it, since it often means a wrong mask */
+	for (size_t i = 0; i < s->n_gateways; i++) {
+		char ip[INET6_ADDRSTRLEN];
+
+		if (!failover_gateway_onlink(s, i))
+			continue;
+		failover_ip_to_string(AF_INET, &s->gateways[i].addr, ip, sizeof(ip));
+		len = strlen(res->detail);
+		snprintf(res->detail + len, sizeof(res->detail) - len,
+			 "; warning: DefaultGateways[%zu] '%s' is outside every subnet, installed on-link",
+			 i, ip);
+	}
 }
 
 int backend_nl_data_new(struct backend *b, size_t size)

@@ -265,6 +265,14 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 	record(c, &a, in, b, r, &res, ret->message, received);
 
 	failover_count(s, &v4, &v6);
+	for (size_t i = 0; r == 0 && i < s->n_gateways; i++)
+		if (failover_gateway_onlink(s, i)) {
+			char ip[INET6_ADDRSTRLEN];
+
+			log_warning("%s: DefaultGateways[%zu] '%s' is outside every subnet of the host's addresses; installed on-link (is a subnet mask wrong?)",
+				    a.ifname, i,
+				    failover_ip_to_string(AF_INET, &s->gateways[i].addr, ip, sizeof(ip)));
+		}
 	if (r == 0) {
 		log_info("%s: %s through %s%s", a.ifname, res.detail, b->ops->name,
 			 res.waiting_for_carrier ? "; no carrier yet, waiting for it" : "");
