@@ -256,7 +256,11 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 	r = apply_settings(c, &a, s, deadline, &b, &res);
 	if (b)
 		strscpy(ret->backend, sizeof(ret->backend), b->ops->name);
-	if (r < 0)
+	if (r < 0 && !b && c->backends->error[0])
+		/* no backend taken: say which manager, module or bus call */
+		strprintf(ret->message, sizeof(ret->message), "%s; nothing changed (%s)",
+			  c->backends->error, hv_error_to_string(hv_error_from_errno(r)));
+	else if (r < 0)
 		strprintf(ret->message, sizeof(ret->message), "%s (%s)", strerror(-r),
 			 hv_error_to_string(hv_error_from_errno(r)));
 	else
@@ -310,7 +314,10 @@ int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, stru
 		return r;
 	r = backend_select(c->backends, c->o.forced_backend, ret_adapter, &b);
 	if (r < 0) {
-		strprintf(err, err_size, "no backend can configure %s", ret_adapter->ifname);
+		if (c->backends->error[0])
+			strprintf(err, err_size, "%s", c->backends->error);
+		else
+			strprintf(err, err_size, "no backend can configure %s", ret_adapter->ifname);
 		return r;
 	}
 	r = nlx_read_link_new(c->sk, ret_adapter->ifindex, &now);
