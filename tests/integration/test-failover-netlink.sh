@@ -830,7 +830,7 @@ check_watch_sees_flap() {
 	hv_expect_code HV_S_OK "${DUAL[@]}" >/dev/null || return 1
 	watch_start
 	ip route del default via 192.0.2.1 dev eth0 metric 100
-	ip route add default via 192.0.2.1 dev eth0 metric 100 proto static
+	ip route append default via 192.0.2.1 dev eth0 metric 100 proto static
 	events=$(watch_stop)
 	grep -q "Deleted default via 192.0.2.1" <<<"$events" || { echo "detector missed: $events"; return 1; }
 }
