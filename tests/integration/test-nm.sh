@@ -559,9 +559,38 @@ check_module_unavailable() {
 	return "$rc"
 }
 
+# At start-up, saved settings applied through netlink before (reapply=1)
+# meet a link that NetworkManager manages now, and the module cannot be
+# loaded: they are not re-applied behind NM's back.
+check_boot_module_unavailable() {
+	local rc=0 addrs defaults
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" >/dev/null || rc=1
+	addrs=$(kernel_addrs)
+	defaults=$(kernel_defaults)
+	hv_stop "$HVKVPD_PID"
+	sed -i -e 's/^reapply=.*/reapply=1/' -e 's/^backend=.*/backend=netlink/' \
+		-e 's/^applied_ip_addr=.*/applied_ip_addr=203.0.113.9/' -e 's/^applied_sub_net=.*/applied_sub_net=24/' \
+		-e 's/^applied_gate_way=.*/applied_gate_way=203.0.113.1/' -e 's/^applied_dns_addr=.*/applied_dns_addr=/' \
+		-e 's/^applied_dhcp_enabled=.*/applied_dhcp_enabled=0/' "$STATE"
+	grep -qx "reapply=1" "$STATE" || { cat "$STATE"; rc=1; }
+	wc -l <"$HV_TMP/hvkvpd.log" >"$HV_TMP/log-mark"
+	HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$HV_TMP/sys HVKVPD_TEST_MODULE_DIR=$HV_TMP/no-modules \
+		hv_start_hvkvpd --state-dir "$HV_TMP/state" --debug
+	sleep 0.5
+	[ "$(kernel_addrs)" = "$addrs" ] || { echo "addresses changed: $(kernel_addrs)"; rc=1; }
+	[ "$(kernel_defaults)" = "$defaults" ] || { echo "routes changed: $(kernel_defaults)"; rc=1; }
+	tail -n +$(($(cat "$HV_TMP/log-mark") + 1)) "$HV_TMP/hvkvpd.log" >"$HV_TMP/boot.log"
+	grep -q "NetworkManager manages $NM_IF, but hvkvpd cannot drive it: its module cannot be loaded" "$HV_TMP/boot.log" ||
+		{ tail -n 20 "$HV_TMP/boot.log"; rc=1; }
+	! grep -q "re-applied the saved failover settings" "$HV_TMP/boot.log" || { echo "re-applied"; rc=1; }
+	hvkvpd_restart
+	return "$rc"
+}
+
 nm_check "DNS is exactly the host's: ignore-auto-dns on both families, NM and GET report only those" check_dns_exact
 nm_check "an IPv4 gateway outside the subnet: onlink route attribute and flag, warning in the result" check_onlink_gateway
 nm_check "NM manages the link, its module cannot be loaded: HV_E_FAIL, link untouched, module named" check_module_unavailable
+nm_check "at start-up, saved netlink settings for a link NM manages now, module missing: not re-applied, journal names the module" check_boot_module_unavailable
 
 hv_log "SET_IP_INFO turnaround (emulated host, elapsed_us):"
 for l in "${TURNAROUND[@]}"; do
