@@ -89,6 +89,9 @@ struct backend_ops {
 struct backend {
 	const struct backend_ops *ops;
 	void *data; /* the backend's own state (sockets, bus connections) */
+	/* Set by a probe that fails: why, in one line naming the module or
+	 * the bus call (for the result line). */
+	char why[200];
 };
 
 /* For backends whose private data starts with their netlink socket: the
@@ -103,6 +106,8 @@ void backend_nl_data_free(struct backend *b);
 struct backend_set {
 	size_t n;
 	struct backend backends[BACKEND_MAX];
+	/* Why the last backend_select() failed, one line; "" after a success. */
+	char error[256];
 };
 
 /* Names accepted by the configuration: "auto", "networkmanager", "networkd",
@@ -126,8 +131,12 @@ int backend_set_new(struct backend_set **ret);
 struct backend_set *backend_set_free(struct backend_set *set);
 
 /* The backend for one link: the forced one, or NetworkManager if it manages
- * the link, else systemd-networkd if it does, else netlink. Logs its
- * failure; the errno is already narrowed by hv_error_apply_errno(). */
+ * the link, else systemd-networkd if it does, else netlink. Never netlink
+ * behind a manager's back: when NetworkManager manages the link but its
+ * module cannot be loaded (or this build has none), or a manager cannot say
+ * whether it manages the link, it fails (set->error says which module or
+ * bus call). Logs its failure; the errno is already narrowed by
+ * hv_error_apply_errno(). */
 int backend_select(struct backend_set *set, const char *forced, const struct adapter *a,
 		   struct backend **ret);
 

@@ -342,5 +342,47 @@ hv_check "with DHCP the static address is gone" addrs_are ""
 GET=$(hv_ctl get-ip-info --adapter-id 00:15:5D:00:00:01)
 hv_check "GET_IP_INFO says DHCPEnabled" hv_json_is "$GET" .DHCPEnabled true
 
+# ---- 10. issue 10: the host's DNS exactly, on-link gateways, refusals change nothing -------------------
+
+# section_has SECTION KEY=VALUE: our file has KEY=VALUE inside [SECTION]
+section_has() {
+	awk -v sec="[$1]" -v kv="$2" '/^\[/ { in_sec = ($0 == sec) } in_sec && $0 == kv { found = 1 } END { exit !found }' "$OURS" &&
+		return 0
+	echo "no $2 in [$1] of $OURS:"
+	cat "$OURS"
+	return 1
+}
+
+nd_set --DNSServers "192.0.2.53" --DHCPEnabled true
+hv_check "DHCP with the host's DNS: HV_S_OK" code_is HV_S_OK
+hv_check "DHCP with the host's DNS: the lease brings no DNS server ([DHCPv4] UseDNS=no)" section_has DHCPv4 UseDNS=no
+hv_check "DHCP with the host's DNS: router advertisements bring none ([IPv6AcceptRA] UseDNS=no)" section_has IPv6AcceptRA UseDNS=no
+hv_check "resolv.conf: the site's nameserver out of use behind the marker" \
+	sh -c 'grep -qx "#hvkvpd-disabled: nameserver 10.9.9.9" /etc/resolv.conf && ! grep -q "^nameserver 10.9.9.9" /etc/resolv.conf'
+
+nd_set --IPAddresses "192.0.2.77" --Subnets "24" --DefaultGateways "203.0.113.1" --DHCPEnabled false
+hv_check "an IPv4 gateway outside the subnet: HV_S_OK" code_is HV_S_OK
+hv_check "an IPv4 gateway outside the subnet: GatewayOnLink=yes in its [Route]" section_has Route GatewayOnLink=yes
+onlink_route() { ip -j route show default dev eth0 | jq -e '.[] | select(.gateway == "203.0.113.1") | .flags | index("onlink")' >/dev/null; }
+hv_check "an IPv4 gateway outside the subnet: the kernel's default route has onlink" hv_wait_for 15 onlink_route
+hv_check "an IPv4 gateway outside the subnet: the result line warns" \
+	grep -q "^detail=.*warning: DefaultGateways\[0\] '203.0.113.1' is outside every subnet, installed on-link" "$HV_TMP/state/$MAC.state"
+hv_check "no DNS from the host: resolv.conf is the site's again, byte for byte" \
+	sh -c '[ "$(cat /etc/resolv.conf)" = "nameserver 10.9.9.9" ]'
+
+cp "$OURS" "$HV_TMP/ours.before-refused"
+ip -o monitor address route >"$HV_TMP/monitor-refused.out" 2>&1 &
+MON=$!
+hv_track_pid "$MON"
+sleep 0.2
+nd_set --IPAddresses "192.0.2.77" --Subnets "24" --DefaultGateways "192.0.2.77" --DHCPEnabled false
+sleep 0.3
+hv_stop "$MON"
+hv_check "a gateway that is the adapter's own address: HV_INVALIDARG" code_is HV_INVALIDARG
+hv_check "refused: our file unchanged" cmp "$HV_TMP/ours.before-refused" "$OURS"
+hv_check "refused: no address or route event while it was handled" sh -c "! grep -q . '$HV_TMP/monitor-refused.out'"
+hv_check "refused: the result names DefaultGateways[0] and the value" \
+	grep -q "^detail=DefaultGateways\[0\] '192.0.2.77' is the adapter's own address" "$HV_TMP/state/$MAC.state"
+
 echo "# SET_IP_INFO through networkd: first apply ${A_MS} ms, second ${B_MS} ms, without carrier ${C_MS} ms"
 hv_checks_done
