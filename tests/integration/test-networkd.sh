@@ -366,7 +366,7 @@ hv_check "an IPv4 gateway outside the subnet: GatewayOnLink=yes in its [Route]" 
 onlink_route() { ip -j route show default dev eth0 | jq -e '.[] | select(.gateway == "203.0.113.1") | .flags | index("onlink")' >/dev/null; }
 hv_check "an IPv4 gateway outside the subnet: the kernel's default route has onlink" hv_wait_for 15 onlink_route
 hv_check "an IPv4 gateway outside the subnet: the result line warns" \
-	grep -q "^detail=.*warning: DefaultGateways\[0\] '203.0.113.1' is outside every subnet, installed on-link" "$HV_TMP/state/$MAC.state"
+	grep -q "^detail=.*warning: DefaultGateways\[0\] '203.0.113.1' is outside every subnet, installed on-link" "$HV_TMP/state/${MAC//:/}.state"
 hv_check "no DNS from the host: resolv.conf is the site's again, byte for byte" \
 	sh -c '[ "$(cat /etc/resolv.conf)" = "nameserver 10.9.9.9" ]'
 
@@ -382,7 +382,7 @@ hv_check "a gateway that is the adapter's own address: HV_INVALIDARG" code_is HV
 hv_check "refused: our file unchanged" cmp "$HV_TMP/ours.before-refused" "$OURS"
 hv_check "refused: no address or route event while it was handled" sh -c "! grep -q . '$HV_TMP/monitor-refused.out'"
 hv_check "refused: the result names DefaultGateways[0] and the value" \
-	grep -q "^detail=DefaultGateways\[0\] '192.0.2.77' is the adapter's own address" "$HV_TMP/state/$MAC.state"
+	grep -q "^detail=DefaultGateways\[0\] '192.0.2.77' is the adapter's own address" "$HV_TMP/state/${MAC//:/}.state"
 
 echo "# SET_IP_INFO through networkd: first apply ${A_MS} ms, second ${B_MS} ms, without carrier ${C_MS} ms"
 hv_checks_done

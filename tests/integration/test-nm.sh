@@ -521,6 +521,7 @@ check_onlink_gateway() {
 # install: the module dir is empty): not HV_S_OK, nothing changes (no
 # address, route or profile; no route deleted and added back), and the
 # result line names the module.
+no_tentative() { [ -z "$(ip -6 addr show dev "$NM_IF" tentative)" ]; }
 check_module_unavailable() {
 	local out rc=0 addrs defaults path sum events
 	out=$(nm_set "${SET_A[@]}")
@@ -534,6 +535,9 @@ check_module_unavailable() {
 	mkdir -p "$HV_TMP/no-modules"
 	HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$HV_TMP/sys HVKVPD_TEST_MODULE_DIR=$HV_TMP/no-modules \
 		hv_start_hvkvpd --state-dir "$HV_TMP/state" --debug
+	# the kernel announces each IPv6 address again when its duplicate
+	# address detection ends: let SET_A's settle before watching
+	hv_wait_for 10 no_tentative
 	ip -o monitor address route >"$HV_TMP/monitor-nomod.out" 2>&1 &
 	local mon=$!
 	hv_track_pid "$mon"
