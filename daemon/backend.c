@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <systemd/sd-bus.h>
 
+#include "addr-probe.h"
 #include "backend.h"
 #include "hv-error.h"
 #include "log.h"
@@ -363,6 +364,7 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 {
 	const struct backend_ops *ops = b->ops;
 	uint64_t now = now_usec(), work_deadline = deadline_usec;
+	struct addr_probe *probe = NULL;
 	void *snap = NULL;
 	const char *step = "apply";
 	int r, rr;
@@ -374,6 +376,14 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 	r = ops->snapshot(b, a, &snap);
 	if (r < 0)
 		return hv_error_apply_errno(r); /* nothing changed yet: nothing to roll back */
+	/* the host's new IPv4 addresses are probed before they are configured
+	 * (see addr-probe.h); a conflict changes nothing */
+	r = addr_probe_before_apply(a, s, work_deadline, &probe, res->failure, sizeof(res->failure));
+	if (r < 0) {
+		ops->snapshot_free(b, snap);
+		addr_probe_free(probe);
+		return hv_error_apply_errno(r);
+	}
 	r = ops->apply(b, snap, a, s, work_deadline, res);
 	if (r == 0)
 		r = injected_failure(a, step);
@@ -382,6 +392,10 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		r = ops->verify(b, snap, a, s, work_deadline, res);
 		if (r == 0)
 			r = injected_failure(a, step);
+	}
+	if (r == 0) {
+		step = "duplicate address detection";
+		r = addr_probe_after_verify(probe, work_deadline, res->failure, sizeof(res->failure));
 	}
 	if (r == 0 && ops->persist) {
 		step = "persist";
@@ -397,7 +411,13 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		else
 			log_notice("%s: %s rolled back to its previous configuration after the failed %s step",
 				   ops->name, a->ifname, step);
+	} else {
+		/* after the commit: the probe's note, then tell the neighbours */
+		strprintf(res->detail + strlen(res->detail), sizeof(res->detail) - strlen(res->detail),
+			  "%s", addr_probe_note(probe));
+		addr_probe_announce(probe);
 	}
+	addr_probe_free(probe);
 	ops->snapshot_free(b, snap);
 	return hv_error_apply_errno(r);
 }

@@ -46,6 +46,10 @@ struct backend_result {
 	bool changed;	     /* false: the link already held these settings */
 	bool waiting_for_carrier;
 	char detail[256]; /* one line, e.g. "applied 2 IPv4, 1 IPv6, 2 gateways, 3 DNS" */
+	/* Why the transaction failed when it knows better than an errno (an
+	 * address conflict, naming the address and the MAC that holds it);
+	 * "" otherwise. */
+	char failure[192];
 };
 
 /* Fills res->changed and res->detail: "applied" (or "unchanged:" when

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "adapter.h"
+#include "addr-probe.h"
 #include "backend.h"
 #include "conf.h"
 #include "failover.h"
@@ -162,6 +163,8 @@ static int open_link_config(struct kvp_pool **ret_guest, struct link_config **re
 		.state_dir = cfg.state_dir,
 		.forced_backend = cfg.backend,
 		.budget_usec = cfg.budget_usec,
+		.conflict_probe_usec = cfg.conflict_probe_usec,
+		.announce = true,
 	};
 	int r;
 
@@ -595,6 +598,8 @@ static int apply_all(const struct kvp_ip_fields *fields, size_t n, bool dry)
 		if (r < 0 && first == 0)
 			first = r;
 	}
+	/* the later ARP announcements and neighbour advertisements (2 s) */
+	addr_announce_drain(now_usec() + 3 * 1000 * 1000ULL);
 	return exit_code(first);
 }
 

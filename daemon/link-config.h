@@ -22,6 +22,10 @@ struct link_config_options {
 	const char *state_dir;	    /* NULL: /var/lib/hvkvpd */
 	const char *forced_backend; /* NULL or "auto": per link */
 	uint64_t budget_usec;	    /* 0: LINK_CONFIG_DEFAULT_BUDGET_USEC */
+	/* Conflict probing of new addresses (0: off) and their announcement
+	 * after a commit (addr-probe.h); both off in a zeroed struct. */
+	uint64_t conflict_probe_usec;
+	bool announce;
 };
 
 struct link_config;
