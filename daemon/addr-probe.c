@@ -744,8 +744,8 @@ void addr_probe_announce(struct addr_probe *p)
 	memcpy(an->v6, p->v6, sizeof(an->v6));
 	announce_round(an);
 	an->round = 1;
-	log_info("%s: announcing %zu IPv4 and %zu IPv6 address%s (ARP, unsolicited NA)", an->ifname,
-		 an->n4, an->n6, an->n4 + an->n6 == 1 ? "" : "es");
+	log_info("%s: announcing %zu new address%s (%zu IPv4 by ARP, %zu IPv6 by unsolicited NA)",
+		 an->ifname, an->n4 + an->n6, an->n4 + an->n6 == 1 ? "" : "es", an->n4, an->n6);
 
 	/* the source holds the loop: hvkvpctl's lives until addr_announce_drain() */
 	r = sd_event_default(&e);
