@@ -478,7 +478,6 @@ int addr_probe_after_verify(struct addr_probe *p, uint64_t deadline, char *why, 
 {
 	uint64_t limit;
 	uint8_t holder[6];
-	bool have_holder = false;
 
 	if (!p || !p->probe_v6 || !p->n6 || !p->link)
 		return 0;
@@ -511,9 +510,10 @@ int addr_probe_after_verify(struct addr_probe *p, uint64_t deadline, char *why, 
 				find_addr(p->link, AF_INET6, (const union in_addr_union *)&p->v6[k]);
 
 			if (!x || (x->flags & IFA_F_DADFAILED)) {
-				/* a manager may drop an address whose DAD failed */
-				conflict_why(why, why_size, AF_INET6, &p->v6[k],
-					     have_holder ? holder : NULL,
+				/* no advertisement came (another host's DAD for the
+				 * same address, or no listener); a manager may drop
+				 * an address whose DAD failed */
+				conflict_why(why, why_size, AF_INET6, &p->v6[k], NULL,
 					     x ? "duplicate address detection failed"
 					       : "its address vanished during duplicate address detection");
 				log_error("%s: %s; rolling back", p->ifname, why);

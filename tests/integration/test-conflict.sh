@@ -63,7 +63,10 @@ s.bind((sys.argv[1], 0))
 out = open(sys.argv[2], "a", buffering=1)
 out.write('{"kind": "ready"}\n')
 while True:
-    frame, addr = s.recvfrom(65535)
+    try:
+        frame, addr = s.recvfrom(65535)
+    except OSError:  # ENETDOWN while a check takes eth0p down
+        continue
     if addr[2] == socket.PACKET_OUTGOING:
         continue
     etype, p = struct.unpack("!H", frame[12:14])[0], frame[14:]
@@ -237,5 +240,38 @@ check_probe_off() {
 	hv_wait_for 10 two_announcements
 }
 hv_check "(f) ConflictProbeSec=0: no ARP probe, the announcements still go out" check_probe_off
+
+# ---- (g) hvkvpctl: the same checks, and every announcement before it exits ---------------
+
+CTL=$top_builddir/hvkvpctl
+ctl() { "$CTL" --config "$HV_TMP/hvkvpd.conf" --state-dir "$STATE" --pool-dir /var/lib/hyperv --backend netlink "$@"; }
+
+check_ctl_conflict() {
+	local out rc=0 before
+	reset_nic
+	before=$(link_json)
+	out=$(ctl apply --adapter eth0 --ipv4-address 192.0.2.10 --ipv4-subnet-mask 255.255.255.0 2>&1) || rc=$?
+	echo "hvkvpctl: exit $rc: $out"
+	[ "$rc" -ne 0 ] || { echo "hvkvpctl succeeded"; return 1; }
+	[[ $out == *"192.0.2.10 is in use by $PEER_MAC"* ]] || { echo "no address and MAC in the message"; return 1; }
+	[ "$before" = "$(link_json)" ] || { echo "eth0 changed"; return 1; }
+}
+hv_check "(g1) hvkvpctl apply of an address the peer holds: fails naming the address and the MAC, eth0 unchanged" \
+	check_ctl_conflict
+
+check_ctl_announces() {
+	local mark n
+	reset_nic
+	mark=$(wc -l <"$FRAMES")
+	ctl apply --adapter eth0 --ipv4-address 192.0.2.40 --ipv4-subnet-mask 255.255.255.0
+	# it exited: what it owed the LAN is out, nobody sends the rest now
+	# (the wait is for the listener to write it down)
+	two() {
+		n=$(frames_since "$mark" '.kind == "arp" and .op == 1 and .spa == "192.0.2.40" and .tpa == "192.0.2.40" and .sha == "'$MAC0'"')
+		[ "$n" -ge 2 ]
+	}
+	hv_wait_for 5 two || { echo "ARP announcements for 192.0.2.40 after hvkvpctl exited: $n"; return 1; }
+}
+hv_check "(g2) hvkvpctl apply: both ARP announcements are sent before it exits" check_ctl_announces
 
 hv_checks_done
