@@ -536,6 +536,35 @@ int addr_probe_after_verify(struct addr_probe *p, uint64_t deadline, char *why, 
 	}
 }
 
+void addr_probe_explain(struct addr_probe *p, char *why, size_t why_size)
+{
+	uint8_t holder[6];
+	int i;
+
+	if (!p || !p->n6 || !p->link || why[0])
+		return;
+	i = p->na_fd >= 0 ? read_na(p, holder) : -1;
+	if (i >= 0) {
+		conflict_why(why, why_size, AF_INET6, &p->v6[i], holder,
+			     "neighbour advertisement during DAD");
+		log_info("%s: %s", p->ifname, why);
+		return;
+	}
+	if (nlx_read_link(p->sk, p->ifindex, p->link) < 0)
+		return;
+	for (size_t k = 0; k < p->n6; k++) {
+		const struct link_addr *x =
+			find_addr(p->link, AF_INET6, (const union in_addr_union *)&p->v6[k]);
+
+		if (x && (x->flags & IFA_F_DADFAILED)) {
+			conflict_why(why, why_size, AF_INET6, &p->v6[k], NULL,
+				     "duplicate address detection failed");
+			log_info("%s: %s", p->ifname, why);
+			return;
+		}
+	}
+}
+
 const char *addr_probe_note(const struct addr_probe *p)
 {
 	return p ? p->note : "";

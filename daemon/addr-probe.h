@@ -110,6 +110,11 @@ int addr_probe_before_apply(const struct adapter *a, const struct failover_setti
 /* After verify: waits (until deadline at most) for the kernel's duplicate
  * address detection of the new IPv6 addresses. 0, or -EADDRINUSE with why. */
 int addr_probe_after_verify(struct addr_probe *p, uint64_t deadline, char *why, size_t why_size);
+/* After a failed step, before the rollback: when why is still empty and
+ * a new IPv6 address failed DAD (a backend that waits for DAD itself saw
+ * it), fills why as addr_probe_after_verify() would, with the MAC of the
+ * host that answered for the address when one did. */
+void addr_probe_explain(struct addr_probe *p, char *why, size_t why_size);
 /* What the result line should add (", ..." or ""). */
 const char *addr_probe_note(const struct addr_probe *p);
 /* After the commit: announces the new addresses (see above). */

@@ -373,16 +373,14 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		work_deadline = deadline_usec - MIN(ROLLBACK_RESERVE_USEC, (deadline_usec - now) / 3);
 	memset(res, 0, sizeof(*res));
 	res->backend = ops->name;
-	r = ops->snapshot(b, a, &snap);
-	if (r < 0)
-		return hv_error_apply_errno(r); /* nothing changed yet: nothing to roll back */
-	/* the host's new IPv4 addresses are probed before they are configured
-	 * (see addr-probe.h); a conflict changes nothing */
+	/* the host's new IPv4 addresses are probed before anything changes,
+	 * before a snapshot too (a checkpoint of NetworkManager); see addr-probe.h */
 	r = addr_probe_before_apply(a, s, work_deadline, &probe, res->failure, sizeof(res->failure));
+	if (r >= 0)
+		r = ops->snapshot(b, a, &snap);
 	if (r < 0) {
-		ops->snapshot_free(b, snap);
 		addr_probe_free(probe);
-		return hv_error_apply_errno(r);
+		return hv_error_apply_errno(r); /* nothing changed yet: nothing to roll back */
 	}
 	r = ops->apply(b, snap, a, s, work_deadline, res);
 	if (r == 0)
@@ -404,6 +402,8 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 			r = injected_failure(a, step);
 	}
 	if (r < 0) {
+		/* a backend that saw DAD fail itself: who holds the address */
+		addr_probe_explain(probe, res->failure, sizeof(res->failure));
 		rr = ops->rollback(b, snap, a, deadline_usec);
 		if (rr < 0)
 			log_error("%s: %s could not be rolled back after the failed %s step; the link may be half configured",
