@@ -27,8 +27,8 @@ unshare -n sleep 3600 </dev/null >/dev/null 2>&1 &
 PEER_PID=$!
 hv_track_pid "$PEER_PID"
 peer() { nsenter -t "$PEER_PID" -n "$@"; }
-hv_wait_for 5 test "$(readlink /proc/$PEER_PID/ns/net)" != "$(readlink /proc/self/ns/net)" ||
-	hv_fail "the peer namespace did not come up"
+peer_ns_up() { [ "$(readlink "/proc/$PEER_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }
+hv_wait_for 5 peer_ns_up || hv_fail "the peer namespace did not come up"
 
 # the kernel's DAD on ours, for new links too
 echo 1 >/proc/sys/net/ipv6/conf/default/accept_dad
