@@ -17,6 +17,12 @@
  *     snapshot -> apply -> verify -> persist      (success)
  *                   \________\_________\-> rollback(snapshot)  (any failure)
  *
+ * with the address conflict check of addr-probe.h around it: the host's new
+ * IPv4 addresses are ARP-probed before the snapshot (a conflict changes
+ * nothing), the kernel's DAD of the new IPv6 ones is awaited after verify
+ * (a conflict rolls back), and the new addresses are announced after the
+ * commit.
+ *
  * so that either the whole adapter configuration is in place, or the link is
  * back as it was. The snapshot a backend made is handed to every later step
  * of the same transaction, and to snapshot_free() with the backend: nothing
