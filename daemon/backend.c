@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <systemd/sd-bus.h>
 
+#include "addr-probe.h"
 #include "backend.h"
 #include "hv-error.h"
 #include "log.h"
@@ -479,6 +480,7 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 {
 	const struct backend_ops *ops = b->ops;
 	uint64_t now = now_usec(), work_deadline = deadline_usec;
+	struct addr_probe *probe = NULL;
 	void *snap = NULL;
 	const char *step = "apply";
 	int r, rr;
@@ -487,9 +489,15 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		work_deadline = deadline_usec - MIN(ROLLBACK_RESERVE_USEC, (deadline_usec - now) / 3);
 	memset(res, 0, sizeof(*res));
 	res->backend = ops->name;
-	r = ops->snapshot(b, a, &snap);
-	if (r < 0)
+	/* the host's new IPv4 addresses are probed before anything changes,
+	 * before a snapshot too (a checkpoint of NetworkManager); see addr-probe.h */
+	r = addr_probe_before_apply(a, s, work_deadline, &probe, res->failure, sizeof(res->failure));
+	if (r >= 0)
+		r = ops->snapshot(b, a, &snap);
+	if (r < 0) {
+		addr_probe_free(probe);
 		return hv_error_apply_errno(r); /* nothing changed yet: nothing to roll back */
+	}
 	r = ops->apply(b, snap, a, s, work_deadline, res);
 	if (r == 0)
 		r = injected_failure(a, step);
@@ -499,6 +507,10 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		if (r == 0)
 			r = injected_failure(a, step);
 	}
+	if (r == 0) {
+		step = "duplicate address detection";
+		r = addr_probe_after_verify(probe, work_deadline, res->failure, sizeof(res->failure));
+	}
 	if (r == 0 && ops->persist) {
 		step = "persist";
 		r = ops->persist(b, snap, a, s);
@@ -506,6 +518,8 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 			r = injected_failure(a, step);
 	}
 	if (r < 0) {
+		/* a backend that saw DAD fail itself: who holds the address */
+		addr_probe_explain(probe, res->failure, sizeof(res->failure));
 		rr = ops->rollback(b, snap, a, deadline_usec);
 		if (rr < 0)
 			log_error("%s: %s could not be rolled back after the failed %s step; the link may be half configured",
@@ -513,7 +527,13 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		else
 			log_notice("%s: %s rolled back to its previous configuration after the failed %s step",
 				   ops->name, a->ifname, step);
+	} else {
+		/* after the commit: the probe's note, then tell the neighbours */
+		strprintf(res->detail + strlen(res->detail), sizeof(res->detail) - strlen(res->detail),
+			  "%s", addr_probe_note(probe));
+		addr_probe_announce(probe);
 	}
+	addr_probe_free(probe);
 	ops->snapshot_free(b, snap);
 	return hv_error_apply_errno(r);
 }

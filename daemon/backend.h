@@ -17,6 +17,12 @@
  *     snapshot -> apply -> verify -> persist      (success)
  *                   \________\_________\-> rollback(snapshot)  (any failure)
  *
+ * with the address conflict check of addr-probe.h around it: the host's new
+ * IPv4 addresses are ARP-probed before the snapshot (a conflict changes
+ * nothing), the kernel's DAD of the new IPv6 ones is awaited after verify
+ * (a conflict rolls back), and the new addresses are announced after the
+ * commit.
+ *
  * so that either the whole adapter configuration is in place, or the link is
  * back as it was. The snapshot a backend made is handed to every later step
  * of the same transaction, and to snapshot_free() with the backend: nothing
@@ -46,6 +52,10 @@ struct backend_result {
 	bool changed;	     /* false: the link already held these settings */
 	bool waiting_for_carrier;
 	char detail[256]; /* one line, e.g. "applied 2 IPv4, 1 IPv6, 2 gateways, 3 DNS" */
+	/* Why the transaction failed when it knows better than an errno (an
+	 * address conflict, naming the address and the MAC that holds it);
+	 * "" otherwise. */
+	char failure[192];
 };
 
 /* Fills res->changed and res->detail: "applied" (or "unchanged:" when

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "adapter.h"
+#include "addr-probe.h"
 #include "backend.h"
 #include "failover.h"
 #include "hv-error.h"
@@ -40,6 +41,7 @@ int link_config_new(const struct link_config_options *o, struct kvp_pool *guest_
 	if (!c->o.budget_usec)
 		c->o.budget_usec = LINK_CONFIG_DEFAULT_BUDGET_USEC;
 	c->guest_pool = guest_pool;
+	addr_probe_configure(o->conflict_probe_usec, o->announce);
 	r = nlx_open(&c->sk);
 	if (r < 0) {
 		free(c);
@@ -311,8 +313,9 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 		strprintf(ret->message, sizeof(ret->message), "%s; nothing changed (%s)",
 			  c->backends->error, hv_error_to_string(hv_error_from_errno(r)));
 	else if (r < 0)
-		strprintf(ret->message, sizeof(ret->message), "%s (%s)", strerror(-r),
-			 hv_error_to_string(hv_error_from_errno(r)));
+		strprintf(ret->message, sizeof(ret->message), "%s (%s)",
+			  res.failure[0] ? res.failure : strerror(-r),
+			  hv_error_to_string(hv_error_from_errno(r)));
 	else
 		strscpy(ret->message, sizeof(ret->message), res.detail);
 	ret->waiting_for_carrier = r == 0 && res.waiting_for_carrier;

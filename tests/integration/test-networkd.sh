@@ -384,5 +384,27 @@ hv_check "refused: no address or route event while it was handled" sh -c "! grep
 hv_check "refused: the result names DefaultGateways[0] and the value" \
 	grep -q "^detail=DefaultGateways\[0\] '192.0.2.77' is the adapter's own address" "$HV_TMP/state/${MAC//:/}.state"
 
+# ---- 11. an address another host holds: HV_E_FAIL naming it, nothing kept ---------------------------------
+
+PEER_MAC=$(cat /sys/class/net/eth0p/address)
+ip addr add 203.0.113.77/24 dev eth0p
+ip -6 addr add 2001:db8:77::77/64 dev eth0p nodad
+cp "$OURS" "$HV_TMP/before-conflict.network"
+conflict_named() { # ADDR: pool 1's result line names ADDR held by eth0p's MAC
+	hv_ctl enumerate-all --pool 1 | jq -r '.items[] | select(.key == "HvKvpdFailoverResult_00155d000001") | .value' |
+		grep -F "HV_E_FAIL eth0 networkd: address conflict: $1 is in use by $PEER_MAC"
+}
+nd_set --IPAddresses 203.0.113.77 --Subnets 24 --DHCPEnabled false
+hv_check "an IPv4 address the peer holds: HV_E_FAIL" code_is HV_E_FAIL
+hv_check "IPv4 conflict: the result line names the address and the peer's MAC" conflict_named 203.0.113.77
+hv_check "IPv4 conflict: our file is unchanged" cmp "$HV_TMP/before-conflict.network" "$OURS"
+nd_set --IPAddresses 2001:db8:77::77 --Subnets 64 --DHCPEnabled false
+hv_check "an IPv6 address the peer holds: DAD fails, HV_E_FAIL" code_is HV_E_FAIL
+hv_check "IPv6 conflict: the result line names the address and the peer's MAC" conflict_named 2001:db8:77::77
+hv_check "IPv6 conflict: our file is back as it was" cmp "$HV_TMP/before-conflict.network" "$OURS"
+hv_check "IPv6 conflict: the address is gone from eth0" hv_wait_for 10 addrs_are ""
+ip addr del 203.0.113.77/24 dev eth0p
+ip -6 addr del 2001:db8:77::77/64 dev eth0p
+
 echo "# SET_IP_INFO through networkd: first apply ${A_MS} ms, second ${B_MS} ms, without carrier ${C_MS} ms"
 hv_checks_done

@@ -463,6 +463,41 @@ check_no_carrier() {
 	return "$rc"
 }
 
+# conflict_named ADDR MAC: pool 1's result line for eth0 names ADDR held by MAC.
+conflict_named() {
+	hv_ctl enumerate-all --pool 1 | jq -r '.items[] | select(.key == "HvKvpdFailoverResult_00155d000001") | .value' |
+		grep -F "HV_E_FAIL $NM_IF networkmanager: address conflict: $1 is in use by $2" && return 0
+	echo "no conflict naming $1 and $2 in: $(hv_ctl enumerate-all --pool 1)"
+	return 1
+}
+
+# An address another host on the link holds (the veth's peer, unmanaged by
+# NetworkManager): HV_E_FAIL naming it, our profile and the link as before.
+# IPv4 is probed before anything changes; IPv6 fails the kernel's DAD after
+# NetworkManager activated the profile, and the checkpoint rolls it back.
+check_conflict() { # ADDR PREFIX
+	local out rc=0 mac before
+	mac=$(cat "/sys/class/net/$NM_PEER/address")
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" || return 1
+	before=$(settings_of "$NM_PROFILE")
+	# the peer's address is its own since long: no DAD of its own
+	case $1 in
+	*:*) ip addr add "$1/$2" dev "$NM_PEER" nodad ;;
+	*) ip addr add "$1/$2" dev "$NM_PEER" ;;
+	esac
+	out=$(nm_set --IPAddresses "$1" --Subnets "$2" --DHCPEnabled false)
+	record "SET $1, held by the peer (conflict)" "$out"
+	ip addr del "$1/$2" dev "$NM_PEER"
+	code_is "$out" HV_E_FAIL || rc=1
+	conflict_named "$1" "$mac" || rc=1
+	[ "$(settings_of "$NM_PROFILE")" = "$before" ] || { echo "our profile changed"; rc=1; }
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" || rc=1
+	no_checkpoint || rc=1
+	return "$rc"
+}
+check_conflict_v4() { check_conflict 203.0.113.77 24; }
+check_conflict_v6() { check_conflict 2001:db8:77::77 64; }
+
 nm_check "a failed first apply rolls back: no profile of ours, Wired connection 1 back, no checkpoint" check_first_apply_rolls_back
 nm_check "SET (2 IPv4, 1 IPv6, 3 gateways, 2 DNS) -> HV_S_OK, state backend=networkmanager" check_set
 nm_check "NetworkManager shows our profile active on $NM_IF with those addresses, routes, DNS" check_nm_view
@@ -478,6 +513,8 @@ nm_check "a failed update rolls back exactly (keyfile bytes, addresses, no check
 nm_check "DHCP + one IPv6 address: ipv4.method auto, GET says DHCP" check_dhcp
 nm_check "DHCP without a server: HV_S_OK well within the budget, 'DHCPv4 in progress'" check_dhcp_only
 nm_check "no carrier: HV_S_OK, waiting for carrier, stored for autoconnect; up when carrier comes" check_no_carrier
+nm_check "an IPv4 address the peer holds: HV_E_FAIL naming it and the peer's MAC, nothing changed" check_conflict_v4
+nm_check "an IPv6 address the peer holds: DAD fails, HV_E_FAIL naming it, profile rolled back" check_conflict_v6
 
 # ---- issue 10: DNS exactly the host's, on-link gateways, never behind NM's back ----------
 

@@ -18,3 +18,4 @@ Suite *ini_suite(void);
 Suite *conf_suite(void);
 Suite *settings_file_suite(void);
 Suite *transaction_suite(void);
+Suite *addr_probe_suite(void);
