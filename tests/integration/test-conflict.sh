@@ -113,7 +113,7 @@ reset_nic() {
 	ip link set eth0 up
 	ip -4 addr flush dev eth0
 	ip -6 addr flush dev eth0 scope global
-	rm -f "$STATE/$MAC0.state"
+	rm -f "$STATE/${MAC0//:/}.state"
 	# the link-local address is through its own DAD: it takes no part
 	hv_wait_for 10 sh -c '! ip -6 addr show dev eth0 | grep -q tentative'
 }
