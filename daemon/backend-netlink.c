@@ -102,7 +102,7 @@ static const char *addr_str(const struct link_addr *x, char *buf, size_t size)
  * Counts the changes in *changes. */
 static int remove_stale(struct nlb *n, const struct adapter *a, const struct link_state *cur,
 			const struct failover_settings *s, const struct link_addr *want,
-			const struct link_route *routes, unsigned *changes)
+			const struct link_route *routes, bool keep_v4, unsigned *changes)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	int r;
@@ -110,7 +110,8 @@ static int remove_stale(struct nlb *n, const struct adapter *a, const struct lin
 	for (size_t i = 0; i < cur->n_routes; i++) {
 		const struct link_route *x = &cur->routes[i];
 
-		if (!route_to_replace(x, s->dhcp4) || link_find_route(routes, s->n_gateways, x))
+		if ((keep_v4 && x->family == AF_INET) || !route_to_replace(x, s->dhcp4) ||
+		    link_find_route(routes, s->n_gateways, x))
 			continue;
 		r = nlx_default_route_del(n->sk, a->ifindex, x);
 		if (r < 0 && r != -ESRCH)
@@ -121,7 +122,7 @@ static int remove_stale(struct nlb *n, const struct adapter *a, const struct lin
 		const struct link_addr *x = &cur->addrs[i];
 		bool keep = false;
 
-		if (!link_addr_static(x))
+		if (!link_addr_static(x) || (keep_v4 && x->family == AF_INET))
 			continue;
 		for (size_t j = 0; j < s->n_addrs && !keep; j++)
 			keep = link_addr_equal(x, &want[j]);
@@ -186,15 +187,30 @@ static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
 	struct link_addr want[FAILOVER_MAX_ADDRS];
 	struct link_route routes[FAILOVER_MAX_GATEWAYS];
 	unsigned changes = 0;
-	const char *dns_note = "", *dhcp_note = "";
+	const char *dns_note = "", *dhcp_note = "", *v4_note = "";
+	bool keep_v4 = false;
 	int r;
 
-	/* Refuse before touching anything: nothing here can run DHCP, and a
-	 * silent success would leave the adapter without its IPv4 address. */
-	if (s->dhcp4 && !link_has_dynamic_ipv4(cur))
-		return log_error_errno(-EOPNOTSUPP,
-				       "%s: the host asks for DHCP, but no DHCP client runs on this link and the netlink backend cannot do DHCP; nothing changed (answering HV_ERROR_NOT_SUPPORTED)",
-				       a->ifname);
+	/* DHCPEnabled concerns IPv4 only (hosts send it with IPv6-only
+	 * settings). Nothing here can run DHCP: with IPv4 settings too, a
+	 * silent success would leave the adapter without its IPv4 address, so
+	 * refuse before touching anything; with IPv6 settings alone, apply
+	 * those and leave IPv4 as it is. */
+	if (s->dhcp4 && !link_has_dynamic_ipv4(cur)) {
+		unsigned v4, v6, gw4 = 0;
+
+		failover_count(s, &v4, &v6);
+		for (size_t i = 0; i < s->n_gateways; i++)
+			gw4 += s->gateways[i].family == AF_INET;
+		if (v4 || gw4 || !v6)
+			return log_error_errno(-EOPNOTSUPP,
+					       "%s: the host asks for DHCP, but no DHCP client runs on this link and the netlink backend cannot do DHCP; nothing changed (answering HV_ERROR_NOT_SUPPORTED)",
+					       a->ifname);
+		keep_v4 = true;
+		v4_note = ", IPv4 left as configured (DHCPEnabled, but no DHCP client runs on this link and netlink cannot run one)";
+		log_notice("%s: the host sends IPv6 settings with DHCPEnabled; no DHCP client runs on this link and netlink cannot run one, so its IPv4 configuration is left as it is",
+			   a->ifname);
+	}
 
 	wanted_addrs(s, want);
 	wanted_routes(s, routes);
@@ -204,7 +220,7 @@ static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
 			return log_error_errno(r, "%s: cannot bring the link up", a->ifname);
 		changes++;
 	}
-	r = remove_stale(n, a, cur, s, want, routes, &changes);
+	r = remove_stale(n, a, cur, s, want, routes, keep_v4, &changes);
 	if (r < 0)
 		return r;
 	r = add_missing(n, a, s, want, routes, &changes);
@@ -230,8 +246,8 @@ static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
 	}
 
 	res->waiting_for_carrier = !cur->carrier;
-	backend_result_set(res, changes > 0, s, "%s%s%s", s->dhcp4 ? ", DHCPv4 kept" : "", dns_note,
-			   dhcp_note);
+	backend_result_set(res, changes > 0, s, "%s%s%s",
+			   keep_v4 ? v4_note : s->dhcp4 ? ", DHCPv4 kept" : "", dns_note, dhcp_note);
 	log_debug("%s: %u change%s through netlink", a->ifname, changes, changes == 1 ? "" : "s");
 	return 0;
 }

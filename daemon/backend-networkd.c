@@ -495,6 +495,13 @@ static int nd_render(const struct adapter *a, const struct failover_settings *s,
 	for (size_t i = 0; i < s->n_dns; i++)
 		sb_printf(&b, "DNS=%s\n",
 			  failover_ip_to_string(s->dns[i].family, &s->dns[i].addr, ip, sizeof(ip)));
+	/* the host's DNS servers are the link's, exactly: none from a lease or
+	 * a router advertisement besides them (sections only where a client
+	 * that could bring some runs) */
+	if (s->n_dns && s->dhcp4)
+		sb_printf(&b, "\n[DHCPv4]\nUseDNS=no\n");
+	if (s->n_dns && !v6)
+		sb_printf(&b, "\n[IPv6AcceptRA]\nUseDNS=no\n\n[DHCPv6]\nUseDNS=no\n");
 	/* one [Route] per gateway: a bare Gateway= line would give every
 	 * default route the same metric, losing the host's order */
 	for (size_t i = 0; i < s->n_gateways; i++) {

@@ -204,10 +204,13 @@ static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
 		g_autoptr(GError) err = NULL;
 		NMIPRoute *route;
 
+		bool onlink = failover_gateway_onlink(s, i);
+
 		if (s->gateways[i].family != family)
 			continue;
 		failover_ip_to_string(family, &s->gateways[i].addr, ip, sizeof(ip));
-		if (k == 0 && n_addrs) {
+		/* the `gateway` property cannot carry the onlink flag */
+		if (k == 0 && n_addrs && !onlink) {
 			g_object_set(sip, NM_SETTING_IP_CONFIG_GATEWAY, ip, NULL);
 			k++;
 			continue;
@@ -217,6 +220,10 @@ static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
 		if (!route)
 			return log_error_errno(-EINVAL, "%s: NetworkManager refuses a default route via %s: %s",
 					       a->ifname, ip, err->message);
+		/* outside every subnet of the host's: reachable only on-link */
+		if (onlink)
+			nm_ip_route_set_attribute(route, NM_IP_ROUTE_ATTRIBUTE_ONLINK,
+						  g_variant_new_boolean(TRUE));
 		nm_setting_ip_config_add_route(sip, route);
 		nm_ip_route_unref(route);
 		k++;
@@ -225,6 +232,10 @@ static int fill_ip(NMSettingIPConfig *sip, int family, const struct adapter *a,
 		if (s->dns[i].family == family)
 			nm_setting_ip_config_add_dns(sip, failover_ip_to_string(family, &s->dns[i].addr,
 										ip, sizeof(ip)));
+	/* the host's DNS servers are the link's, exactly: none from a DHCP
+	 * lease or a router advertisement besides them */
+	if (s->n_dns)
+		g_object_set(sip, NM_SETTING_IP_CONFIG_IGNORE_AUTO_DNS, TRUE, NULL);
 	return 0;
 }
 

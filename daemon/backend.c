@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <systemd/sd-bus.h>
 
+#include "addr-probe.h"
 #include "backend.h"
 #include "hv-error.h"
 #include "log.h"
@@ -45,6 +46,80 @@ int bus_name_has_owner(sd_bus *bus, const char *name)
 	return has;
 }
 
+#define NM_BUS_NAME "org.freedesktop.NetworkManager"
+#define NM_BUS_PATH "/org/freedesktop/NetworkManager"
+#define NM_DEVICE_IFACE "org.freedesktop.NetworkManager.Device"
+#define NM_STATE_UNMANAGED 10 /* NMDeviceState: 0 unknown, 10 unmanaged */
+
+/*
+ * Whether NetworkManager manages the link, asked over D-Bus without libnm:
+ * for when its module cannot be used. GetDeviceByIpIface, then the
+ * device's Managed and State properties (the module's test). 1 or 0, or a
+ * negative errno with why filled when the bus cannot tell.
+ */
+static int nm_bus_manages(const struct adapter *a, char *why, size_t size)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	const char *path, *step = "connecting to the system bus";
+	int managed = 0, r;
+	uint32_t state = 0;
+
+	r = sd_bus_open_system(&bus);
+	if (r >= 0) {
+		(void)sd_bus_set_method_call_timeout(bus, BUS_CALL_TIMEOUT_USEC);
+		step = "GetDeviceByIpIface";
+		r = sd_bus_call_method(bus, NM_BUS_NAME, NM_BUS_PATH, NM_BUS_NAME,
+				       "GetDeviceByIpIface", &err, &reply, "s", a->ifname);
+		if (r < 0 && sd_bus_error_has_name(&err, NM_BUS_NAME ".UnknownDevice")) {
+			sd_bus_error_free(&err);
+			return 0;
+		}
+	}
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "o", &path);
+	if (r >= 0) {
+		step = "the device's Managed property";
+		r = sd_bus_get_property_trivial(bus, NM_BUS_NAME, path, NM_DEVICE_IFACE, "Managed",
+						&err, 'b', &managed);
+	}
+	if (r >= 0) {
+		step = "the device's State property";
+		r = sd_bus_get_property_trivial(bus, NM_BUS_NAME, path, NM_DEVICE_IFACE, "State",
+						&err, 'u', &state);
+	}
+	if (r < 0) {
+		snprintf(why, size, "NetworkManager's %s for %s failed: %s", step, a->ifname,
+			 sd_bus_error_is_set(&err) ? err.message : strerror(-r));
+		sd_bus_error_free(&err);
+		return r;
+	}
+	return managed && state > NM_STATE_UNMANAGED;
+}
+
+/* NetworkManager runs but hvkvpd cannot drive it (module): 0 when it does
+ * not manage the link, else -ENOPKG (or the bus's errno) with b->why
+ * saying which module or bus call failed. */
+static int nm_unusable(struct backend *b, const struct adapter *a, const char *module_error)
+{
+	char bus_why[160] = "";
+	int r = nm_bus_manages(a, bus_why, sizeof(bus_why));
+
+	if (r == 0)
+		return 0;
+	if (r > 0)
+		strprintf(b->why, sizeof(b->why),
+			 "NetworkManager manages %s, but hvkvpd cannot drive it: %s", a->ifname,
+			 module_error);
+	else
+		strprintf(b->why, sizeof(b->why), "%s, and hvkvpd cannot drive NetworkManager: %s",
+			 bus_why, module_error);
+	log_error("%s: %s; the link is left alone (configuring it through netlink would fight NetworkManager)",
+		  a->ifname, b->why);
+	return r > 0 ? -ENOPKG : r;
+}
+
 /* ---- NetworkManager: a module loaded on first use --------------------------------
  *
  * libnm and GLib add more than 5 MB to the daemon's resident memory, which
@@ -53,7 +128,6 @@ int bus_name_has_owner(sd_bus *bus, const char *name)
  * NetworkManager running; every op is then forwarded to it.
  */
 #ifdef HAVE_LIBNM
-#define NM_BUS_NAME "org.freedesktop.NetworkManager"
 #define NM_MODULE "backend-nm.so"
 
 struct nm_proxy {
@@ -61,6 +135,7 @@ struct nm_proxy {
 	const struct backend_ops *ops;
 	struct backend inner;
 	bool failed; /* loading failed once: do not retry on every request */
+	char error[160]; /* why, for the result line */
 };
 
 static int nmp_init(struct backend *b)
@@ -99,14 +174,15 @@ static int nmp_load(struct nm_proxy *p)
 	p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!p->dl) {
 		p->failed = true;
-		log_error("NetworkManager runs, but its backend module cannot be loaded: %s; links it manages are configured through netlink",
-			  dlerror());
+		snprintf(p->error, sizeof(p->error), "its module cannot be loaded (%s)", dlerror());
+		log_error("NetworkManager runs, but %s; links it manages are left alone", p->error);
 		return -ENOPKG;
 	}
 	p->ops = dlsym(p->dl, "backend_nm_ops");
 	if (!p->ops) {
 		p->failed = true;
-		log_error("%s has no backend_nm_ops", path);
+		strprintf(p->error, sizeof(p->error), "its module %s has no backend_nm_ops", path);
+		log_error("NetworkManager runs, but %s; links it manages are left alone", p->error);
 		return -ENOPKG;
 	}
 	p->inner.ops = p->ops;
@@ -115,6 +191,8 @@ static int nmp_load(struct nm_proxy *p)
 		if (r < 0) {
 			p->ops = NULL;
 			p->failed = true;
+			strprintf(p->error, sizeof(p->error), "its module %s cannot start (%s)", path,
+				 strerror(-r));
 			return log_error_errno(r, "the NetworkManager backend cannot start");
 		}
 	}
@@ -131,8 +209,13 @@ static int nmp_probe(struct backend *b, const struct adapter *a)
 		return r; /* NetworkManager is not running (or no bus): not ours */
 	r = nmp_load(p);
 	if (r < 0)
-		return 0;
-	return p->ops->probe(&p->inner, a);
+		return nm_unusable(b, a, p->error);
+	r = p->ops->probe(&p->inner, a);
+	if (r < 0)
+		strprintf(b->why, sizeof(b->why),
+			 "cannot ask NetworkManager whether it manages %s (%s)", a->ifname,
+			 strerror(-r));
+	return r;
 }
 
 #define NMP(b) (((struct nm_proxy *)(b)->data))
@@ -229,6 +312,19 @@ void backend_result_set(struct backend_result *res, bool changed, const struct f
 	va_start(ap, fmt);
 	vsnprintf(res->detail + len, sizeof(res->detail) - len, fmt, ap);
 	va_end(ap);
+	/* every backend installs such a gateway with the onlink flag; the host
+	 * and the operator hear of it, since it often means a wrong mask */
+	for (size_t i = 0; i < s->n_gateways; i++) {
+		char ip[INET6_ADDRSTRLEN];
+
+		if (!failover_gateway_onlink(s, i))
+			continue;
+		failover_ip_to_string(AF_INET, &s->gateways[i].addr, ip, sizeof(ip));
+		len = strlen(res->detail);
+		snprintf(res->detail + len, sizeof(res->detail) - len,
+			 "; warning: DefaultGateways[%zu] '%s' is outside every subnet, installed on-link",
+			 i, ip);
+	}
 }
 
 int backend_nl_data_new(struct backend *b, size_t size)
@@ -363,15 +459,36 @@ int backend_select(struct backend_set *set, const char *forced, const struct ada
 				       "backend '%s' is forced by the configuration but not available in this build",
 				       forced);
 	}
+	set->error[0] = '\0';
+#ifndef HAVE_LIBNM
+	/* no module in this build: NetworkManager's links are still not ours */
+	if (bus_name_has_owner(NULL, NM_BUS_NAME) > 0) {
+		struct backend guard = { 0 };
+		int r = nm_unusable(&guard, a, "this hvkvpd is built without NetworkManager support");
+
+		if (r < 0) {
+			strscpy(set->error, sizeof(set->error), guard.why);
+			return hv_error_apply_errno(r);
+		}
+	}
+#endif
 	for (size_t i = 0; i < set->n; i++) {
 		struct backend *b = &set->backends[i];
-		int r = b->ops->probe(b, a);
+		int r;
 
-		/* a manager that runs but cannot say whether it owns the link must
-		 * not be bypassed: configuring behind its back is worse than failing */
+		b->why[0] = '\0';
+		r = b->ops->probe(b, a);
+		/* a manager that runs but cannot say whether it owns the link, or
+		 * owns it and cannot be driven, must not be bypassed: configuring
+		 * behind its back is worse than failing */
 		if (r < 0) {
-			log_error_errno(r, "%s: cannot tell whether %s manages the link; nothing changed",
-					a->ifname, b->ops->name);
+			if (b->why[0])
+				strscpy(set->error, sizeof(set->error), b->why);
+			else
+				snprintf(set->error, sizeof(set->error),
+					 "cannot tell whether %s manages %s (%s)", b->ops->name,
+					 a->ifname, strerror(-r));
+			log_error_errno(r, "%s: %s; nothing changed", a->ifname, set->error);
 			return hv_error_apply_errno(r);
 		}
 		if (r > 0) {
@@ -405,6 +522,7 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 {
 	const struct backend_ops *ops = b->ops;
 	uint64_t now = now_usec(), work_deadline = deadline_usec;
+	struct addr_probe *probe = NULL;
 	void *snap = NULL;
 	const char *step = "apply";
 	int r, rr;
@@ -413,9 +531,15 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		work_deadline = deadline_usec - MIN(ROLLBACK_RESERVE_USEC, (deadline_usec - now) / 3);
 	memset(res, 0, sizeof(*res));
 	res->backend = ops->name;
-	r = ops->snapshot(b, a, &snap);
-	if (r < 0)
+	/* the host's new IPv4 addresses are probed before anything changes,
+	 * before a snapshot too (a checkpoint of NetworkManager); see addr-probe.h */
+	r = addr_probe_before_apply(a, s, work_deadline, &probe, res->failure, sizeof(res->failure));
+	if (r >= 0)
+		r = ops->snapshot(b, a, &snap);
+	if (r < 0) {
+		addr_probe_free(probe);
 		return hv_error_apply_errno(r); /* nothing changed yet: nothing to roll back */
+	}
 	r = ops->apply(b, snap, a, s, work_deadline, res);
 	if (r == 0)
 		r = injected_failure(a, step);
@@ -425,6 +549,10 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		if (r == 0)
 			r = injected_failure(a, step);
 	}
+	if (r == 0) {
+		step = "duplicate address detection";
+		r = addr_probe_after_verify(probe, work_deadline, res->failure, sizeof(res->failure));
+	}
 	if (r == 0 && ops->persist) {
 		step = "persist";
 		r = ops->persist(b, snap, a, s);
@@ -432,6 +560,8 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 			r = injected_failure(a, step);
 	}
 	if (r < 0) {
+		/* a backend that saw DAD fail itself: who holds the address */
+		addr_probe_explain(probe, res->failure, sizeof(res->failure));
 		rr = ops->rollback(b, snap, a, deadline_usec);
 		if (rr < 0)
 			log_error("%s: %s could not be rolled back after the failed %s step; the link may be half configured",
@@ -439,7 +569,13 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 		else
 			log_notice("%s: %s rolled back to its previous configuration after the failed %s step",
 				   ops->name, a->ifname, step);
+	} else {
+		/* after the commit: the probe's note, then tell the neighbours */
+		strprintf(res->detail + strlen(res->detail), sizeof(res->detail) - strlen(res->detail),
+			  "%s", addr_probe_note(probe));
+		addr_probe_announce(probe);
 	}
+	addr_probe_free(probe);
 	ops->snapshot_free(b, snap);
 	return hv_error_apply_errno(r);
 }

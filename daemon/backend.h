@@ -17,6 +17,12 @@
  *     snapshot -> apply -> verify -> persist      (success)
  *                   \________\_________\-> rollback(snapshot)  (any failure)
  *
+ * with the address conflict check of addr-probe.h around it: the host's new
+ * IPv4 addresses are ARP-probed before the snapshot (a conflict changes
+ * nothing), the kernel's DAD of the new IPv6 ones is awaited after verify
+ * (a conflict rolls back), and the new addresses are announced after the
+ * commit.
+ *
  * so that either the whole adapter configuration is in place, or the link is
  * back as it was. The snapshot a backend made is handed to every later step
  * of the same transaction, and to snapshot_free() with the backend: nothing
@@ -48,6 +54,10 @@ struct backend_result {
 	bool changed;	     /* false: the link already held these settings */
 	bool waiting_for_carrier;
 	char detail[256]; /* one line, e.g. "applied 2 IPv4, 1 IPv6, 2 gateways, 3 DNS" */
+	/* Why the transaction failed when it knows better than an errno (an
+	 * address conflict, naming the address and the MAC that holds it);
+	 * "" otherwise. */
+	char failure[192];
 };
 
 /* Fills res->changed and res->detail: "applied" (or "unchanged:" when
@@ -106,6 +116,9 @@ struct backend {
 	const struct backend_ops *ops;
 	void *data; /* the backend's own state (sockets, bus connections) */
 	struct backend_paths paths;
+	/* Set by a probe that fails: why, in one line naming the module or
+	 * the bus call (for the result line). */
+	char why[200];
 };
 
 /* For backends whose private data starts with their netlink socket: the
@@ -120,6 +133,8 @@ void backend_nl_data_free(struct backend *b);
 struct backend_set {
 	size_t n;
 	struct backend backends[BACKEND_MAX];
+	/* Why the last backend_select() failed, one line; "" after a success. */
+	char error[256];
 };
 
 /* Names accepted by the configuration: "auto", "networkmanager", "networkd",
@@ -157,8 +172,12 @@ int backend_netlink_restore(struct nl_sock *sk, const struct adapter *a, const s
 void backend_describe_link(const struct link_state *l, char *buf, size_t size);
 
 /* The backend for one link: the forced one, or NetworkManager if it manages
- * the link, else systemd-networkd if it does, else netlink. Logs its
- * failure; the errno is already narrowed by hv_error_apply_errno(). */
+ * the link, else systemd-networkd if it does, else netlink. Never netlink
+ * behind a manager's back: when NetworkManager manages the link but its
+ * module cannot be loaded (or this build has none), or a manager cannot say
+ * whether it manages the link, it fails (set->error says which module or
+ * bus call). Logs its failure; the errno is already narrowed by
+ * hv_error_apply_errno(). */
 int backend_select(struct backend_set *set, const char *forced, const struct adapter *a,
 		   struct backend **ret);
 

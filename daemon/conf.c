@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <syslog.h>
 
+#include "addr-probe.h"
 #include "backend.h"
 #include "conf.h"
 #include "ini.h"
@@ -25,6 +26,7 @@ void conf_defaults(struct conf *c)
 	strscpy(c->pool_dir, sizeof(c->pool_dir), KVP_POOL_DEFAULT_DIR);
 	strscpy(c->state_dir, sizeof(c->state_dir), STATE_DEFAULT_DIR);
 	c->log_level = LOG_INFO;
+	c->conflict_probe_usec = ADDR_PROBE_DEFAULT_USEC;
 }
 
 int conf_parse_budget(const char *v, uint64_t *ret_usec)
@@ -36,6 +38,36 @@ int conf_parse_budget(const char *v, uint64_t *ret_usec)
 	if (parse_uint(v, 25, &s) < 0 || s == 0)
 		return -EINVAL;
 	*ret_usec = s * 1000 * 1000ULL;
+	return 0;
+}
+
+int conf_parse_probe(const char *v, uint64_t *ret_usec)
+{
+	uint64_t ms = 0;
+	const char *p = v;
+	unsigned decimals = 0;
+
+	/* digits only (no sign, exponent or locale): the window is part of a
+	 * reply budget of at most 25 s */
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	while (*p >= '0' && *p <= '9' && ms <= 10000)
+		ms = ms * 10 + (uint64_t)(*p++ - '0') * 1000;
+	if (*p == '.') {
+		uint64_t unit = 100;
+
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		while (*p >= '0' && *p <= '9' && decimals < 3) {
+			ms += (uint64_t)(*p++ - '0') * unit;
+			unit /= 10;
+			decimals++;
+		}
+	}
+	if (*p != '\0' || ms > 10000)
+		return -EINVAL;
+	*ret_usec = ms * 1000;
 	return 0;
 }
 
@@ -125,6 +157,13 @@ static int set_key(struct conf *c, const struct ini_line *l, char *err, size_t e
 		if (conf_parse_log_level(val, &c->log_level) < 0)
 			return fail(err, err_size, origin, line,
 				    "LogLevel: '%s' is not error, warning, notice, info or debug", val);
+		return 0;
+	}
+	if (streq(key, "ConflictProbeSec")) {
+		if (conf_parse_probe(val, &c->conflict_probe_usec) < 0)
+			return fail(err, err_size, origin, line,
+				    "ConflictProbeSec: '%s' is not a number of seconds in 0..10 with at most 3 decimals",
+				    val);
 		return 0;
 	}
 	return fail(err, err_size, origin, line, "unknown key '%s'", key);

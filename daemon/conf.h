@@ -18,6 +18,8 @@
  *   PoolDirectory=DIR             the .kvp_pool_N files
  *   StateDirectory=DIR            the per-adapter failover state
  *   LogLevel=error|warning|notice|info|debug
+ *   ConflictProbeSec=0..10        ARP probe window for new IPv4 addresses, up to
+ *                                 3 decimals (0: no probing, no DAD wait)
  */
 struct conf {
 	char backend[32];
@@ -26,9 +28,11 @@ struct conf {
 	char pool_dir[4096];
 	char state_dir[4096];
 	int log_level; /* LOG_* */
+	uint64_t conflict_probe_usec;
 };
 
-/* Defaults: auto, 20 s, /dev/vmbus/hv_kvp, /var/lib/hyperv, /var/lib/hvkvpd, info. */
+/* Defaults: auto, 20 s, /dev/vmbus/hv_kvp, /var/lib/hyperv, /var/lib/hvkvpd, info,
+ * 1 s (ADDR_PROBE_DEFAULT_USEC). */
 void conf_defaults(struct conf *c);
 
 /* Parses text into c (on top of what is there), with the tokenizer of ini.h
@@ -44,3 +48,5 @@ int conf_load(struct conf *c, const char *path, bool must_exist, char *err, size
 /* Shared value checks, also used for the command-line options. */
 int conf_parse_budget(const char *v, uint64_t *ret_usec);
 int conf_parse_log_level(const char *v, int *ret);
+/* "1", "0.5", "0.250": seconds with at most 3 decimals, 0..10. */
+int conf_parse_probe(const char *v, uint64_t *ret_usec);

@@ -118,17 +118,123 @@ static bool block_line(struct block_walk *w, const char *p, size_t len)
 	return false;
 }
 
+/* "#hvkvpd-disabled: nameserver ..." : a line of the site's that we took
+ * out of use while the host's servers are in place. */
+static bool is_disabled_line(const char *p, size_t len)
+{
+	size_t m = strlen(DNS_DISABLED_MARKER);
+
+	return len > m && strncmp(p, DNS_DISABLED_MARKER, m) == 0 &&
+	       is_nameserver_line(p + m, len - m);
+}
+
+/* How many of the site's nameserver lines text holds out of use. */
+static size_t count_disabled(const char *p)
+{
+	size_t n = 0;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		n += is_disabled_line(p, len);
+		p += len + (eol ? 1 : 0);
+	}
+	return n;
+}
+
+/* A block marker of any interface: "# hvkvpd <name> begin|end[:...]".
+ * Returns 1 for begin, 2 for end, 0 otherwise; the name goes to name. */
+static int block_marker(const char *p, size_t len, char *name, size_t size)
+{
+	static const char pre[] = "# hvkvpd ";
+	const char *n = p + strlen(pre), *sp, *end = p + len;
+	size_t nl;
+
+	if (len <= strlen(pre) || strncmp(p, pre, strlen(pre)) != 0)
+		return 0;
+	sp = memchr(n, ' ', (size_t)(end - n));
+	if (!sp || sp == n)
+		return 0;
+	nl = (size_t)(sp - n);
+	sp++;
+	for (int kind = 1; kind <= 2; kind++) {
+		const char *w = kind == 1 ? "begin" : "end";
+		size_t wl = strlen(w);
+
+		if ((size_t)(end - sp) >= wl && strncmp(sp, w, wl) == 0 &&
+		    (sp + wl == end || sp[wl] == ':')) {
+			if (nl >= size)
+				return 0;
+			memcpy(name, n, nl);
+			name[nl] = '\0';
+			return kind;
+		}
+	}
+	return 0;
+}
+
+/* Which lines are some other interface's block (our servers for another
+ * adapter: they stay in use). Like block_line(), a block ends at its end
+ * marker or at the first line that is no nameserver line. */
+struct other_walk {
+	const char *ifname;
+	bool inside;
+	char name[64];
+};
+
+static bool other_block_line(struct other_walk *o, const char *p, size_t len)
+{
+	char name[64];
+	int kind = block_marker(p, len, name, sizeof(name));
+
+	if (o->inside) {
+		if (kind == 2 && streq(name, o->name)) {
+			o->inside = false;
+			return true;
+		}
+		if (is_nameserver_line(p, len))
+			return true;
+		o->inside = false;
+	}
+	if (kind == 1 && !streq(name, o->ifname)) {
+		o->inside = true;
+		strscpy(o->name, sizeof(o->name), name);
+		return true;
+	}
+	return false;
+}
+
+/* Whether text holds a block of another interface than ifname. */
+static bool has_other_block(const char *p, const char *ifname)
+{
+	char name[64];
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (block_marker(p, len, name, sizeof(name)) == 1 && !streq(name, ifname))
+			return true;
+		p += len + (eol ? 1 : 0);
+	}
+	return false;
+}
+
 char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct failover_ip *servers,
 			   size_t n)
 {
 	char begin[64], end[64], line[128], ip[INET6_ADDRSTRLEN];
 	struct strbuf out = { 0 };
 	struct block_walk w;
-	bool ok = true;
+	struct other_walk o = { .ifname = ifname };
+	bool ok = true, restore;
 	const char *p = text ? text : "";
 
 	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
 	block_walk_init(&w, p, begin, end);
+	/* the site's servers come back once no adapter has the host's */
+	restore = n == 0 && !has_other_block(p, ifname);
 	if (n > 0) {
 		snprintf(line, sizeof(line), "%s: DNS servers from the Hyper-V host, written by hvkvpd\n",
 			 begin);
@@ -144,11 +250,23 @@ char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct fa
 	}
 	while (ok && *p) {
 		const char *eol = strchr(p, '\n');
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		size_t len = eol ? (size_t)(eol - p) : strlen(p), m = strlen(DNS_DISABLED_MARKER);
 
-		/* every other line byte for byte, a missing last newline included */
-		if (!block_line(&w, p, len))
-			ok = sb_add(&out, p, len + (eol ? 1 : 0));
+		if (block_line(&w, p, len)) {
+			p += len + (eol ? 1 : 0);
+			continue;
+		}
+		/* every other line byte for byte, a missing last newline included,
+		 * but the site's nameserver lines: out of use while the host's
+		 * servers are in place (glibc would try them in turn, and at the
+		 * recovery site they are usually unreachable), back after */
+		if (!other_block_line(&o, p, len) && n > 0 && is_nameserver_line(p, len))
+			ok = sb_add(&out, DNS_DISABLED_MARKER, m);
+		else if (restore && is_disabled_line(p, len)) {
+			p += m;
+			len -= m;
+		}
+		ok = ok && sb_add(&out, p, len + (eol ? 1 : 0));
 		p += len + (eol ? 1 : 0);
 	}
 	if (!ok || !out.s) {
@@ -446,8 +564,8 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 		goto done;
 	}
 	r = write_resolv_conf(DNS_RESOLV_CONF, edited);
-	free(edited);
 	if (r < 0) {
+		free(edited);
 		free(text);
 		dns_snapshot_free(snap);
 		return log_warning_errno(r, "cannot rewrite %s", DNS_RESOLV_CONF);
@@ -459,12 +577,45 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 			   n, DNS_RESOLV_CONF);
 	log_info("DNS servers of %s written to %s (%zu server%s)", ifname, DNS_RESOLV_CONF, n,
 		 n == 1 ? "" : "s");
+	if (count_disabled(text) != count_disabled(edited))
+		log_info("%s: %zu of the site's nameserver lines in %s %s (marked '%s')", ifname,
+			 count_disabled(n ? edited : text), DNS_RESOLV_CONF,
+			 n ? "out of use while the host's are in place" : "back in use",
+			 DNS_DISABLED_MARKER);
+	free(edited);
 done:
 	if (ret_snapshot)
 		*ret_snapshot = snap;
 	else
 		dns_snapshot_free(snap);
 	return not_set ? 1 : 0;
+}
+
+int dns_restore_resolv_conf(const char *ifname)
+{
+	_cleanup_free_ char *text = NULL, *edited = NULL;
+	struct stat st;
+	int r;
+
+	if (lstat(DNS_RESOLV_CONF, &st) < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return 0; /* a manager's file: we never wrote it */
+	r = read_file_bounded(DNS_RESOLV_CONF, O_NOFOLLOW, RESOLV_CONF_MAX, &text, NULL);
+	if (r < 0)
+		return log_warning_errno(r, "cannot read %s", DNS_RESOLV_CONF);
+	edited = dns_resolv_conf_edit(text, ifname, NULL, 0);
+	if (!edited)
+		return -ENOMEM;
+	if (streq(edited, text))
+		return 0;
+	r = write_resolv_conf(DNS_RESOLV_CONF, edited);
+	if (r < 0)
+		return log_warning_errno(r, "cannot rewrite %s", DNS_RESOLV_CONF);
+	log_info("%s: the host's DNS servers removed from %s%s", ifname, DNS_RESOLV_CONF,
+		 count_disabled(edited) ? "; the site's stay out of use for another adapter's"
+					: ", the site's back in use");
+	return 0;
 }
 
 int dns_restore(struct dns_snapshot *s)

@@ -35,6 +35,23 @@ static const char *shown(const char *v, size_t len, char *buf, size_t size)
 	return failover_quote(v, len, buf, size);
 }
 
+/* The limits as the rejection messages and hvkvpd(8) state them. */
+static const char *limit_wire(char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "at most %d entries: the driver hands each list over in %d bytes, and the shortest entry takes %d bytes",
+		 FAILOVER_MAX_ADDRS, FAILOVER_WIRE_LIST_BYTES, FAILOVER_MIN_ENTRY_BYTES);
+	return buf;
+}
+
+static const char *limit_gateways(char *buf, size_t size)
+{
+	snprintf(buf, size, "at most %d entries: the host's limit", FAILOVER_MAX_GATEWAYS);
+	return buf;
+}
+
+_Static_assert(FAILOVER_MAX_DNS == FAILOVER_MAX_ADDRS, "one wire limit for both lists");
+
 /* Token iterator over a ';'-separated list: blanks trimmed, empties skipped. */
 struct tokens {
 	const char *p;
@@ -100,21 +117,24 @@ int failover_mask_to_prefix(struct in_addr mask)
 	return n;
 }
 
-/* Why an address cannot be put on an interface, or NULL when it can. */
-static const char *unusable_reason(int family, const union in_addr_union *a, bool as_host)
+/* Why an address can be neither one of the adapter's, nor a gateway, nor a
+ * DNS server, or NULL when it can. */
+static const char *unusable_reason(int family, const union in_addr_union *a)
 {
 	if (family == AF_INET) {
 		uint32_t v = ntohl(a->in.s_addr);
 
 		if (v == 0)
 			return "is the unspecified address";
+		if ((v >> 24) == 0)
+			return "is in 0.0.0.0/8 (\"this network\", reserved)";
 		if ((v >> 24) == 127)
 			return "is a loopback address";
 		if ((v >> 28) == 0xe)
 			return "is a multicast address";
 		if (v == 0xffffffffu)
 			return "is the broadcast address";
-		if (as_host && (v >> 28) == 0xf)
+		if ((v >> 28) == 0xf)
 			return "is a reserved (class E) address";
 		return NULL;
 	}
@@ -209,10 +229,13 @@ static int parse_addresses(const struct kvp_ip_fields *in, struct failover_setti
 					    st.index, shown(sub, strlen(sub), b, sizeof(b)));
 			return 0;
 		}
-		if (s->n_addrs >= FAILOVER_MAX_ADDRS)
-			return fail(err, err_size,
-				    "IPAddresses[%zu] '%s' is one too many (at most %d entries)",
-				    at.index, shown(tok, strlen(tok), b, sizeof(b)), FAILOVER_MAX_ADDRS);
+		if (s->n_addrs >= FAILOVER_MAX_ADDRS) {
+			char lim[128];
+
+			return fail(err, err_size, "IPAddresses[%zu] '%s' is one too many (%s)",
+				    at.index, shown(tok, strlen(tok), b, sizeof(b)),
+				    limit_wire(lim, sizeof(lim)));
+		}
 
 		slash = strchr(tok, '/');
 		if (slash)
@@ -221,7 +244,7 @@ static int parse_addresses(const struct kvp_ip_fields *in, struct failover_setti
 			return fail(err, err_size,
 				    "IPAddresses[%zu] '%s' is not an IPv4 or IPv6 address", at.index,
 				    shown(tok, strlen(tok), b, sizeof(b)));
-		why = unusable_reason(ip.family, &ip.addr, true);
+		why = unusable_reason(ip.family, &ip.addr);
 		if (why)
 			return fail(err, err_size, "IPAddresses[%zu] '%s' %s", at.index, tok, why);
 		if (slash) {
@@ -272,8 +295,8 @@ static int parse_addresses(const struct kvp_ip_fields *in, struct failover_setti
 	}
 }
 
-static int parse_ip_list(const char *list, const char *field, size_t max, struct failover_ip *out,
-			 size_t *ret_n, char *err, size_t err_size)
+static int parse_ip_list(const char *list, const char *field, size_t max, const char *why_max,
+			 struct failover_ip *out, size_t *ret_n, char *err, size_t err_size)
 {
 	struct tokens t = { .p = list, .field = field };
 	char tok[FAILOVER_MAX_TOKEN + 1], b[48];
@@ -290,12 +313,12 @@ static int parse_ip_list(const char *list, const char *field, size_t max, struct
 		if (r == 0)
 			break;
 		if (n >= max)
-			return fail(err, err_size, "%s[%zu] '%s' is one too many (at most %zu entries)",
-				    field, t.index, shown(tok, strlen(tok), b, sizeof(b)), max);
+			return fail(err, err_size, "%s[%zu] '%s' is one too many (%s)", field, t.index,
+				    shown(tok, strlen(tok), b, sizeof(b)), why_max);
 		if (!parse_ip(tok, &ip))
 			return fail(err, err_size, "%s[%zu] '%s' is not an IPv4 or IPv6 address", field,
 				    t.index, shown(tok, strlen(tok), b, sizeof(b)));
-		why = unusable_reason(ip.family, &ip.addr, false);
+		why = unusable_reason(ip.family, &ip.addr);
 		if (why)
 			return fail(err, err_size, "%s[%zu] '%s' %s", field, t.index, tok, why);
 		for (size_t i = 0; i < n; i++)
@@ -308,10 +331,13 @@ static int parse_ip_list(const char *list, const char *field, size_t max, struct
 	return 0;
 }
 
+static int check_gateways(const struct failover_settings *s, char *err, size_t err_size);
+
 int failover_parse(const struct kvp_ip_fields *in, struct failover_settings *ret, char *err,
 		   size_t err_size)
 {
 	struct failover_settings *s = ret;
+	char lim[128];
 	int r;
 
 	if (err && err_size)
@@ -330,17 +356,97 @@ int failover_parse(const struct kvp_ip_fields *in, struct failover_settings *ret
 	r = parse_addresses(in, s, err, err_size);
 	if (r < 0)
 		return r;
-	r = parse_ip_list(in->gate_way, "DefaultGateways", FAILOVER_MAX_GATEWAYS, s->gateways,
-			  &s->n_gateways, err, err_size);
+	r = parse_ip_list(in->gate_way, "DefaultGateways", FAILOVER_MAX_GATEWAYS,
+			  limit_gateways(lim, sizeof(lim)), s->gateways, &s->n_gateways, err, err_size);
 	if (r < 0)
 		return r;
-	r = parse_ip_list(in->dns_addr, "DNSServers", FAILOVER_MAX_DNS, s->dns, &s->n_dns, err,
-			  err_size);
+	r = parse_ip_list(in->dns_addr, "DNSServers", FAILOVER_MAX_DNS, limit_wire(lim, sizeof(lim)),
+			  s->dns, &s->n_dns, err, err_size);
 	if (r < 0)
 		return r;
 	if (s->n_addrs == 0 && !s->dhcp4)
 		return fail(err, err_size,
 			    "no IPAddresses and DHCPEnabled is false: nothing to configure");
+	return check_gateways(s, err, err_size);
+}
+
+static bool in_prefix(int family, const union in_addr_union *net, unsigned plen,
+		      const union in_addr_union *a)
+{
+	const uint8_t *x = (const uint8_t *)net, *y = (const uint8_t *)a;
+	unsigned full = plen / 8, rest = plen % 8;
+
+	if (plen > (family == AF_INET ? 32u : 128u))
+		return false;
+	if (memcmp(x, y, full) != 0)
+		return false;
+	return rest == 0 || ((x[full] ^ y[full]) & (0xff00 >> rest)) == 0;
+}
+
+bool failover_gateway_onlink(const struct failover_settings *s, size_t i)
+{
+	const struct failover_ip *gw = &s->gateways[i];
+	bool any = false;
+
+	if (i >= s->n_gateways || gw->family != AF_INET)
+		return false;
+	for (size_t j = 0; j < s->n_addrs; j++) {
+		const struct failover_addr *x = &s->addrs[j];
+
+		if (x->family != AF_INET)
+			continue;
+		any = true;
+		if (in_prefix(AF_INET, &x->addr, x->prefixlen, &gw->addr))
+			return false;
+	}
+	return any;
+}
+
+/* The gateways against the addresses: what no router can be. Runs after
+ * every list parsed, before anything is done with them. */
+static int check_gateways(const struct failover_settings *s, char *err, size_t err_size)
+{
+	char g[INET6_ADDRSTRLEN], a[INET6_ADDRSTRLEN];
+	unsigned v4, v6;
+
+	failover_count(s, &v4, &v6);
+	for (size_t i = 0; i < s->n_gateways; i++) {
+		const struct failover_ip *gw = &s->gateways[i];
+		bool inside = false;
+
+		failover_ip_to_string(gw->family, &gw->addr, g, sizeof(g));
+		if (gw->family == AF_INET && v4 == 0 && !s->dhcp4)
+			return fail(err, err_size,
+				    "DefaultGateways[%zu] '%s' is an IPv4 gateway, but there is no IPv4 address in IPAddresses and DHCPEnabled is false",
+				    i, g);
+		for (size_t j = 0; j < s->n_addrs; j++) {
+			const struct failover_addr *x = &s->addrs[j];
+
+			if (x->family != gw->family)
+				continue;
+			failover_ip_to_string(x->family, &x->addr, a, sizeof(a));
+			if (same_ip(x->family, &x->addr, &gw->addr))
+				return fail(err, err_size,
+					    "DefaultGateways[%zu] '%s' is the adapter's own address (IPAddresses[%zu])",
+					    i, g, j);
+			if (!in_prefix(x->family, &x->addr, x->prefixlen, &gw->addr))
+				continue;
+			inside = true;
+			if (x->family == AF_INET && x->prefixlen <= 30) {
+				uint32_t v = ntohl(gw->addr.in.s_addr), host = 0xffffffffu >> x->prefixlen;
+
+				if ((v & host) == 0 || (v & host) == host)
+					return fail(err, err_size,
+						    "DefaultGateways[%zu] '%s' is the %s address of the subnet of IPAddresses[%zu] '%s/%u'",
+						    i, g, (v & host) == 0 ? "network" : "broadcast", j, a,
+						    x->prefixlen);
+			}
+		}
+		if (gw->family == AF_INET6 && !inside && !IN6_IS_ADDR_LINKLOCAL(&gw->addr.in6))
+			return fail(err, err_size,
+				    "DefaultGateways[%zu] '%s' is neither link-local (fe80::/10) nor inside the prefix of an IPv6 address in IPAddresses, so it cannot be reached",
+				    i, g);
+	}
 	return 0;
 }
 
@@ -352,23 +458,76 @@ const char *failover_ip_to_string(int family, const union in_addr_union *a, char
 	return buf;
 }
 
-/* Every address list failover_parse accepts can be written back. */
-_Static_assert(FAILOVER_MAX_ADDRS * INET6_ADDRSTRLEN <= KVP_IP_ADDR_BYTES, "ip_addr fits");
-
-int failover_format(const struct failover_settings *s, struct kvp_ip_fields *out)
+/*
+ * The shortest spelling of an IPv6 address: lower-case groups without
+ * leading zeros, "::" where it saves the most (a single zero group too;
+ * inet_ntop() never compresses one, and prints ::a.b.c.d for ::/96). No
+ * valid spelling the host can send is shorter, so a list written back
+ * always fits the field it was read from.
+ */
+static void ip6_shortest(const struct in6_addr *a, char *buf, size_t size)
 {
-	char a[INET6_ADDRSTRLEN], m[INET6_ADDRSTRLEN];
+	unsigned g[8], best = 0, best_len = 0, best_gain = 0;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		g[i] = (unsigned)a->s6_addr[2 * i] << 8 | a->s6_addr[2 * i + 1];
+	for (unsigned i = 0; i < 8;) {
+		unsigned k = 0, gain;
+
+		while (i + k < 8 && g[i + k] == 0)
+			k++;
+		if (k == 0) {
+			i++;
+			continue;
+		}
+		/* k digits and (in the middle) k - 1 colons go, "::" comes */
+		gain = i == 0 || i + k == 8 ? 2 * k - 2 : 2 * k - 1;
+		if (k == 8)
+			gain = 13;
+		if (gain > best_gain) {
+			best = i;
+			best_len = k;
+			best_gain = gain;
+		}
+		i += k;
+	}
+	buf[0] = '\0';
+	for (unsigned i = 0; i < 8 && n < size; i++) {
+		if (best_len && i == best) {
+			n += (size_t)snprintf(buf + n, size - n, "%s", i == 0 ? "::" : ":");
+			i += best_len - 1;
+			continue;
+		}
+		n += (size_t)snprintf(buf + n, size - n, "%x%s", g[i], i < 7 ? ":" : "");
+	}
+}
+
+static const char *ip_shortest(int family, const union in_addr_union *a, char *buf, size_t size)
+{
+	if (family == AF_INET6)
+		ip6_shortest(&a->in6, buf, size);
+	else
+		failover_ip_to_string(family, a, buf, size);
+	return buf;
+}
+
+/* Every list failover_parse accepts can be written back: the addresses and
+ * DNS servers take no more than they did on the way in (ip_shortest()), and
+ * the prefixes fit as numbers ("128;" each) when dotted masks would not. */
+_Static_assert(FAILOVER_MAX_ADDRS * 4 <= KVP_IP_ADDR_BYTES + 1, "sub_net fits as prefix lengths");
+_Static_assert(FAILOVER_MAX_GATEWAYS * INET6_ADDRSTRLEN <= KVP_GATEWAY_BYTES, "gate_way fits");
+
+static int format_subnets(const struct failover_settings *s, bool dotted, char *out, size_t size)
+{
+	char m[INET6_ADDRSTRLEN];
 	int r = 0;
 
-	memset(out, 0, sizeof(*out));
-	strscpy(out->adapter_id, sizeof(out->adapter_id), s->adapter_id);
-	out->dhcp_enabled = s->dhcp4;
-	out->addr_family = s->addr_family_hint;
+	out[0] = '\0';
 	for (size_t i = 0; i < s->n_addrs && r == 0; i++) {
 		const struct failover_addr *x = &s->addrs[i];
 
-		failover_ip_to_string(x->family, &x->addr, a, sizeof(a));
-		if (x->family == AF_INET) {
+		if (x->family == AF_INET && dotted) {
 			struct in_addr mask = {
 				.s_addr = htonl(x->prefixlen ? 0xffffffffu << (32 - x->prefixlen) : 0)
 			};
@@ -376,18 +535,32 @@ int failover_format(const struct failover_settings *s, struct kvp_ip_fields *out
 		} else {
 			snprintf(m, sizeof(m), "%u", x->prefixlen);
 		}
-		r = strlist_append(out->ip_addr, sizeof(out->ip_addr), a);
-		if (r == 0)
-			r = strlist_append(out->sub_net, sizeof(out->sub_net), m);
+		r = strlist_append(out, size, m);
 	}
+	return r;
+}
+
+int failover_format(const struct failover_settings *s, struct kvp_ip_fields *out)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	strscpy(out->adapter_id, sizeof(out->adapter_id), s->adapter_id);
+	out->dhcp_enabled = s->dhcp4;
+	out->addr_family = s->addr_family_hint;
+	for (size_t i = 0; i < s->n_addrs && r == 0; i++)
+		r = strlist_append(out->ip_addr, sizeof(out->ip_addr),
+				   ip_shortest(s->addrs[i].family, &s->addrs[i].addr, a, sizeof(a)));
+	if (r == 0 && format_subnets(s, true, out->sub_net, sizeof(out->sub_net)) < 0)
+		r = format_subnets(s, false, out->sub_net, sizeof(out->sub_net));
 	for (size_t i = 0; i < s->n_gateways && r == 0; i++)
 		r = strlist_append(out->gate_way, sizeof(out->gate_way),
-				failover_ip_to_string(s->gateways[i].family, &s->gateways[i].addr, a,
-						      sizeof(a)));
+				   ip_shortest(s->gateways[i].family, &s->gateways[i].addr, a,
+					       sizeof(a)));
 	for (size_t i = 0; i < s->n_dns && r == 0; i++)
 		r = strlist_append(out->dns_addr, sizeof(out->dns_addr),
-				failover_ip_to_string(s->dns[i].family, &s->dns[i].addr, a,
-						      sizeof(a)));
+				   ip_shortest(s->dns[i].family, &s->dns[i].addr, a, sizeof(a)));
 	return r;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "adapter.h"
+#include "addr-probe.h"
 #include "backend.h"
 #include "failover.h"
 #include "hv-error.h"
@@ -736,5 +737,8 @@ int cmd_apply(const struct ctl_args *a)
 	}
 	if (arg_json)
 		json_end_array(&out);
+	/* the later ARP announcements and neighbour advertisements (2 s) */
+	if (!args.dry)
+		addr_announce_drain(now_usec() + 3 * 1000 * 1000ULL);
 	return first;
 }

@@ -243,6 +243,8 @@ int ctl_open_link_config(struct kvp_pool **ret_guest, struct link_config **ret)
 		.forced_backend = cfg.backend,
 		.budget_usec = cfg.budget_usec,
 		.manual_user = user,
+		.conflict_probe_usec = cfg.conflict_probe_usec,
+		.announce = true,
 	};
 	const char *sudo = getenv("SUDO_USER");
 

@@ -170,6 +170,8 @@ static int run(const struct conf *cfg)
 		.state_dir = cfg->state_dir,
 		.forced_backend = cfg->backend,
 		.budget_usec = cfg->budget_usec,
+		.conflict_probe_usec = cfg->conflict_probe_usec,
+		.announce = true,
 	};
 	int r;
 

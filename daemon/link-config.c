@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "adapter.h"
+#include "addr-probe.h"
 #include "backend.h"
 #include "failover.h"
 #include "hv-error.h"
@@ -41,6 +42,7 @@ int link_config_new(const struct link_config_options *o, struct kvp_pool *guest_
 	if (!c->o.budget_usec)
 		c->o.budget_usec = LINK_CONFIG_DEFAULT_BUDGET_USEC;
 	c->guest_pool = guest_pool;
+	addr_probe_configure(o->conflict_probe_usec, o->announce);
 	r = nlx_open(&c->sk);
 	if (r < 0) {
 		free(c);
@@ -327,15 +329,28 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 	r = apply_settings(c, &a, s, deadline, &b, &res);
 	if (b)
 		strscpy(ret->backend, sizeof(ret->backend), b->ops->name);
-	if (r < 0)
-		strprintf(ret->message, sizeof(ret->message), "%s (%s)", strerror(-r),
-			 hv_error_to_string(hv_error_from_errno(r)));
+	if (r < 0 && !b && c->backends->error[0])
+		/* no backend taken: say which manager, module or bus call */
+		strprintf(ret->message, sizeof(ret->message), "%s; nothing changed (%s)",
+			  c->backends->error, hv_error_to_string(hv_error_from_errno(r)));
+	else if (r < 0)
+		strprintf(ret->message, sizeof(ret->message), "%s (%s)",
+			  res.failure[0] ? res.failure : strerror(-r),
+			  hv_error_to_string(hv_error_from_errno(r)));
 	else
 		strscpy(ret->message, sizeof(ret->message), res.detail);
 	ret->waiting_for_carrier = r == 0 && res.waiting_for_carrier;
 	record(c, &a, in, b, r, &res, ret->message, received);
 
 	failover_count(s, &v4, &v6);
+	for (size_t i = 0; r == 0 && i < s->n_gateways; i++)
+		if (failover_gateway_onlink(s, i)) {
+			char ip[INET6_ADDRSTRLEN];
+
+			log_warning("%s: DefaultGateways[%zu] '%s' is outside every subnet of the host's addresses; installed on-link (is a subnet mask wrong?)",
+				    a.ifname, i,
+				    failover_ip_to_string(AF_INET, &s->gateways[i].addr, ip, sizeof(ip)));
+		}
 	if (r == 0) {
 		log_info("%s: %s through %s%s", a.ifname, res.detail, b->ops->name,
 			 res.waiting_for_carrier ? "; no carrier yet, waiting for it" : "");
@@ -373,7 +388,10 @@ int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, stru
 		return r;
 	r = backend_select(c->backends, c->o.forced_backend, ret_adapter, &b);
 	if (r < 0) {
-		strprintf(err, err_size, "no backend can configure %s", ret_adapter->ifname);
+		if (c->backends->error[0])
+			strprintf(err, err_size, "%s", c->backends->error);
+		else
+			strprintf(err, err_size, "no backend can configure %s", ret_adapter->ifname);
 		return r;
 	}
 	r = nlx_read_link_new(c->sk, ret_adapter->ifindex, &now);
@@ -386,11 +404,30 @@ int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, stru
 	return 0;
 }
 
+/* What the driver carries to the host of each GET_IP_INFO list: it
+ * converts at most MAX_IP_ADDR_SIZE units (gate_way: MAX_GATEWAY_SIZE), the
+ * terminator included (process_ob_ipinfo()); anything longer would reach
+ * the host cut inside an entry. */
+#define GET_LIST_MAX (FAILOVER_WIRE_LIST_BYTES - 1)
+#define GET_GATEWAYS_MAX (MAX_GATEWAY_SIZE - 1)
+
+/* Appends item to a GET list unless that takes it past max bytes. */
+static int get_append(char *list, size_t size, size_t max, const char *item)
+{
+	size_t len = strlen(list);
+
+	if (len + (len ? 1 : 0) + strlen(item) > max)
+		return -EMSGSIZE;
+	return strlist_append(list, size, item);
+}
+
 /* The link's addresses in the host's format: ';'-lists of addresses and
- * of IPv4 masks or "/prefix" for IPv6 (upstream's format). */
+ * of IPv4 masks or "/prefix" for IPv6 (upstream's format). An address goes
+ * only with its mask: the two lists stay paired when they fill up. */
 static void get_addresses(const struct link_state *l, struct kvp_ip_fields *out)
 {
 	char ip[INET6_ADDRSTRLEN], mask[INET6_ADDRSTRLEN + 2];
+	size_t left_out = 0;
 
 	for (size_t i = 0; i < l->n_addrs; i++) {
 		const struct link_addr *x = &l->addrs[i];
@@ -406,10 +443,17 @@ static void get_addresses(const struct link_state *l, struct kvp_ip_fields *out)
 			snprintf(mask, sizeof(mask), "/%u", x->prefixlen);
 			out->addr_family |= ADDR_FAMILY_IPV6;
 		}
-		if (strlist_append(out->ip_addr, sizeof(out->ip_addr), ip) < 0 ||
-		    strlist_append(out->sub_net, sizeof(out->sub_net), mask) < 0)
+		if (strlen(out->ip_addr) + strlen(ip) + 1 > GET_LIST_MAX ||
+		    strlen(out->sub_net) + strlen(mask) + 1 > GET_LIST_MAX) {
+			left_out = l->n_addrs - i;
 			break;
+		}
+		(void)get_append(out->ip_addr, sizeof(out->ip_addr), GET_LIST_MAX, ip);
+		(void)get_append(out->sub_net, sizeof(out->sub_net), GET_LIST_MAX, mask);
 	}
+	if (left_out)
+		log_notice("GET_IP_INFO: %zu of the link's %zu addresses left out: the host's lists hold %d bytes",
+			   left_out, l->n_addrs, FAILOVER_WIRE_LIST_BYTES);
 }
 
 /* This link's default gateways only: IPv4 first, each family lowest metric
@@ -434,9 +478,10 @@ static void get_gateways(const struct link_state *l, struct kvp_ip_fields *out)
 			n++;
 		}
 		for (size_t k = 0; k < n; k++)
-			strlist_append(out->gate_way, sizeof(out->gate_way),
-				 failover_ip_to_string(l->routes[order[k]].family,
-						       &l->routes[order[k]].gateway, ip, sizeof(ip)));
+			(void)get_append(out->gate_way, sizeof(out->gate_way), GET_GATEWAYS_MAX,
+					 failover_ip_to_string(l->routes[order[k]].family,
+							       &l->routes[order[k]].gateway, ip,
+							       sizeof(ip)));
 	}
 }
 
@@ -471,9 +516,9 @@ int link_config_get(struct link_config *c, const struct kvp_ip_fields *in, struc
 	r = backend_select(c->backends, c->o.forced_backend, &a, &b);
 	if (r == 0 && b->ops->query && b->ops->query(b, &a, &info) >= 0) {
 		for (size_t i = 0; i < info.n_dns; i++)
-			strlist_append(out->dns_addr, sizeof(out->dns_addr),
-				 failover_ip_to_string(info.dns[i].family, &info.dns[i].addr, ip,
-						       sizeof(ip)));
+			(void)get_append(out->dns_addr, sizeof(out->dns_addr), GET_LIST_MAX,
+					 failover_ip_to_string(info.dns[i].family, &info.dns[i].addr,
+							       ip, sizeof(ip)));
 		out->dhcp_enabled = info.dhcp4_known && info.dhcp4;
 	}
 	log_debug("GET_IP_INFO %s: %s / %s / gw %s / dns %s / dhcp %u", a.ifname, out->ip_addr,

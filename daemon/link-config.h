@@ -31,6 +31,10 @@ struct link_config_options {
 	 * written, never the host's record nor the pool-1 result line, and a
 	 * request that is rejected or fails records nothing. */
 	const char *manual_user;
+	/* Conflict probing of new addresses (0: off) and their announcement
+	 * after a commit (addr-probe.h); both off in a zeroed struct. */
+	uint64_t conflict_probe_usec;
+	bool announce;
 };
 
 struct link_config;

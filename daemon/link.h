@@ -8,7 +8,10 @@
 
 #include "failover.h"
 
-#define LINK_MAX_ADDRS 128
+/* Room for every address the host can push (FAILOVER_MAX_ADDRS) and the
+ * link-local, SLAAC and DHCP ones beside them: the verify step must see
+ * them all. */
+#define LINK_MAX_ADDRS (FAILOVER_MAX_ADDRS + 64)
 #define LINK_MAX_ROUTES 32
 
 struct link_addr {

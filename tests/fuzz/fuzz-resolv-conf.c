@@ -11,6 +11,73 @@
 #include "fuzz-util.h"
 #include "util.h"
 
+/* The text with DNS_DISABLED_MARKER taken off every line it stands in front
+ * of a nameserver line: what the markers hide. */
+static char *unmarked(const char *text)
+{
+	size_t m = strlen(DNS_DISABLED_MARKER);
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	CHECK(out);
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		size_t line = eol ? len - 1 : len; /* without its newline */
+
+		if (line > m + 10 && strncmp(p, DNS_DISABLED_MARKER, m) == 0 &&
+		    strncmp(p + m, "nameserver", 10) == 0 && (p[m + 10] == ' ' || p[m + 10] == '\t')) {
+			p += m;
+			len -= m;
+		}
+		memcpy(o, p, len);
+		o += len;
+		p += len;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void check_same_unmarked(const char *a, const char *b)
+{
+	char *x = unmarked(a), *y = unmarked(b);
+
+	CHECK(streq(x, y));
+	free(x);
+	free(y);
+}
+
+static size_t count_marked(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, DNS_DISABLED_MARKER); p;
+	     p = strstr(p + 1, DNS_DISABLED_MARKER))
+		n += p == text || p[-1] == '\n';
+	return n;
+}
+
+/* With the host's servers in place, a nameserver line in use below our
+ * block belongs to another adapter's block: right after its begin marker
+ * or another such line. */
+static void check_site_servers_out_of_use(const char *rest)
+{
+	bool inside = false;
+
+	for (const char *p = rest; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		bool ns = len > 10 && strncmp(p, "nameserver", 10) == 0 &&
+			  (p[10] == ' ' || p[10] == '\t');
+
+		if (ns)
+			CHECK(inside);
+		else
+			inside = len > 9 && strncmp(p, "# hvkvpd ", 9) == 0 &&
+				 memmem(p, len, " begin", 6) != NULL;
+		p += len + (eol ? 1 : 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
@@ -100,14 +167,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	removed = dns_resolv_conf_edit(text, ifname, servers, 0);
 	CHECK(edited && removed);
 
-	/* our block first, then the other lines as they were */
+	/* our block first, then the other lines as they were, but for the
+	 * marker in front of the site's nameserver lines */
 	block_only = dns_resolv_conf_edit("", ifname, servers, n);
 	CHECK(block_only);
-	CHECK(strlen(edited) == strlen(block_only) + strlen(removed));
 	CHECK(strncmp(edited, block_only, strlen(block_only)) == 0);
-	CHECK(streq(edited + strlen(block_only), removed));
-	/* nothing is added but the block */
+	check_same_unmarked(edited + strlen(block_only), removed);
+	/* nothing is added but the block and the markers; removing adds nothing */
 	CHECK(strlen(removed) <= strlen(text));
+	if (n > 0)
+		check_site_servers_out_of_use(edited + strlen(block_only));
 
 	/* the reader finds exactly what was written */
 	n_want = expected(servers, n, want);
@@ -123,7 +192,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(again && streq(again, edited));
 	free(again);
 	again = dns_resolv_conf_edit(edited, ifname, servers, 0);
-	CHECK(again && streq(again, removed));
+	CHECK(again);
+	/* the site's lines come back unless another adapter's block is left */
+	if (count_marked(again) == 0)
+		CHECK(streq(again, removed) || count_marked(removed) > 0);
+	check_same_unmarked(again, removed);
 	free(again);
 
 	free(block_only);

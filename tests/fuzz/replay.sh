@@ -9,7 +9,7 @@ top_builddir=${top_builddir:-.}
 
 status=0
 for target in fuzz-kvp-msg fuzz-pool-file fuzz-failover fuzz-state fuzz-conf fuzz-settings-file \
-	fuzz-dispatch fuzz-resolv-conf fuzz-networkd-state fuzz-ifupdown; do
+	fuzz-dispatch fuzz-resolv-conf fuzz-networkd-state fuzz-addr-probe fuzz-ifupdown; do
 	corpus=$top_srcdir/tests/fuzz/corpus/${target#fuzz-}
 	bin=$top_builddir/tests/fuzz/$target
 

@@ -144,7 +144,14 @@ resolv_block() {
 	echo "# hvkvpd $ifname end"
 }
 
-# resolv_is IF DNS...: resolv.conf is exactly our block for IF, then the base.
+# RESOLV_BASE as it reads while the host's servers are in place: the site's
+# nameserver lines out of use behind the marker, every other byte as it was.
+resolv_base_disabled() {
+	printf '%s' "$RESOLV_BASE" | sed 's/^nameserver[[:space:]]/#hvkvpd-disabled: &/'
+}
+
+# resolv_is IF DNS...: resolv.conf is exactly our block for IF, then the base
+# (its nameserver lines out of use).
 resolv_is() {
 	local ifname=$1 n got
 	shift
@@ -157,7 +164,7 @@ resolv_is() {
 	same "resolv.conf block" "$(resolv_block "$ifname" "$@")" "$(sed -n "2,${n}p" /etc/resolv.conf)" ||
 		return 1
 	tail -n +$((n + 1)) /etc/resolv.conf >"$HV_TMP/resolv.rest"
-	printf '%s' "$RESOLV_BASE" >"$HV_TMP/resolv.base"
+	resolv_base_disabled >"$HV_TMP/resolv.base"
 	cmp -s "$HV_TMP/resolv.rest" "$HV_TMP/resolv.base" ||
 		{ echo "resolv.conf: the rest is not the old file byte for byte:"; diff -u "$HV_TMP/resolv.base" "$HV_TMP/resolv.rest"; return 1; }
 }
@@ -305,18 +312,44 @@ preset_eth0() {
 V6ONLY=(--adapter-id "$GUID0" --IPAddresses "2001:db8::10" --Subnets 64
 	--DefaultGateways "2001:db8::1" --DNSServers "2001:db8::53")
 
-check_v6_dhcp_refused() {
+# IPv6-only settings with DHCPEnabled=true (hosts send them so: the flag
+# concerns IPv4) where no DHCP client runs: the IPv6 part applies, IPv4
+# stays exactly as configured, HV_S_OK, and the result and journal say why.
+check_v6_dhcp_ipv4_left() {
+	local v4addrs v4routes
 	preset_eth0
-	snapshot dhcp eth0
-	hv_expect_code HV_ERROR_NOT_SUPPORTED "${V6ONLY[@]}" --DHCPEnabled true || return 1
-	unchanged dhcp eth0 || return 1
-	same "state result" 0x80070032 "$(state_get $MAC0 result)" || return 1
+	v4addrs=$(ip -4 -j addr show dev eth0 | jq -c '[.[0].addr_info[] | {local, prefixlen, broadcast}]')
+	v4routes=$(ip -4 -j route show dev eth0 | jq -S -c 'sort_by(tostring)')
+	wc -l <"$HV_TMP/hvkvpd.log" >"$HV_TMP/log-mark"
+	hv_expect_code HV_S_OK "${V6ONLY[@]}" --DHCPEnabled true || return 1
+	same "eth0 addresses" "$(lines 198.51.100.5/24 198.51.100.6/24 2001:db8::10/64)" "$(hv_addrs eth0)" || return 1
+	same "eth0 IPv4 addresses (exactly)" "$v4addrs" \
+		"$(ip -4 -j addr show dev eth0 | jq -c '[.[0].addr_info[] | {local, prefixlen, broadcast}]')" || return 1
+	same "eth0 IPv4 routes (exactly)" "$v4routes" "$(ip -4 -j route show dev eth0 | jq -S -c 'sort_by(tostring)')" || return 1
+	same "eth0 default routes" "$(lines '198.51.100.1 50 boot' '2001:db8::1 100 static')" \
+		"$(hv_default_routes eth0)" || return 1
+	resolv_is eth0 2001:db8::53 || return 1
 	case $(result_key "$KEY0") in
-	*"HV_ERROR_NOT_SUPPORTED eth0"*) ;;
+	*"HV_S_OK eth0 netlink: applied 0 IPv4, 1 IPv6"*"IPv4 left as configured (DHCPEnabled, but no DHCP client runs on this link"*) ;;
 	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
 	esac
+	daemon_log | grep -q "eth0: the host sends IPv6 settings with DHCPEnabled; no DHCP client runs on this link.*IPv4 configuration is left as it is" ||
+		{ echo "journal lacks the note"; daemon_log | tail -n 5; return 1; }
 }
-hv_check "(3a) IPv6-only with DHCPEnabled=true and no DHCP client: HV_ERROR_NOT_SUPPORTED, link and resolv.conf unchanged" check_v6_dhcp_refused
+hv_check "(3a) IPv6-only with DHCPEnabled=true and no DHCP client: HV_S_OK, IPv6 applied, IPv4 addresses and routes exactly as before, result and journal say why" check_v6_dhcp_ipv4_left
+
+# DHCPEnabled=true with IPv4 settings too: nothing here can do that DHCP.
+check_v4_dhcp_refused() {
+	preset_eth0
+	snapshot dhcp eth0
+	hv_expect_code HV_ERROR_NOT_SUPPORTED --adapter-id "$GUID0" --IPAddresses "2001:db8::10" --Subnets 64 \
+		--DefaultGateways "192.0.2.1;2001:db8::1" --DHCPEnabled true || return 1
+	unchanged dhcp eth0 || return 1
+	same "state result" 0x80070032 "$(state_get $MAC0 result)" || return 1
+	hv_expect_code HV_ERROR_NOT_SUPPORTED --adapter-id "$GUID0" --DNSServers 192.0.2.53 --DHCPEnabled true || return 1
+	unchanged dhcp eth0
+}
+hv_check "(3a') DHCPEnabled=true with an IPv4 gateway, or with nothing else, and no DHCP client: HV_ERROR_NOT_SUPPORTED, link and resolv.conf unchanged" check_v4_dhcp_refused
 
 check_v6_static() {
 	preset_eth0
@@ -747,7 +780,180 @@ time.sleep(60)' /var/lib/hyperv/.kvp_pool_1 >"$HV_TMP/pool1.locked" &
 hv_check "(15) pool 1 read-locked by an unprivileged process: SET_IP_INFO answers HV_S_OK at once, the result line follows the lock" \
 	check_result_line_deferred
 
-# ---- (16) revert: the link as before the FIRST failover ---------------------------------------------
+# ---- (16) issue 10: refused before anything changes, limits, on-link warning, DNS marker ---------
+
+restart_daemon
+
+DUAL=(--adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets "24;64"
+	--DefaultGateways "192.0.2.1;2001:db8::1" --DNSServers 192.0.2.53 --DHCPEnabled false)
+
+# watch_start / watch_stop: every address and route event (ip monitor) while
+# a request is handled; watch_stop prints them.
+watch_start() {
+	ip -o monitor address route >"$HV_TMP/monitor-16.out" 2>&1 &
+	WATCH_PID=$!
+	hv_track_pid "$WATCH_PID"
+	sleep 0.2
+}
+watch_stop() {
+	sleep 0.3
+	hv_stop "$WATCH_PID"
+	grep -v '^$' "$HV_TMP/monitor-16.out" || true
+}
+
+# refused_unchanged WHY ARGS...: on a link holding applied dual-stack
+# settings (an IPv4 and an IPv6 default route), a refused request:
+# HV_INVALIDARG, not one address or route event while it is handled (no
+# route deleted and added back), link and resolv.conf byte-identical, and
+# pool 1 names the field and value (WHY).
+refused_unchanged() {
+	local why=$1 events
+	shift
+	reset_nic eth0
+	hv_expect_code HV_S_OK "${DUAL[@]}" >/dev/null || return 1
+	snapshot refused eth0
+	watch_start
+	hv_expect_code HV_INVALIDARG "$@" || { watch_stop >/dev/null; return 1; }
+	events=$(watch_stop)
+	[ -z "$events" ] || { printf 'events while refusing:\n%s\n' "$events"; return 1; }
+	unchanged refused eth0 || return 1
+	case $(result_key "$KEY0") in
+	*"HV_INVALIDARG eth0"*"$why"*) ;;
+	*) echo "pool 1 $KEY0: $(result_key "$KEY0"); want '$why'"; return 1 ;;
+	esac
+}
+
+# the detector itself: a deliberate delete and add of the IPv6 default route
+check_watch_sees_flap() {
+	local events
+	reset_nic eth0
+	hv_expect_code HV_S_OK "${DUAL[@]}" >/dev/null || return 1
+	watch_start
+	ip route del default via 192.0.2.1 dev eth0 metric 100
+	ip route append default via 192.0.2.1 dev eth0 metric 100 proto static
+	events=$(watch_stop)
+	grep -q "Deleted default via 192.0.2.1" <<<"$events" || { echo "detector missed: $events"; return 1; }
+}
+hv_check "(16a) the route-event detector sees a deliberate default route flap" check_watch_sees_flap
+
+hv_check "(16b) IPv6 gateway outside every prefix: HV_INVALIDARG, no route event (the IPv6 default route is not deleted and added back), nothing changed" \
+	refused_unchanged "DefaultGateways[1] '2001:db8:1::1' is neither link-local" \
+	--adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets "24;64" \
+	--DefaultGateways "192.0.2.1;2001:db8:1::1" --DHCPEnabled false
+hv_check "(16c) gateway = the adapter's own address: HV_INVALIDARG naming DefaultGateways[0], no route event, nothing changed" \
+	refused_unchanged "DefaultGateways[0] '192.0.2.20' is the adapter's own address (IPAddresses[0])" \
+	--adapter-id "$GUID0" --IPAddresses "192.0.2.20" --Subnets 24 --DefaultGateways 192.0.2.20 --DHCPEnabled false
+hv_check "(16d) gateway = the subnet's network address: HV_INVALIDARG, no route event, nothing changed" \
+	refused_unchanged "DefaultGateways[0] '192.0.2.0' is the network address of the subnet of IPAddresses[0] '192.0.2.20/24'" \
+	--adapter-id "$GUID0" --IPAddresses "192.0.2.20" --Subnets 24 --DefaultGateways 192.0.2.0 --DHCPEnabled false
+hv_check "(16e) gateway = the subnet's broadcast address: HV_INVALIDARG, no route event, nothing changed" \
+	refused_unchanged "DefaultGateways[0] '192.0.2.255' is the broadcast address" \
+	--adapter-id "$GUID0" --IPAddresses "192.0.2.20" --Subnets 24 --DefaultGateways 192.0.2.255 --DHCPEnabled false
+hv_check "(16f) gateway in 240.0.0.0/4: HV_INVALIDARG, no route event, nothing changed" \
+	refused_unchanged "DefaultGateways[0] '240.0.0.1' is a reserved (class E) address" \
+	--adapter-id "$GUID0" --IPAddresses "192.0.2.20" --Subnets 24 --DefaultGateways 240.0.0.1 --DHCPEnabled false
+hv_check "(16g) address in 0.0.0.0/8: HV_INVALIDARG naming IPAddresses[1], no route event, nothing changed" \
+	refused_unchanged "IPAddresses[1] '0.1.2.3' is in 0.0.0.0/8" \
+	--adapter-id "$GUID0" --IPAddresses "192.0.2.20;0.1.2.3" --Subnets "24;8" --DHCPEnabled false
+
+# The limit is the wire's: as many distinct addresses as the host's
+# 1024-unit field carries (the emulator cuts there, as the driver does):
+# "1::" .. "cf::", 207 of them in 1019 bytes, all applied. (The parser's
+# bound, 256 = 1024 / 4, cannot be passed through the wire; the unit tests
+# check its message.)
+check_wire_full_of_addresses() {
+	local i list="" subs="" out n
+	reset_nic eth0
+	for i in $(seq 1 207); do
+		list+="${list:+;}$(printf '%x::' "$i")"
+		subs+="${subs:+;}64"
+	done
+	same "list bytes" 1019 "${#list}" || return 1
+	out=$(hv_set_ip --adapter-id "$GUID0" --IPAddresses "$list" --Subnets "$subs" --DHCPEnabled false) || return 1
+	same "truncated by the wire" false "$(hv_json "$out" .truncated)" || return 1
+	same "code" HV_S_OK "$(hv_json "$out" .code_name)" || return 1
+	n=$(hv_addrs eth0 | wc -l)
+	same "global addresses on eth0" 207 "$n" || return 1
+	case $(result_key "$KEY0") in
+	*"HV_S_OK eth0 netlink: applied 0 IPv4, 207 IPv6"*) ;;
+	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
+	esac
+	# GET_IP_INFO: whole entries only, within what the driver carries back
+	# (1023 bytes and the terminator), every address with its prefix
+	out=$(get_ip "$MAC0") || return 1
+	[ "$(jq '.IPAddresses | join(";") | length' <<<"$out")" -le 1023 ] ||
+		{ echo "GET list too long: $(jq '.IPAddresses | join(";") | length' <<<"$out")"; return 1; }
+	same "GET subnets paired" "$(jq '.IPAddresses | length' <<<"$out")" "$(jq '.Subnets | length' <<<"$out")" || return 1
+	[ "$(jq '.IPAddresses | length' <<<"$out")" -ge 200 ] || { echo "GET: $out"; return 1; }
+	reset_nic eth0
+}
+hv_check "(16h) as many addresses as the wire's field carries (207 shortest distinct ones): HV_S_OK, all on the link; GET answers whole, paired entries within the driver's 1024 units" check_wire_full_of_addresses
+
+# What the issue saw refused (33 and more): 60 IPv4 addresses, all applied.
+check_sixty_addresses() {
+	local i list="" subs="" want=()
+	reset_nic eth0
+	for i in $(seq 1 60); do
+		list+="${list:+;}192.168.100.$((100 + i))"
+		subs+="${subs:+;}24"
+		want+=("192.168.100.$((100 + i))/24")
+	done
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses "$list" --Subnets "$subs" \
+		--DefaultGateways 192.168.100.1 --DHCPEnabled false || return 1
+	same "eth0 addresses" "$(lines "${want[@]}")" "$(hv_addrs eth0)" || return 1
+	case $(result_key "$KEY0") in
+	*"HV_S_OK eth0 netlink: applied 60 IPv4, 0 IPv6, 1 gateway"*) ;;
+	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
+	esac
+	# GET_IP_INFO: every address with its mask, paired, inside what the driver carries
+	out=$(get_ip "$MAC0") || return 1
+	same "GET addresses" 60 "$(jq '[.IPAddresses[] | select(startswith("fe80") | not)] | length' <<<"$out")" || return 1
+	same "GET subnets paired" "$(jq '.IPAddresses | length' <<<"$out")" "$(jq '.Subnets | length' <<<"$out")"
+}
+hv_check "(16i) 60 IPv4 addresses (the issue's case): HV_S_OK, all on the link, GET reports them with their masks" check_sixty_addresses
+
+# An IPv4 gateway outside the subnet: on-link, and the warning reaches the
+# result line and the journal.
+check_onlink_warning() {
+	reset_nic eth0
+	wc -l <"$HV_TMP/hvkvpd.log" >"$HV_TMP/log-mark"
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 \
+		--DefaultGateways 203.0.113.1 --DHCPEnabled false || return 1
+	ip -j route show default dev eth0 | jq -e '.[0].flags | index("onlink")' >/dev/null ||
+		{ echo "no onlink flag: $(ip route show default dev eth0)"; return 1; }
+	case $(result_key "$KEY0") in
+	*"HV_S_OK eth0 netlink: applied"*"warning: DefaultGateways[0] '203.0.113.1' is outside every subnet, installed on-link"*) ;;
+	*) echo "pool 1 $KEY0: $(result_key "$KEY0")"; return 1 ;;
+	esac
+	daemon_log | grep -q "eth0: DefaultGateways\[0\] '203.0.113.1' is outside every subnet of the host's addresses; installed on-link" ||
+		{ echo "no journal warning"; return 1; }
+}
+hv_check "(16j) an IPv4 gateway outside the subnet: onlink route, warning in the result line and the journal" check_onlink_warning
+
+# resolv.conf: the site's server is out of use while the host's are in
+# place, with the marker; back when the host sends none, and only when no
+# other adapter's block is left.
+check_dns_marker() {
+	reset_nic eth0
+	reset_nic eth1
+	hv_expect_code HV_S_OK "${BASIC[@]}" >/dev/null || return 1
+	grep -qx "#hvkvpd-disabled: nameserver 10.9.9.9" /etc/resolv.conf || { cat /etc/resolv.conf; return 1; }
+	! grep -q "^nameserver 10.9.9.9" /etc/resolv.conf || { cat /etc/resolv.conf; return 1; }
+	hv_expect_code HV_S_OK --adapter-id "$GUID1" --IPAddresses 198.51.100.10 --Subnets 24 \
+		--DNSServers 198.51.100.53 --DHCPEnabled false || return 1
+	# eth0's servers go: eth1's are still the host's, the site's stays out
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses 192.0.2.10 --Subnets 24 --DHCPEnabled false || return 1
+	grep -qx "#hvkvpd-disabled: nameserver 10.9.9.9" /etc/resolv.conf || { cat /etc/resolv.conf; return 1; }
+	! grep -q "nameserver 192.0.2.5" /etc/resolv.conf || { cat /etc/resolv.conf; return 1; }
+	# eth1's go too: the file as it was, byte for byte
+	hv_expect_code HV_S_OK --adapter-id "$GUID1" --IPAddresses 198.51.100.10 --Subnets 24 --DHCPEnabled false || return 1
+	printf '%s' "$RESOLV_BASE" >"$HV_TMP/resolv.want"
+	cmp "$HV_TMP/resolv.want" /etc/resolv.conf || { diff -u "$HV_TMP/resolv.want" /etc/resolv.conf; return 1; }
+	reset_nic eth1
+}
+hv_check "(16k) resolv.conf: the site's nameserver out of use (#hvkvpd-disabled:) while any adapter has the host's, restored byte for byte after the last" check_dns_marker
+
+# ---- (17) revert: the link as before the FIRST failover ---------------------------------------------
 
 REVERT=$top_builddir/tests/integration/revert-driver
 restart_daemon
@@ -767,7 +973,7 @@ check_revert_dry_run() {
 	unchanged failover eth0 || return 1
 	test -e "$STATE/${MAC0//:/}.state"
 }
-hv_check "(16a) revert --dry-run after two failovers: describes the link before the first one, changes nothing" check_revert_dry_run
+hv_check "(17a) revert --dry-run after two failovers: describes the link before the first one, changes nothing" check_revert_dry_run
 
 check_revert() {
 	"$REVERT" --state-dir "$STATE" --pool-dir /var/lib/hyperv eth0 | tee "$HV_TMP/revert.out"
@@ -783,7 +989,7 @@ check_revert() {
 	restart_daemon_keep
 	unchanged orig eth0
 }
-hv_check "(16b) revert: addresses, every route and resolv.conf exactly as before the first failover; state and original forgotten, pool 1 says reverted, a restart re-applies nothing" check_revert
+hv_check "(17b) revert: addresses, every route and resolv.conf exactly as before the first failover; state and original forgotten, pool 1 says reverted, a restart re-applies nothing" check_revert
 start_daemon_if_gone() { hv_alive "${HVKVPD_PID:-}" || start_daemon; }
 start_daemon_if_gone
 
@@ -794,7 +1000,7 @@ check_revert_nothing() {
 	[ "$rc" -eq 2 ] || { echo "exit $rc, want 2 (nothing to revert)"; return 1; }
 	unchanged none eth0
 }
-hv_check "(16c) revert with nothing to revert: ENOENT, nothing changed" check_revert_nothing
+hv_check "(17c) revert with nothing to revert: ENOENT, nothing changed" check_revert_nothing
 
 # ---- the budget and the figures -------------------------------------------------------------------
 

@@ -395,16 +395,24 @@ check_rollback() {
 hv_check "(12) a failure after persist (test seam): HV_E_FAIL, every file back byte for byte (no file of ours left), the admin's addresses and routes back" check_rollback
 ensure_daemon
 
-check_dhcp_refused() {
-	local files
+# DHCPEnabled with an IPv6 address and no DHCP client running: the IPv6
+# side applies now (netlink leaves IPv4 as it is), and ifupdown's files say
+# `inet dhcp`, so that ifup starts its DHCP client from then on
+check_dhcp_v6() {
+	local ours=$NETDIR/interfaces.d/hvkvpd-00155d000001
 	admin_again
-	files=$(files_sum)
-	hv_expect_code HV_ERROR_NOT_SUPPORTED --adapter-id "$GUID0" --IPAddresses "2001:db8::10" --Subnets 64 \
+	hv_expect_code HV_S_OK --adapter-id "$GUID0" --IPAddresses "2001:db8::10" --Subnets 64 \
 		--DefaultGateways "2001:db8::1" --DHCPEnabled true || return 1
-	same "ifupdown's files" "$files" "$(files_sum)" || return 1
+	grep -qx 'iface eth0 inet dhcp' "$ours" || { cat "$ours"; return 1; }
+	grep -qx 'iface eth0 inet6 static' "$ours" || { cat "$ours"; return 1; }
+	! grep -q '^iface eth0 inet static' "$ours" || { cat "$ours"; return 1; }
+	hv_addrs eth0 | grep -qx 2001:db8::10/64 || { hv_addrs eth0; return 1; }
+	grep -q '^#hvkvpd-off 00155d000001 iface eth0 inet static$' "$NETDIR/interfaces" || { cat "$NETDIR/interfaces"; return 1; }
+	"$REVERT" --state-dir "$STATE" eth0 >"$HV_TMP/revert.out" 2>&1 || { cat "$HV_TMP/revert.out"; return 1; }
+	cmp -s <(printf '%s' "$ADMIN_INTERFACES") "$NETDIR/interfaces" || return 1
 	holds_admin
 }
-hv_check "(13) DHCP asked for where no DHCP client runs: HV_ERROR_NOT_SUPPORTED, files and link unchanged" check_dhcp_refused
+hv_check "(13) DHCP for IPv4 with an IPv6 address, no DHCP client: HV_S_OK, the IPv6 side at once, ifupdown's files say inet dhcp + inet6 static; revert gives the admin's back" check_dhcp_v6
 
 check_v6_only() {
 	local ours=$NETDIR/interfaces.d/hvkvpd-00155d000001

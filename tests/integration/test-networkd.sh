@@ -342,7 +342,72 @@ hv_check "with DHCP the static address is gone" addrs_are ""
 GET=$(hv_ctl get-ip-info --adapter-id 00:15:5D:00:00:01)
 hv_check "GET_IP_INFO says DHCPEnabled" hv_json_is "$GET" .DHCPEnabled true
 
-# ---- 10. revert: the user's own file applies again, as before the first failover ----------------------
+# ---- 10. issue 10: the host's DNS exactly, on-link gateways, refusals change nothing -------------------
+
+# section_has SECTION KEY=VALUE: our file has KEY=VALUE inside [SECTION]
+section_has() {
+	awk -v sec="[$1]" -v kv="$2" '/^\[/ { in_sec = ($0 == sec) } in_sec && $0 == kv { found = 1 } END { exit !found }' "$OURS" &&
+		return 0
+	echo "no $2 in [$1] of $OURS:"
+	cat "$OURS"
+	return 1
+}
+
+nd_set --DNSServers "192.0.2.53" --DHCPEnabled true
+hv_check "DHCP with the host's DNS: HV_S_OK" code_is HV_S_OK
+hv_check "DHCP with the host's DNS: the lease brings no DNS server ([DHCPv4] UseDNS=no)" section_has DHCPv4 UseDNS=no
+hv_check "DHCP with the host's DNS: router advertisements bring none ([IPv6AcceptRA] UseDNS=no)" section_has IPv6AcceptRA UseDNS=no
+hv_check "resolv.conf: the site's nameserver out of use behind the marker" \
+	sh -c 'grep -qx "#hvkvpd-disabled: nameserver 10.9.9.9" /etc/resolv.conf && ! grep -q "^nameserver 10.9.9.9" /etc/resolv.conf'
+
+nd_set --IPAddresses "192.0.2.77" --Subnets "24" --DefaultGateways "203.0.113.1" --DHCPEnabled false
+hv_check "an IPv4 gateway outside the subnet: HV_S_OK" code_is HV_S_OK
+hv_check "an IPv4 gateway outside the subnet: GatewayOnLink=yes in its [Route]" section_has Route GatewayOnLink=yes
+onlink_route() { ip -j route show default dev eth0 | jq -e '.[] | select(.gateway == "203.0.113.1") | .flags | index("onlink")' >/dev/null; }
+hv_check "an IPv4 gateway outside the subnet: the kernel's default route has onlink" hv_wait_for 15 onlink_route
+hv_check "an IPv4 gateway outside the subnet: the result line warns" \
+	grep -q "^detail=.*warning: DefaultGateways\[0\] '203.0.113.1' is outside every subnet, installed on-link" "$HV_TMP/state/${MAC//:/}.state"
+hv_check "no DNS from the host: resolv.conf is the site's again, byte for byte" \
+	sh -c '[ "$(cat /etc/resolv.conf)" = "nameserver 10.9.9.9" ]'
+
+cp "$OURS" "$HV_TMP/ours.before-refused"
+ip -o monitor address route >"$HV_TMP/monitor-refused.out" 2>&1 &
+MON=$!
+hv_track_pid "$MON"
+sleep 0.2
+nd_set --IPAddresses "192.0.2.77" --Subnets "24" --DefaultGateways "192.0.2.77" --DHCPEnabled false
+sleep 0.3
+hv_stop "$MON"
+hv_check "a gateway that is the adapter's own address: HV_INVALIDARG" code_is HV_INVALIDARG
+hv_check "refused: our file unchanged" cmp "$HV_TMP/ours.before-refused" "$OURS"
+hv_check "refused: no address or route event while it was handled" sh -c "! grep -q . '$HV_TMP/monitor-refused.out'"
+hv_check "refused: the result names DefaultGateways[0] and the value" \
+	grep -q "^detail=DefaultGateways\[0\] '192.0.2.77' is the adapter's own address" "$HV_TMP/state/${MAC//:/}.state"
+
+# ---- 11. an address another host holds: HV_E_FAIL naming it, nothing kept ---------------------------------
+
+PEER_MAC=$(cat /sys/class/net/eth0p/address)
+ip addr add 203.0.113.77/24 dev eth0p
+ip -6 addr add 2001:db8:77::77/64 dev eth0p nodad
+cp "$OURS" "$HV_TMP/before-conflict.network"
+conflict_named() { # ADDR: pool 1's result line names ADDR held by eth0p's MAC
+	hv_ctl enumerate-all --pool 1 | jq -r '.items[] | select(.key == "HvKvpdFailoverResult_00155d000001") | .value' |
+		grep -F "HV_E_FAIL eth0 networkd: address conflict: $1 is in use by $PEER_MAC"
+}
+nd_set --IPAddresses 203.0.113.77 --Subnets 24 --DHCPEnabled false
+hv_check "an IPv4 address the peer holds: HV_E_FAIL" code_is HV_E_FAIL
+hv_check "IPv4 conflict: the result line names the address and the peer's MAC" conflict_named 203.0.113.77
+hv_check "IPv4 conflict: our file is unchanged" cmp "$HV_TMP/before-conflict.network" "$OURS"
+ADDRS_BEFORE_V6=$(global_addrs)
+nd_set --IPAddresses 2001:db8:77::77 --Subnets 64 --DHCPEnabled false
+hv_check "an IPv6 address the peer holds: DAD fails, HV_E_FAIL" code_is HV_E_FAIL
+hv_check "IPv6 conflict: the result line names the address and the peer's MAC" conflict_named 2001:db8:77::77
+hv_check "IPv6 conflict: our file is back as it was" cmp "$HV_TMP/before-conflict.network" "$OURS"
+hv_check "IPv6 conflict: eth0 holds what it held before, not the address" hv_wait_for 10 addrs_are "$ADDRS_BEFORE_V6"
+ip addr del 203.0.113.77/24 dev eth0p
+ip -6 addr del 2001:db8:77::77/64 dev eth0p
+
+# ---- 12. revert: the user's own file applies again, as before the first failover ----------------------
 
 REVERT=$top_builddir/tests/integration/revert-driver
 revert_driver() { # ARGS...: link_config_revert() as `hvkvpctl revert` calls it

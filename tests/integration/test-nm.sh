@@ -463,6 +463,41 @@ check_no_carrier() {
 	return "$rc"
 }
 
+# conflict_named ADDR MAC: pool 1's result line for eth0 names ADDR held by MAC.
+conflict_named() {
+	hv_ctl enumerate-all --pool 1 | jq -r '.items[] | select(.key == "HvKvpdFailoverResult_00155d000001") | .value' |
+		grep -F "HV_E_FAIL $NM_IF networkmanager: address conflict: $1 is in use by $2" && return 0
+	echo "no conflict naming $1 and $2 in: $(hv_ctl enumerate-all --pool 1)"
+	return 1
+}
+
+# An address another host on the link holds (the veth's peer, unmanaged by
+# NetworkManager): HV_E_FAIL naming it, our profile and the link as before.
+# IPv4 is probed before anything changes; IPv6 fails the kernel's DAD after
+# NetworkManager activated the profile, and the checkpoint rolls it back.
+check_conflict() { # ADDR PREFIX
+	local out rc=0 mac before
+	mac=$(cat "/sys/class/net/$NM_PEER/address")
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" || return 1
+	before=$(settings_of "$NM_PROFILE")
+	# the peer's address is its own since long: no DAD of its own
+	case $1 in
+	*:*) ip addr add "$1/$2" dev "$NM_PEER" nodad ;;
+	*) ip addr add "$1/$2" dev "$NM_PEER" ;;
+	esac
+	out=$(nm_set --IPAddresses "$1" --Subnets "$2" --DHCPEnabled false)
+	record "SET $1, held by the peer (conflict)" "$out"
+	ip addr del "$1/$2" dev "$NM_PEER"
+	code_is "$out" HV_E_FAIL || rc=1
+	conflict_named "$1" "$mac" || rc=1
+	[ "$(settings_of "$NM_PROFILE")" = "$before" ] || { echo "our profile changed"; rc=1; }
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" || rc=1
+	no_checkpoint || rc=1
+	return "$rc"
+}
+check_conflict_v4() { check_conflict 203.0.113.77 24; }
+check_conflict_v6() { check_conflict 2001:db8:77::77 64; }
+
 nm_check "a failed first apply rolls back: no profile of ours, Wired connection 1 back, no checkpoint" check_first_apply_rolls_back
 nm_check "SET (2 IPv4, 1 IPv6, 3 gateways, 2 DNS) -> HV_S_OK, state backend=networkmanager" check_set
 nm_check "NetworkManager shows our profile active on $NM_IF with those addresses, routes, DNS" check_nm_view
@@ -478,6 +513,125 @@ nm_check "a failed update rolls back exactly (keyfile bytes, addresses, no check
 nm_check "DHCP + one IPv6 address: ipv4.method auto, GET says DHCP" check_dhcp
 nm_check "DHCP without a server: HV_S_OK well within the budget, 'DHCPv4 in progress'" check_dhcp_only
 nm_check "no carrier: HV_S_OK, waiting for carrier, stored for autoconnect; up when carrier comes" check_no_carrier
+nm_check "an IPv4 address the peer holds: HV_E_FAIL naming it and the peer's MAC, nothing changed" check_conflict_v4
+nm_check "an IPv6 address the peer holds: DAD fails, HV_E_FAIL naming it, profile rolled back" check_conflict_v6
+
+# ---- issue 10: DNS exactly the host's, on-link gateways, never behind NM's back ----------
+
+# With DNS servers from the host the profile takes none from DHCP or RA
+# (ignore-auto-dns), and NetworkManager reports exactly the host's.
+check_dns_exact() {
+	local out rc=0
+	out=$(nm_set "${SET_B[@]}")
+	code_is "$out" HV_S_OK || rc=1
+	ours_up_with "$B_ADDRS" "$B_DEFAULTS" >/dev/null || rc=1
+	[ "$(nmg ipv4.ignore-auto-dns,ipv6.ignore-auto-dns connection show "$NM_PROFILE")" = \
+		"$(printf 'yes\nyes')" ] || { nmg ipv4.ignore-auto-dns,ipv6.ignore-auto-dns connection show "$NM_PROFILE"; rc=1; }
+	[ "$(nmg IP4.DNS,IP6.DNS device show "$NM_IF" | grep -v '^$' | tr '\n' ' ')" = "198.51.100.53 | 198.51.100.54 " ] ||
+		{ echo "device DNS: $(nmg IP4.DNS,IP6.DNS device show "$NM_IF")"; rc=1; }
+	out=$(hv_ctl get-ip-info --adapter-id "$NM_MAC")
+	hv_json_is "$out" '.DNSServers | join(",")' "198.51.100.53,198.51.100.54" || rc=1
+	return "$rc"
+}
+
+# An IPv4 gateway outside the host's subnet: a route with NM's onlink
+# attribute (the gateway property cannot carry it), in the kernel with the
+# onlink flag, and a warning in the result line.
+check_onlink_gateway() {
+	local out rc=0 r
+	out=$(nm_set --IPAddresses "192.0.2.10" --Subnets 24 --DefaultGateways "198.51.100.1" \
+		--DHCPEnabled false)
+	code_is "$out" HV_S_OK || rc=1
+	ours_up_with "192.0.2.10/24 " "198.51.100.1@100 " >/dev/null || rc=1
+	r=$(ip -4 route show default dev "$NM_IF")
+	echo "$r"
+	grep -q "via 198.51.100.1 .*onlink" <<<"$r" || { echo "no onlink default route"; rc=1; }
+	nmg ipv4.routes connection show "$NM_PROFILE" | grep -q "onlink=true" ||
+		{ echo "route attribute: $(nmg ipv4.routes connection show "$NM_PROFILE")"; rc=1; }
+	grep -q "^detail=.*DefaultGateways\[0\] '198.51.100.1' is outside every subnet, installed on-link" "$STATE" ||
+		{ grep detail "$STATE"; rc=1; }
+	hv_ctl enumerate-all --pool 1 | grep -q "installed on-link" || rc=1
+	return "$rc"
+}
+
+# NetworkManager manages eth0 but hvkvpd's module cannot be loaded (a split
+# install: the module dir is empty): not HV_S_OK, nothing changes (no
+# address, route or profile; no route deleted and added back), and the
+# result line names the module.
+no_tentative() { [ -z "$(ip -6 addr show dev "$NM_IF" tentative)" ]; }
+check_module_unavailable() {
+	local out rc=0 addrs defaults path sum events
+	out=$(nm_set "${SET_A[@]}")
+	code_is "$out" HV_S_OK || rc=1
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" >/dev/null || rc=1
+	addrs=$(kernel_addrs)
+	defaults=$(kernel_defaults)
+	path=$(nmcli -g GENERAL.CON-PATH device show "$NM_IF")
+	sum=$(sha256sum "$(profile_file "$NM_PROFILE")")
+	hv_stop "$HVKVPD_PID"
+	mkdir -p "$HV_TMP/no-modules"
+	HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$HV_TMP/sys HVKVPD_TEST_MODULE_DIR=$HV_TMP/no-modules \
+		hv_start_hvkvpd --state-dir "$HV_TMP/state" --debug
+	# the kernel announces each IPv6 address again when its duplicate
+	# address detection ends: let SET_A's settle before watching
+	hv_wait_for 10 no_tentative
+	ip -o monitor address route >"$HV_TMP/monitor-nomod.out" 2>&1 &
+	local mon=$!
+	hv_track_pid "$mon"
+	sleep 0.2
+	out=$(nm_set "${SET_B[@]}")
+	echo "$out"
+	sleep 0.3
+	hv_stop "$mon"
+	[ "$(hv_json "$out" .code_name)" != HV_S_OK ] || { echo "HV_S_OK behind NetworkManager's back"; rc=1; }
+	code_is "$out" HV_E_FAIL || rc=1
+	[ "$(kernel_addrs)" = "$addrs" ] || { echo "addresses changed: $(kernel_addrs)"; rc=1; }
+	[ "$(kernel_defaults)" = "$defaults" ] || { echo "routes changed: $(kernel_defaults)"; rc=1; }
+	[ "$(nmcli -g GENERAL.CON-PATH device show "$NM_IF")" = "$path" ] || { echo "re-activated"; rc=1; }
+	sha256sum -c --quiet <<<"$sum" || rc=1
+	events=$(grep -w "$NM_IF" "$HV_TMP/monitor-nomod.out" | grep -E "Deleted|^[0-9]+: $NM_IF +inet|^default" || true)
+	[ -z "$events" ] || { echo "link changes: $events"; rc=1; }
+	grep -q "^detail=NetworkManager manages $NM_IF, but hvkvpd cannot drive it: its module cannot be loaded" "$STATE" ||
+		{ grep detail "$STATE"; rc=1; }
+	hv_ctl enumerate-all --pool 1 | grep -q "HV_E_FAIL $NM_IF -: NetworkManager manages $NM_IF, but hvkvpd cannot drive it: its module cannot be loaded" ||
+		{ hv_ctl enumerate-all --pool 1; rc=1; }
+	grep -q "the link is left alone" "$HV_TMP/hvkvpd.log" || rc=1
+	hvkvpd_restart
+	return "$rc"
+}
+
+# At start-up, saved settings applied through netlink before (reapply=1)
+# meet a link that NetworkManager manages now, and the module cannot be
+# loaded: they are not re-applied behind NM's back.
+check_boot_module_unavailable() {
+	local rc=0 addrs defaults
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" >/dev/null || rc=1
+	addrs=$(kernel_addrs)
+	defaults=$(kernel_defaults)
+	hv_stop "$HVKVPD_PID"
+	sed -i -e 's/^reapply=.*/reapply=1/' -e 's/^backend=.*/backend=netlink/' \
+		-e 's/^applied_ip_addr=.*/applied_ip_addr=203.0.113.9/' -e 's/^applied_sub_net=.*/applied_sub_net=24/' \
+		-e 's/^applied_gate_way=.*/applied_gate_way=203.0.113.1/' -e 's/^applied_dns_addr=.*/applied_dns_addr=/' \
+		-e 's/^applied_dhcp_enabled=.*/applied_dhcp_enabled=0/' "$STATE"
+	grep -qx "reapply=1" "$STATE" || { cat "$STATE"; rc=1; }
+	wc -l <"$HV_TMP/hvkvpd.log" >"$HV_TMP/log-mark"
+	HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$HV_TMP/sys HVKVPD_TEST_MODULE_DIR=$HV_TMP/no-modules \
+		hv_start_hvkvpd --state-dir "$HV_TMP/state" --debug
+	sleep 0.5
+	[ "$(kernel_addrs)" = "$addrs" ] || { echo "addresses changed: $(kernel_addrs)"; rc=1; }
+	[ "$(kernel_defaults)" = "$defaults" ] || { echo "routes changed: $(kernel_defaults)"; rc=1; }
+	tail -n +$(($(cat "$HV_TMP/log-mark") + 1)) "$HV_TMP/hvkvpd.log" >"$HV_TMP/boot.log"
+	grep -q "NetworkManager manages $NM_IF, but hvkvpd cannot drive it: its module cannot be loaded" "$HV_TMP/boot.log" ||
+		{ tail -n 20 "$HV_TMP/boot.log"; rc=1; }
+	! grep -q "re-applied the saved failover settings" "$HV_TMP/boot.log" || { echo "re-applied"; rc=1; }
+	hvkvpd_restart
+	return "$rc"
+}
+
+nm_check "DNS is exactly the host's: ignore-auto-dns on both families, NM and GET report only those" check_dns_exact
+nm_check "an IPv4 gateway outside the subnet: onlink route attribute and flag, warning in the result" check_onlink_gateway
+nm_check "NM manages the link, its module cannot be loaded: HV_E_FAIL, link untouched, module named" check_module_unavailable
+nm_check "at start-up, saved netlink settings for a link NM manages now, module missing: not re-applied, journal names the module" check_boot_module_unavailable
 
 # revert: what `hvkvpctl revert` runs (link_config_revert), through a
 # test driver until that command exists. Since the reboot above NM has no
@@ -492,6 +646,12 @@ nm_revert() {
 
 check_revert_dry_run() {
 	local out rc=0 f sum
+	# the checks above leave a state file they edited by hand: a failover
+	# through NetworkManager first
+	out=$(nm_set "${SET_A[@]}")
+	code_is "$out" HV_S_OK || { echo "$out"; return 1; }
+	ours_up_with "$A_ADDRS" "$A_DEFAULTS" || return 1
+	grep -qx "backend=networkmanager" "$STATE" || { cat "$STATE"; return 1; }
 	f=$(profile_file "$NM_PROFILE")
 	sum=$(sha256sum "$f")
 	out=$(nm_revert --dry-run "$NM_IF") || { echo "$out"; return 1; }

@@ -171,8 +171,12 @@ fi
 # ---- man pages ----------------------------------------------------------------
 check_man_lint() {
 	local p=$1 out rc=0
-	head -n 1 "$p" | grep -qx '.\\" SPDX-License-Identifier: GPL-2.0-or-later' ||
-		{ echo "first line is not the SPDX header"; rc=1; }
+	# the SPDX header first, or second after the preprocessor line ('\" t:
+	# tbl) that man(1) reads only on the first line
+	{ head -n 1 "$p" | grep -qx '.\\" SPDX-License-Identifier: GPL-2.0-or-later' ||
+		{ head -n 1 "$p" | grep -qx "'\\\\\" [a-z]*" &&
+			sed -n 2p "$p" | grep -qx '.\\" SPDX-License-Identifier: GPL-2.0-or-later'; }; } ||
+		{ echo "the SPDX header is not the first line (or the second after a preprocessor line)"; rc=1; }
 	out=$(mandoc -Tlint -Wwarning "$p" 2>&1) || rc=1
 	[ -z "$out" ] || { printf '%s\n' "$out"; rc=1; }
 	out=$(groff -ww -z -man "$p" 2>&1) || rc=1

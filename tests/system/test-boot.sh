@@ -276,6 +276,12 @@ configure_stack() { # NAME STACK
 		printf '[Match]\nName=hv2\n\n[Network]\nAddress=%s\nGateway=%s\nDNS=10.0.0.53\n' \
 			"$SITE_ADDR" "$SITE_GW" >"$dir/etc/systemd/network/10-site.network"
 		;;
+	ifupdown)
+		systemctl --root="$dir" disable NetworkManager.service >/dev/null 2>&1 || true
+		systemctl --root="$dir" enable networking.service >/dev/null 2>&1
+		printf 'auto lo\niface lo inet loopback\n\nauto hv2\niface hv2 inet static\n\taddress %s\n\tgateway %s\n' \
+			"$SITE_ADDR" "$SITE_GW" >"$dir/etc/network/interfaces"
+		;;
 	nm)
 		systemctl --root="$dir" disable networking.service >/dev/null 2>&1 || true
 		systemctl --root="$dir" enable NetworkManager.service >/dev/null 2>&1

@@ -97,6 +97,29 @@ check_lisa() {
 }
 hv_check "LISA's verify_kvp: one 'hypervkvpd|hv_kvp_daemon' process holding the device, five 0644 pools, pool 3 >= 11 records" check_lisa
 
+# LISA's own kvp_client, when a build of it is given: its code cannot be
+# committed here nor fetched by CI, so a developer builds it from
+# microsoft/lis-test (WS2012R2/lisa/tools/KVP/kvp_client.c) and passes the
+# binary (static, the guest has no compiler). verify_kvp's KvpClient counts
+# the "Pool is N" blocks of `kvp_client` and the "Key: ...; Value: ..."
+# lines of `kvp_client 3`.
+check_lisa_kvp_client() {
+	local n
+	install -m 755 "$HV_LISA_KVP_CLIENT" "$SYS_GUEST_DIR/usr/local/bin/kvp_client"
+	guest kvp_client >"$HV_TMP/kvp_client.out"
+	grep -c '^Pool is ' "$HV_TMP/kvp_client.out"
+	[ "$(grep -c '^Pool is ' "$HV_TMP/kvp_client.out")" -eq 5 ]
+	guest kvp_client 3 | tee "$HV_TMP/kvp_client-3.out"
+	n=$(grep -c '^Key: .*; Value: ' "$HV_TMP/kvp_client-3.out")
+	echo "kvp_client 3: $n records"
+	[ "$n" -ge 11 ]
+}
+if [ -n "${HV_LISA_KVP_CLIENT:-}" ]; then
+	hv_check "LISA's kvp_client (given): five pools, pool 3 >= 11 records" check_lisa_kvp_client
+else
+	echo "# LISA's kvp_client: not given (HV_LISA_KVP_CLIENT=path to a static build); its commands above ran"
+fi
+
 check_distro_unit_skipped() {
 	sys_unit hv-kvp-daemon.service DropInPaths | grep -q 'hv-kvp-daemon.service.d/50-hvkvpd.conf' ||
 		{ echo "drop-in not loaded"; return 1; }

@@ -23,6 +23,7 @@ int main(void)
 	srunner_add_suite(sr, settings_file_suite());
 	srunner_add_suite(sr, transaction_suite());
 	srunner_add_suite(sr, ifupdown_suite());
+	srunner_add_suite(sr, addr_probe_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

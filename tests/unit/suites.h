@@ -19,3 +19,4 @@ Suite *conf_suite(void);
 Suite *settings_file_suite(void);
 Suite *transaction_suite(void);
 Suite *ifupdown_suite(void);
+Suite *addr_probe_suite(void);

@@ -78,7 +78,7 @@ static const char *parsed(const char *text, const char *ifname, size_t max, char
 
 #define ck_assert_parsed(text, ifname, max, want)                                      \
 	do {                                                                           \
-		char _b[1024];                                                         \
+		char _b[FAILOVER_MAX_DNS * 16];                                        \
 		ck_assert_str_eq(parsed(text, ifname, max, _b, sizeof(_b)), want);       \
 	} while (0)
 
@@ -105,6 +105,31 @@ static const char *const others[] = {
 
 /* ---- edit ------------------------------------------------------------------- */
 
+/* text with the site's nameserver lines out of use, as an edit that sets
+ * servers leaves them (these inputs: outside a "# hvkvpd" block). */
+static char *site_disabled(const char *text)
+{
+	char *out = malloc(strlen(text) * 2 + 64), *o = out;
+	bool inside = false;
+
+	ck_assert_ptr_nonnull(out);
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+
+		if (strncmp(p, "# hvkvpd ", 9) == 0)
+			inside = !inside;
+		else if (!inside && len > 11 && strncmp(p, "nameserver", 10) == 0 &&
+			 (p[10] == ' ' || p[10] == '\t'))
+			o += sprintf(o, "%s", DNS_DISABLED_MARKER);
+		memcpy(o, p, len);
+		o += len;
+		p += len;
+	}
+	*o = '\0';
+	return out;
+}
+
 START_TEST(test_block_shape)
 {
 	char *b = block("eth0", "192.0.2.53 2001:db8::53 198.51.100.53");
@@ -125,15 +150,18 @@ START_TEST(test_block_shape)
 }
 END_TEST
 
-/* Inserted first; the file after it is the old file, byte for byte. */
+/* Inserted first; the file after it is the old file, byte for byte, but
+ * for the marker in front of the site's nameserver lines. */
 START_TEST(test_insert)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
 		char *b = block("eth0", "192.0.2.53 2001:db8::53");
 		char *got = edit(others[i], "eth0", "192.0.2.53 2001:db8::53");
-		char *want = concat(b, others[i]);
+		char *rest = site_disabled(others[i]);
+		char *want = concat(b, rest);
 
 		ck_assert_msg(streq(got, want), "case %zu:\n--- want\n%s\n--- got\n%s", i, want, got);
+		free(rest);
 		free(want);
 		free(got);
 		free(b);
@@ -181,7 +209,7 @@ START_TEST(test_replace)
 				     "options edns0\n"
 				     "nameserver 10.9.9.9\n";
 	char *b = block("eth0", "2001:db8::53");
-	char *want = concat(b, "search example.org\noptions edns0\nnameserver 10.9.9.9\n");
+	char *want = concat(b, "search example.org\noptions edns0\n#hvkvpd-disabled: nameserver 10.9.9.9\n");
 	char *got = edit(before, "eth0", "2001:db8::53");
 	char *again;
 
@@ -218,8 +246,8 @@ START_TEST(test_two_interfaces)
 
 	t0 = edit("nameserver 10.9.9.9\n", "eth0", "192.0.2.53");
 	t01 = edit(t0, "eth1", "198.51.100.53 2001:db8:1::53");
-	/* eth1's block first, eth0's kept as it was */
-	tmp = concat(b0, "nameserver 10.9.9.9\n");
+	/* eth1's block first, eth0's kept as it was, the site's server out of use */
+	tmp = concat(b0, "#hvkvpd-disabled: nameserver 10.9.9.9\n");
 	want = concat(b1, tmp);
 	ck_assert_str_eq(t01, want);
 	free(want);
@@ -227,8 +255,8 @@ START_TEST(test_two_interfaces)
 
 	ck_assert_parsed(t01, "eth0", FAILOVER_MAX_DNS, "192.0.2.53");
 	ck_assert_parsed(t01, "eth1", FAILOVER_MAX_DNS, "198.51.100.53 2001:db8:1::53");
-	/* an interface without a block of its own sees every usable server */
-	ck_assert_parsed(t01, "eth", FAILOVER_MAX_DNS, "198.51.100.53 2001:db8:1::53 192.0.2.53 10.9.9.9");
+	/* an interface without a block of its own sees every server in use */
+	ck_assert_parsed(t01, "eth", FAILOVER_MAX_DNS, "198.51.100.53 2001:db8:1::53 192.0.2.53");
 
 	/* eth0 again: eth1's block untouched, byte for byte */
 	t = edit(t01, "eth0", "192.0.2.99");
@@ -237,11 +265,16 @@ START_TEST(test_two_interfaces)
 	ck_assert_parsed(t, "eth1", FAILOVER_MAX_DNS, "198.51.100.53 2001:db8:1::53");
 	free(t);
 
-	/* eth0 removed: eth1's block and the rest stay exactly */
+	/* eth0 removed: eth1's block stays exactly, and so does the site's
+	 * server out of use: eth1's failover DNS is still in place */
 	t = edit(t01, "eth0", NULL);
-	want = concat(b1, "nameserver 10.9.9.9\n");
+	want = concat(b1, "#hvkvpd-disabled: nameserver 10.9.9.9\n");
 	ck_assert_str_eq(t, want);
 	free(want);
+	/* eth1 removed too: the file as it was before any failover */
+	tmp = edit(t, "eth1", NULL);
+	ck_assert_str_eq(tmp, "nameserver 10.9.9.9\n");
+	free(tmp);
 	free(t);
 
 	/* a block for eth10 is not eth1's */
@@ -253,6 +286,68 @@ START_TEST(test_two_interfaces)
 	free(t0);
 	free(b1);
 	free(b0);
+}
+END_TEST
+
+/* The site's servers: out of use while the host's are in place, with
+ * everything else of the line kept; back once the block goes. Only lines
+ * that are nameserver lines behind the marker come back. */
+START_TEST(test_site_servers_disabled_and_restored)
+{
+	static const char site[] = "# the site's resolver\n"
+				   "search corp.example\n"
+				   "nameserver 10.0.0.53\n"
+				   "nameserver\t10.0.0.54 # second\n"
+				   "#nameserver 10.0.0.99\n"
+				   "#hvkvpd-disabled: search other.example\n"
+				   "options timeout:1\n"
+				   "nameserver 2001:db8:ff::53";
+	static const char want_rest[] = "# the site's resolver\n"
+					"search corp.example\n"
+					"#hvkvpd-disabled: nameserver 10.0.0.53\n"
+					"#hvkvpd-disabled: nameserver\t10.0.0.54 # second\n"
+					"#nameserver 10.0.0.99\n"
+					"#hvkvpd-disabled: search other.example\n"
+					"options timeout:1\n"
+					"#hvkvpd-disabled: nameserver 2001:db8:ff::53";
+	char *b = block("eth0", "192.0.2.53");
+	char *want = concat(b, want_rest);
+	char *got = edit(site, "eth0", "192.0.2.53"), *again, *back;
+
+	ck_assert_str_eq(got, want);
+	/* the resolver's view: the host's servers only */
+	ck_assert_parsed(got, "eth0", FAILOVER_MAX_DNS, "192.0.2.53");
+	ck_assert_parsed(got, "eth1", FAILOVER_MAX_DNS, "192.0.2.53");
+	/* other servers from the host: still the site's lines out of use, once */
+	again = edit(got, "eth0", "198.51.100.53");
+	ck_assert_ptr_nonnull(strstr(again, want_rest));
+	ck_assert_ptr_null(strstr(again, "#hvkvpd-disabled: #hvkvpd-disabled:"));
+	/* the block removed: the site's file, byte for byte */
+	back = edit(again, "eth0", NULL);
+	ck_assert_str_eq(back, site);
+	free(back);
+	free(again);
+	free(got);
+	free(want);
+	free(b);
+}
+END_TEST
+
+/* A crash (or a lost block) left the site's lines out of use: removing,
+ * even a block that is not there, puts them back. */
+START_TEST(test_disabled_without_block_restored)
+{
+	char *got = edit("#hvkvpd-disabled: nameserver 10.0.0.53\nsearch x\n", "eth0", NULL);
+
+	ck_assert_str_eq(got, "nameserver 10.0.0.53\nsearch x\n");
+	free(got);
+	/* another adapter's block still there: they stay out of use */
+	got = edit("# hvkvpd eth1 begin\nnameserver 192.0.2.1\n# hvkvpd eth1 end\n"
+		   "#hvkvpd-disabled: nameserver 10.0.0.53\n",
+		   "eth0", NULL);
+	ck_assert_str_eq(got, "# hvkvpd eth1 begin\nnameserver 192.0.2.1\n# hvkvpd eth1 end\n"
+			      "#hvkvpd-disabled: nameserver 10.0.0.53\n");
+	free(got);
 }
 END_TEST
 
@@ -290,7 +385,7 @@ START_TEST(test_two_begins_without_end)
 	char *b = block("eth0", "192.0.2.54");
 	char *want;
 
-	ck_assert_int_ge(asprintf(&want, "%snameserver 192.0.2.1\nsearch example.org\n", b), 0);
+	ck_assert_int_ge(asprintf(&want, "%s#hvkvpd-disabled: nameserver 192.0.2.1\nsearch example.org\n", b), 0);
 	ck_assert_str_eq(once, want);
 	ck_assert_str_eq(twice, once);
 	ck_assert_parsed(once, "eth0", FAILOVER_MAX_DNS, "192.0.2.54");
@@ -334,14 +429,16 @@ END_TEST
 /* As many servers as the settings can hold, all written in order. */
 START_TEST(test_many_servers)
 {
-	struct failover_ip s[FAILOVER_MAX_DNS];
-	char *got, want[1024] = "";
+	static struct failover_ip s[FAILOVER_MAX_DNS];
+	static char want[FAILOVER_MAX_DNS * 16] = "";
+	char *got;
 
+	want[0] = '\0';
 	for (size_t i = 0; i < FAILOVER_MAX_DNS; i++) {
 		char ip[32];
 
 		s[i].family = AF_INET;
-		snprintf(ip, sizeof(ip), "192.0.2.%zu", i + 1);
+		snprintf(ip, sizeof(ip), "10.0.%zu.%zu", i / 200, i % 200 + 1);
 		inet_pton(AF_INET, ip, &s[i].addr.in);
 		if (i)
 			strcat(want, " ");
@@ -351,7 +448,7 @@ START_TEST(test_many_servers)
 	ck_assert_ptr_nonnull(got);
 	ck_assert_parsed(got, "eth0", FAILOVER_MAX_DNS, want);
 	/* max is respected */
-	ck_assert_parsed(got, "eth0", 3, "192.0.2.1 192.0.2.2 192.0.2.3");
+	ck_assert_parsed(got, "eth0", 3, "10.0.0.1 10.0.0.2 10.0.0.3");
 	free(got);
 }
 END_TEST
@@ -408,12 +505,13 @@ END_TEST
 START_TEST(test_parse_many_lines)
 {
 	/* more nameserver lines than any list holds: the first ones, no overrun */
-	char text[64 * 40] = "";
+	static char text[32 * (FAILOVER_MAX_DNS + 40)];
 
-	for (int i = 1; i <= 40; i++) {
+	text[0] = '\0';
+	for (int i = 1; i <= FAILOVER_MAX_DNS + 40; i++) {
 		char line[64];
 
-		snprintf(line, sizeof(line), "nameserver 10.0.0.%d\n", i);
+		snprintf(line, sizeof(line), "nameserver 10.0.%d.%d\n", i / 200, i % 200);
 		strcat(text, line);
 	}
 	ck_assert_parsed(text, "eth0", 2, "10.0.0.1 10.0.0.2");
@@ -439,6 +537,8 @@ Suite *dns_suite(void)
 	tcase_add_test(tc, test_replace);
 	tcase_add_test(tc, test_remove);
 	tcase_add_test(tc, test_two_interfaces);
+	tcase_add_test(tc, test_site_servers_disabled_and_restored);
+	tcase_add_test(tc, test_disabled_without_block_restored);
 	tcase_add_test(tc, test_begin_without_end);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_many_servers);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "failover.h"
+#include "state.h"
 #include "suites.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ struct fo_case {
 	const char *err;
 	const char *want_addrs, *want_gw, *want_dns;
 	size_t want_n_addrs; /* when the addresses are too many to spell */
+	size_t want_n_dns;   /* likewise for the DNS servers */
 };
 
 /* ---- inputs that do not fit in a literal ---------------------------------- */
@@ -87,17 +89,20 @@ static void prep_ip_field_full_of_blanks(struct kvp_ip_fields *f)
 	ck_assert_uint_eq(strlen(f->ip_addr), KVP_IP_ADDR_BYTES);
 }
 
+/* n distinct IPv6 addresses "1::", "2::", ... (the shortest kind of entry)
+ * with prefix 64 each. */
 static void prep_addrs(struct kvp_ip_fields *f, unsigned n)
 {
 	size_t len = 0, slen = 0;
 
 	for (unsigned i = 1; i <= n; i++) {
-		len += (size_t)snprintf(f->ip_addr + len, sizeof(f->ip_addr) - len, "%s10.0.%u.%u",
-					i > 1 ? ";" : "", i / 200, i % 200 + 1);
-		slen += (size_t)snprintf(f->sub_net + slen, sizeof(f->sub_net) - slen, "%s8",
+		len += (size_t)snprintf(f->ip_addr + len, sizeof(f->ip_addr) - len, "%s%x::",
+					i > 1 ? ";" : "", i);
+		slen += (size_t)snprintf(f->sub_net + slen, sizeof(f->sub_net) - slen, "%s64",
 					 i > 1 ? ";" : "");
 	}
 	ck_assert_uint_lt(len, sizeof(f->ip_addr) - 1);
+	ck_assert_uint_lt(slen, sizeof(f->sub_net) - 1);
 }
 
 static void prep_max_addrs(struct kvp_ip_fields *f)
@@ -109,6 +114,48 @@ static void prep_max_addrs_plus_1(struct kvp_ip_fields *f)
 {
 	prep_addrs(f, FAILOVER_MAX_ADDRS + 1);
 }
+
+static void prep_dns(struct kvp_ip_fields *f, unsigned n)
+{
+	size_t len = 0;
+
+	strcpy(f->ip_addr, "192.0.2.10");
+	strcpy(f->sub_net, "24");
+	for (unsigned i = 1; i <= n; i++)
+		len += (size_t)snprintf(f->dns_addr + len, sizeof(f->dns_addr) - len, "%s%x::",
+					i > 1 ? ";" : "", i);
+	ck_assert_uint_lt(len, sizeof(f->dns_addr) - 1);
+}
+
+static void prep_max_dns(struct kvp_ip_fields *f)
+{
+	prep_dns(f, FAILOVER_MAX_DNS);
+}
+
+static void prep_max_dns_plus_1(struct kvp_ip_fields *f)
+{
+	prep_dns(f, FAILOVER_MAX_DNS + 1);
+}
+
+/* What the issue saw refused: 60 addresses of the usual length. */
+static void prep_60_ipv4(struct kvp_ip_fields *f)
+{
+	size_t len = 0, slen = 0;
+
+	for (unsigned i = 1; i <= 60; i++) {
+		len += (size_t)snprintf(f->ip_addr + len, sizeof(f->ip_addr) - len,
+					"%s192.168.100.%u", i > 1 ? ";" : "", 100 + i);
+		slen += (size_t)snprintf(f->sub_net + slen, sizeof(f->sub_net) - slen, "%s24",
+					 i > 1 ? ";" : "");
+	}
+	ck_assert_uint_le(len, FAILOVER_WIRE_LIST_BYTES);
+}
+
+/* The limit as every "one too many" message states it: 1024 / 4. */
+_Static_assert(FAILOVER_MAX_ADDRS == 256 && FAILOVER_MAX_DNS == 256, "the wire's limit");
+#define LIMIT_TEXT                                                                           \
+	"is one too many (at most 256 entries: the driver hands each list over in 1024 bytes, " \
+	"and the shortest entry takes 4 bytes)"
 
 /* ---- the table -------------------------------------------------------------- */
 
@@ -197,9 +244,9 @@ static const struct fo_case cases[] = {
 	  .prep = prep_ip_field_full_of_blanks, .want_addrs = "192.0.2.10/24" },
 
 	/* --- gateways, DNS, DHCP --------------------------------------------- */
-	{ .name = "5 gateways, mixed families, order kept", .ip = "192.0.2.10", .sub = "24",
-	  .gw = "192.0.2.1;2001:db8::1;192.0.2.2;fe80::1;192.0.2.3",
-	  .want_addrs = "192.0.2.10/24",
+	{ .name = "5 gateways, mixed families, order kept", .ip = "192.0.2.10;2001:db8::10",
+	  .sub = "24;64", .gw = "192.0.2.1;2001:db8::1;192.0.2.2;fe80::1;192.0.2.3",
+	  .want_addrs = "192.0.2.10/24 2001:db8::10/64",
 	  .want_gw = "192.0.2.1 2001:db8::1 192.0.2.2 fe80::1 192.0.2.3" },
 	{ .name = "16 DNS servers", .ip = "192.0.2.10", .sub = "24",
 	  .dns = "10.0.0.1;10.0.0.2;10.0.0.3;10.0.0.4;10.0.0.5;10.0.0.6;10.0.0.7;10.0.0.8;"
@@ -222,6 +269,26 @@ static const struct fo_case cases[] = {
 	  .want_dns = "2001:db8::53" },
 	{ .name = "as many addresses as allowed", .prep = prep_max_addrs,
 	  .want_n_addrs = FAILOVER_MAX_ADDRS },
+	{ .name = "as many DNS servers as allowed", .prep = prep_max_dns,
+	  .want_addrs = "192.0.2.10/24", .want_n_dns = FAILOVER_MAX_DNS },
+	{ .name = "60 typical IPv4 addresses (the issue's case)", .prep = prep_60_ipv4,
+	  .want_n_addrs = 60 },
+	/* --- gateways that are accepted ---------------------------------------- */
+	{ .name = "IPv4 gateway outside every subnet: accepted (on-link)", .ip = "192.0.2.10",
+	  .sub = "24", .gw = "198.51.100.1", .want_addrs = "192.0.2.10/24",
+	  .want_gw = "198.51.100.1" },
+	{ .name = "IPv4 gateway without addresses, with DHCP", .dhcp = 1, .gw = "192.0.2.1",
+	  .want_gw = "192.0.2.1" },
+	{ .name = "/31: both ends are hosts, the other one the gateway", .ip = "192.0.2.0",
+	  .sub = "31", .gw = "192.0.2.1", .want_addrs = "192.0.2.0/31", .want_gw = "192.0.2.1" },
+	{ .name = "IPv6 link-local gateway without IPv6 addresses", .ip = "192.0.2.10",
+	  .sub = "24", .gw = "fe80::1", .want_addrs = "192.0.2.10/24", .want_gw = "fe80::1" },
+	{ .name = "IPv6 gateway inside a pushed /48", .ip = "2001:db8:1::10", .sub = "48",
+	  .gw = "2001:db8:1:ff::1", .want_addrs = "2001:db8:1::10/48",
+	  .want_gw = "2001:db8:1:ff::1" },
+	{ .name = "IPv6 gateway inside a pushed /61 (not on a byte boundary)",
+	  .ip = "2001:db8:0:8::10", .sub = "61", .gw = "2001:db8:0:f::1",
+	  .want_addrs = "2001:db8:0:8::10/61", .want_gw = "2001:db8:0:f::1" },
 	{ .name = "adapter id is carried, whatever it says", .adapter_id = "not-a-guid",
 	  .ip = "192.0.2.10", .sub = "24", .want_addrs = "192.0.2.10/24" },
 
@@ -320,7 +387,13 @@ static const struct fo_case cases[] = {
 	{ .name = "index counts tokens, not empties", .ip = "192.0.2.10;;192.0.2.11;;bogus",
 	  .sub = "24;24;24", .err = "IPAddresses[2] 'bogus'" },
 	{ .name = "one address too many", .prep = prep_max_addrs_plus_1,
-	  .err = "IPAddresses[" STR(FAILOVER_MAX_ADDRS) "] '10.0." },
+	  .err = "IPAddresses[256] '101::' " LIMIT_TEXT },
+	{ .name = "address in 0.0.0.0/8", .ip = "0.1.2.3", .sub = "8",
+	  .err = "IPAddresses[0] '0.1.2.3' is in 0.0.0.0/8" },
+	{ .name = "network address of a /30", .ip = "192.0.2.4", .sub = "30",
+	  .err = "IPAddresses[0] '192.0.2.4' is the network address of its /30 subnet" },
+	{ .name = "broadcast address of a /30", .ip = "192.0.2.7", .sub = "30",
+	  .err = "IPAddresses[0] '192.0.2.7' is the broadcast address of its /30 subnet" },
 
 	/* --- rejected: gateways and DNS ---------------------------------------- */
 	{ .name = "6 gateways", .ip = "192.0.2.10", .sub = "24",
@@ -340,11 +413,58 @@ static const struct fo_case cases[] = {
 	  .err = "DNSServers[1] '::' is the unspecified" },
 	{ .name = "duplicate DNS", .ip = "192.0.2.10", .sub = "24", .dns = "9.9.9.9; 9.9.9.9",
 	  .err = "DNSServers[1] '9.9.9.9' is listed twice" },
-	{ .name = "17 DNS servers", .ip = "192.0.2.10", .sub = "24",
-	  .dns = "10.0.0.1;10.0.0.2;10.0.0.3;10.0.0.4;10.0.0.5;10.0.0.6;10.0.0.7;10.0.0.8;"
-		 "10.0.0.9;10.0.0.10;10.0.0.11;10.0.0.12;10.0.0.13;10.0.0.14;10.0.0.15;"
-		 "10.0.0.16;10.0.0.17",
-	  .err = "DNSServers[16] '10.0.0.17'" },
+	{ .name = "one DNS server too many", .prep = prep_max_dns_plus_1,
+	  .err = "DNSServers[256] '101::' " LIMIT_TEXT },
+	{ .name = "6 gateways: the message names the host's limit", .ip = "192.0.2.10",
+	  .sub = "24", .gw = "192.0.2.1;192.0.2.2;192.0.2.3;192.0.2.4;192.0.2.5;192.0.2.6",
+	  .err = "DefaultGateways[5] '192.0.2.6' is one too many (at most 5 entries: the host's limit)" },
+	{ .name = "DNS server class E", .ip = "192.0.2.10", .sub = "24", .dns = "250.1.2.3",
+	  .err = "DNSServers[0] '250.1.2.3' is a reserved (class E)" },
+	{ .name = "DNS server loopback", .ip = "192.0.2.10", .sub = "24", .dns = "127.0.0.53",
+	  .err = "DNSServers[0] '127.0.0.53' is a loopback" },
+
+	/* --- rejected: gateways against the addresses --------------------------- */
+	{ .name = "gateway is the adapter's own IPv4 address", .ip = "192.0.2.10;192.0.2.11",
+	  .sub = "24;24", .gw = "192.0.2.1;192.0.2.11",
+	  .err = "DefaultGateways[1] '192.0.2.11' is the adapter's own address (IPAddresses[1])" },
+	{ .name = "gateway is the adapter's own IPv6 address", .ip = "2001:db8::10", .sub = "64",
+	  .gw = "2001:db8::10",
+	  .err = "DefaultGateways[0] '2001:db8::10' is the adapter's own address (IPAddresses[0])" },
+	{ .name = "gateway is the network address", .ip = "192.0.2.10", .sub = "24",
+	  .gw = "192.0.2.0",
+	  .err = "DefaultGateways[0] '192.0.2.0' is the network address of the subnet of IPAddresses[0] '192.0.2.10/24'" },
+	{ .name = "gateway is the broadcast address", .ip = "10.1.2.3", .sub = "255.255.0.0",
+	  .gw = "10.1.255.255",
+	  .err = "DefaultGateways[0] '10.1.255.255' is the broadcast address of the subnet of IPAddresses[0] '10.1.2.3/16'" },
+	{ .name = "gateway is the broadcast address of a /30", .ip = "192.0.2.5", .sub = "30",
+	  .gw = "192.0.2.7", .err = "DefaultGateways[0] '192.0.2.7' is the broadcast address" },
+	{ .name = "gateway class E", .ip = "192.0.2.10", .sub = "24", .gw = "240.0.0.1",
+	  .err = "DefaultGateways[0] '240.0.0.1' is a reserved (class E) address" },
+	{ .name = "gateway 255.255.255.255", .ip = "192.0.2.10", .sub = "24",
+	  .gw = "255.255.255.255",
+	  .err = "DefaultGateways[0] '255.255.255.255' is the broadcast address" },
+	{ .name = "gateway in 0.0.0.0/8", .ip = "192.0.2.10", .sub = "24", .gw = "0.0.0.1",
+	  .err = "DefaultGateways[0] '0.0.0.1' is in 0.0.0.0/8" },
+	{ .name = "gateway 0.0.0.0", .ip = "192.0.2.10", .sub = "24", .gw = "0.0.0.0",
+	  .err = "DefaultGateways[0] '0.0.0.0' is the unspecified address" },
+	{ .name = "gateway loopback", .ip = "192.0.2.10", .sub = "24", .gw = "127.0.0.1",
+	  .err = "DefaultGateways[0] '127.0.0.1' is a loopback address" },
+	{ .name = "IPv6 gateway loopback", .ip = "2001:db8::10", .sub = "64", .gw = "::1",
+	  .err = "DefaultGateways[0] '::1' is the loopback address" },
+	{ .name = "IPv6 gateway multicast", .ip = "2001:db8::10", .sub = "64", .gw = "ff02::2",
+	  .err = "DefaultGateways[0] 'ff02::2' is a multicast address" },
+	{ .name = "IPv6 gateway unspecified", .ip = "2001:db8::10", .sub = "64", .gw = "::",
+	  .err = "DefaultGateways[0] '::' is the unspecified address" },
+	{ .name = "IPv6 gateway outside every prefix", .ip = "2001:db8::10", .sub = "64",
+	  .gw = "2001:db8:1::1",
+	  .err = "DefaultGateways[0] '2001:db8:1::1' is neither link-local (fe80::/10) nor inside the prefix of an IPv6 address in IPAddresses" },
+	{ .name = "IPv6 gateway just outside a /61", .ip = "2001:db8:0:8::10", .sub = "61",
+	  .gw = "2001:db8:0:10::1", .err = "DefaultGateways[0] '2001:db8:0:10::1' is neither" },
+	{ .name = "global IPv6 gateway without IPv6 addresses", .ip = "192.0.2.10", .sub = "24",
+	  .gw = "2001:db8::1", .err = "DefaultGateways[0] '2001:db8::1' is neither" },
+	{ .name = "IPv4 gateway without IPv4 address or DHCP", .ip = "2001:db8::10", .sub = "64",
+	  .gw = "192.0.2.1",
+	  .err = "DefaultGateways[0] '192.0.2.1' is an IPv4 gateway, but there is no IPv4 address in IPAddresses and DHCPEnabled is false" },
 
 	/* --- rejected: long tokens and control characters ---------------------- */
 	{ .name = "64-byte token is parsed, not cut", .sub = "24", .prep = prep_ip_64_bytes,
@@ -541,6 +661,10 @@ START_TEST(test_parse_table)
 	render_ips(parsed.gateways, parsed.n_gateways, buf, sizeof(buf));
 	ck_assert_msg(streq(buf, c->want_gw ? c->want_gw : ""), "%s: gateways \"%s\"", c->name,
 		      buf);
+	if (c->want_n_dns) {
+		ck_assert_uint_eq(parsed.n_dns, c->want_n_dns);
+		return;
+	}
 	render_ips(parsed.dns, parsed.n_dns, buf, sizeof(buf));
 	ck_assert_msg(streq(buf, c->want_dns ? c->want_dns : ""), "%s: dns \"%s\"", c->name, buf);
 }
@@ -674,6 +798,131 @@ START_TEST(test_format_canonical_longer_than_input)
 }
 END_TEST
 
+
+/* The shortest IPv6 spelling: never longer than what the host may send. */
+START_TEST(test_format_ipv6_shortest)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{ "::1:2", "::1:2" }, /* inet_ntop: ::0.1.0.2 */
+		{ "1111::3333:4444:5555:6666:7777:8888", "1111::3333:4444:5555:6666:7777:8888" },
+		{ "1:0:0:2:0:0:0:3", "1:0:0:2::3" },
+		{ "1:0:0:2:3:0:0:4", "1::2:3:0:0:4" },
+		{ "1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7:0" },
+		{ "0:1:2:3:4:5:6:7", "0:1:2:3:4:5:6:7" },
+		{ "1:2:3:4:5:6:0:0", "1:2:3:4:5:6::" },
+		{ "1::", "1::" },
+		{ "2001:DB8::10", "2001:db8::10" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		memset(&fields, 0, sizeof(fields));
+		strcpy(fields.adapter_id, GUID);
+		strcpy(fields.ip_addr, v[i].in);
+		strcpy(fields.sub_net, "64");
+		ck_assert_int_eq(failover_parse(&fields, &parsed, err, sizeof(err)), 0);
+		ck_assert_int_eq(failover_format(&parsed, &formatted), 0);
+		ck_assert_str_eq(formatted.ip_addr, v[i].out);
+		ck_assert_uint_le(strlen(formatted.ip_addr), strlen(v[i].in));
+	}
+}
+END_TEST
+
+/* 150 IPv4 addresses fit in ip_addr, their dotted masks would not in
+ * sub_net: written back as prefix lengths instead. */
+START_TEST(test_format_masks_as_lengths_when_dotted_do_not_fit)
+{
+	size_t len = 0, slen = 0;
+	char err[256];
+
+	memset(&fields, 0, sizeof(fields));
+	strcpy(fields.adapter_id, GUID);
+	for (unsigned i = 0; i < 150; i++) {
+		len += (size_t)snprintf(fields.ip_addr + len, sizeof(fields.ip_addr) - len,
+					"%s10.%u.0.1", i ? ";" : "", i);
+		slen += (size_t)snprintf(fields.sub_net + slen, sizeof(fields.sub_net) - slen,
+					 "%s24", i ? ";" : "");
+	}
+	ck_assert_int_eq(failover_parse(&fields, &parsed, err, sizeof(err)), 0);
+	ck_assert_uint_lt(len, sizeof(fields.ip_addr) - 1);
+	ck_assert_uint_eq(parsed.n_addrs, 150);
+	ck_assert_int_eq(failover_format(&parsed, &formatted), 0);
+	ck_assert_ptr_null(strchr(formatted.sub_net, '.'));
+	ck_assert(strncmp(formatted.sub_net, "24;24;", 6) == 0);
+	ck_assert_int_eq(failover_parse(&formatted, &reparsed, err, sizeof(err)), 0);
+	assert_settings_eq(&parsed, &reparsed);
+
+	/* a few still get dotted masks, as upstream writes them */
+	strcpy(fields.ip_addr, "10.0.0.1;10.1.0.1");
+	strcpy(fields.sub_net, "16;16");
+	ck_assert_int_eq(failover_parse(&fields, &parsed, err, sizeof(err)), 0);
+	ck_assert_int_eq(failover_format(&parsed, &formatted), 0);
+	ck_assert_str_eq(formatted.sub_net, "255.255.0.0;255.255.0.0");
+}
+END_TEST
+
+/* Which gateways go on-link: IPv4 ones outside every pushed subnet. */
+START_TEST(test_gateway_onlink)
+{
+	char err[256];
+
+	memset(&fields, 0, sizeof(fields));
+	strcpy(fields.adapter_id, GUID);
+	strcpy(fields.ip_addr, "192.0.2.10;198.51.100.10;2001:db8::10");
+	strcpy(fields.sub_net, "24;25;64");
+	strcpy(fields.gate_way, "192.0.2.1;203.0.113.1;198.51.100.126;198.51.100.129;2001:db8::1");
+	ck_assert_int_eq(failover_parse(&fields, &parsed, err, sizeof(err)), 0);
+	ck_assert(!failover_gateway_onlink(&parsed, 0));
+	ck_assert(failover_gateway_onlink(&parsed, 1));
+	ck_assert(!failover_gateway_onlink(&parsed, 2));
+	ck_assert(failover_gateway_onlink(&parsed, 3)); /* just past the /25 */
+	ck_assert(!failover_gateway_onlink(&parsed, 4)); /* IPv6: never */
+	ck_assert(!failover_gateway_onlink(&parsed, 5)); /* out of range */
+
+	/* DHCP and no IPv4 address: the lease brings the subnet, nothing to say */
+	memset(&fields, 0, sizeof(fields));
+	strcpy(fields.adapter_id, GUID);
+	strcpy(fields.gate_way, "192.0.2.1");
+	fields.dhcp_enabled = 1;
+	ck_assert_int_eq(failover_parse(&fields, &parsed, err, sizeof(err)), 0);
+	ck_assert(!failover_gateway_onlink(&parsed, 0));
+}
+END_TEST
+
+/* The most settings the parser takes survive the state file, which the
+ * daemon re-applies at start-up. */
+START_TEST(test_max_settings_in_state_file)
+{
+	static struct adapter_state st, back;
+	static char text[64 * 1024];
+	char err[256];
+
+	memset(&fields, 0, sizeof(fields));
+	strcpy(fields.adapter_id, GUID);
+	prep_dns(&fields, FAILOVER_MAX_DNS);
+	/* prep_dns() wrote one IPv4 address: the 256 IPv6 ones instead */
+	prep_max_addrs(&fields);
+	ck_assert_int_eq(failover_parse(&fields, &parsed, err, sizeof(err)), 0);
+	ck_assert_uint_eq(parsed.n_addrs, FAILOVER_MAX_ADDRS);
+	ck_assert_uint_eq(parsed.n_dns, FAILOVER_MAX_DNS);
+
+	memset(&st, 0, sizeof(st));
+	strcpy(st.mac, "00:15:5d:00:00:01");
+	strcpy(st.ifname, "eth0");
+	st.host = fields;
+	st.applied = fields;
+	st.applied_usec = 1;
+	ck_assert_int_eq(state_format(&st, text, sizeof(text)), 0);
+	ck_assert_int_eq(state_parse(text, &back), 0);
+	ck_assert_str_eq(back.applied.ip_addr, fields.ip_addr);
+	ck_assert_str_eq(back.applied.dns_addr, fields.dns_addr);
+	ck_assert_int_eq(failover_parse(&back.applied, &reparsed, err, sizeof(err)), 0);
+	assert_settings_eq(&parsed, &reparsed);
+}
+END_TEST
+
 /* ---- error buffer handling ------------------------------------------------------ */
 
 START_TEST(test_err_buffer)
@@ -784,12 +1033,16 @@ Suite *failover_suite(void)
 	tcase_add_test(tc, test_format_strings);
 	tcase_add_test(tc, test_format_dhcp_only);
 	tcase_add_test(tc, test_format_canonical_longer_than_input);
+	tcase_add_test(tc, test_format_ipv6_shortest);
+	tcase_add_test(tc, test_format_masks_as_lengths_when_dotted_do_not_fit);
+	tcase_add_test(tc, test_max_settings_in_state_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");
 	tcase_add_loop_test(tc, test_mask_valid, 0, 33);
 	tcase_add_loop_test(tc, test_mask_invalid, 0, (int)ARRAY_SIZE(bad_masks));
 	tcase_add_test(tc, test_count);
+	tcase_add_test(tc, test_gateway_onlink);
 	tcase_add_test(tc, test_ip_to_string);
 	suite_add_tcase(s, tc);
 	return s;
