@@ -232,8 +232,12 @@ static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
 	 * symlink, or a file another program replaced under the unit's sandbox).
 	 * A failure is logged and said in the result line, not rolled back. */
 	r = dns_set(a->ifname, a->ifindex, s->dns, s->n_dns, &snap->dns);
-	if (r == 0)
+	if (r == 0) {
 		snap->dns_changed = true;
+		/* a change of DNS alone is a change, not "unchanged:" */
+		if (dns_snapshot_changed(snap->dns))
+			changes++;
+	}
 	else
 		dns_note = ", DNS not applied (see the journal)";
 

@@ -24,7 +24,13 @@ struct dns_snapshot {
 	char *file_text; /* resolv.conf before our rewrite */
 	size_t n;
 	struct failover_ip servers[FAILOVER_MAX_DNS];
+	bool changed; /* dns_set() changed what the resolver uses */
 };
+
+bool dns_snapshot_changed(const struct dns_snapshot *s)
+{
+	return s && s->changed;
+}
 
 /* ---- resolv.conf text ------------------------------------------------------------ */
 
@@ -316,19 +322,24 @@ size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failov
 	const char *p = text ? text : "";
 	struct failover_ip all[FAILOVER_MAX_DNS];
 
+	struct other_walk o = { .ifname = ifname };
+
 	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
 	block_walk_init(&w, p, begin, end);
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		bool ours = block_line(&w, p, len);
+		/* another adapter's host servers are that adapter's, not this
+		 * one's: only the site's own lines stand for every link */
+		bool others = !ours && other_block_line(&o, p, len);
 		struct failover_ip ip;
 
 		have_block = have_block || ours;
 		if (parse_nameserver(p, len, &ip)) {
 			if (ours && n_block < max)
 				out[n_block++] = ip;
-			else if (!ours && n_all < ARRAY_SIZE(all))
+			else if (!ours && !others && n_all < ARRAY_SIZE(all))
 				all[n_all++] = ip;
 		}
 		p += len + (eol ? 1 : 0);
@@ -525,6 +536,7 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 		if (resolved_get(bus, ifindex, snap->servers, ARRAY_SIZE(snap->servers), &snap->n) < 0)
 			snap->n = 0;
 		r = resolved_set(bus, ifindex, servers, n);
+		snap->changed = snap->n != n || (n > 0 && memcmp(snap->servers, servers, n * sizeof(*servers)) != 0);
 		sd_bus_flush_close_unref(bus);
 		if (r < 0) {
 			dns_snapshot_free(snap);
@@ -572,6 +584,7 @@ int dns_set(const char *ifname, int ifindex, const struct failover_ip *servers, 
 	}
 	snap->via = DNS_VIA_FILE;
 	snap->file_text = text;
+	snap->changed = true;
 	if (n > 3)
 		log_notice("%s: %zu DNS servers written to %s; the C library uses the first 3", ifname,
 			   n, DNS_RESOLV_CONF);

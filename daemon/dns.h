@@ -39,6 +39,9 @@ int dns_restore(struct dns_snapshot *s);
  * rewritten. systemd-resolved's per-link servers are not touched. */
 int dns_restore_resolv_conf(const char *ifname);
 struct dns_snapshot *dns_snapshot_free(struct dns_snapshot *s);
+/* Whether the dns_set() that made the snapshot changed what the resolver
+ * uses (false for NULL). */
+bool dns_snapshot_changed(const struct dns_snapshot *s);
 
 /* The link's DNS servers: resolved's per-link list, else our block in
  * resolv.conf, else its nameserver lines; never a loopback stub. */

@@ -2,6 +2,7 @@
 /* link-config.c - one failover request from the host's strings to a committed (or rolled back) link. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -249,6 +250,41 @@ static int apply_settings(struct link_config *c, const struct adapter *a,
 	return r;
 }
 
+/* A gateway that is an address of another link of this guest: the kernel
+ * refuses the route only after the old default routes are gone (a flap),
+ * so refuse it here, before anything changes. The adapter's own current
+ * addresses are not looked at: the failover replaces them. */
+static int check_gateways_not_local(const struct adapter *a, const struct failover_settings *s,
+				    char *err, size_t size)
+{
+	struct ifaddrs *list = NULL;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (s->n_gateways == 0 || getifaddrs(&list) < 0)
+		return 0;
+	for (size_t i = 0; i < s->n_gateways; i++) {
+		const struct failover_ip *g = &s->gateways[i];
+
+		for (struct ifaddrs *x = list; x; x = x->ifa_next) {
+			const void *local;
+
+			if (!x->ifa_addr || x->ifa_addr->sa_family != g->family || streq(x->ifa_name, a->ifname))
+				continue;
+			local = g->family == AF_INET
+					? (const void *)&((const struct sockaddr_in *)(const void *)x->ifa_addr)->sin_addr
+					: (const void *)&((const struct sockaddr_in6 *)(const void *)x->ifa_addr)->sin6_addr;
+			if (memcmp(local, &g->addr, g->family == AF_INET ? 4 : 16) != 0)
+				continue;
+			strprintf(err, size, "DefaultGateways[%zu] '%s' is an address of %s, another link of this guest",
+				  i, failover_ip_to_string(g->family, &g->addr, buf, sizeof(buf)), x->ifa_name);
+			freeifaddrs(list);
+			return -EINVAL;
+		}
+	}
+	freeifaddrs(list);
+	return 0;
+}
+
 /* At boot a network manager may still be starting: the link's owner is the
  * one that is about to manage it. Waits (pid1_wait_starting) for at most
  * half the reply budget, leaving the other half to apply. */
@@ -305,6 +341,8 @@ int link_config_set(struct link_config *c, const struct kvp_ip_fields *in, struc
 	if (!s)
 		return -ENOMEM;
 	r = failover_parse(in, s, ret->message, sizeof(ret->message));
+	if (r == 0)
+		r = check_gateways_not_local(&a, s, ret->message, sizeof(ret->message));
 	if (r < 0) {
 		log_error("%s: the host's failover settings were rejected: %s; nothing changed",
 			  a.ifname, ret->message);

@@ -856,6 +856,20 @@ hv_check "(16g) address in 0.0.0.0/8: HV_INVALIDARG naming IPAddresses[1], no ro
 	refused_unchanged "IPAddresses[1] '0.1.2.3' is in 0.0.0.0/8" \
 	--adapter-id "$GUID0" --IPAddresses "192.0.2.20;0.1.2.3" --Subnets "24;8" --DHCPEnabled false
 
+# gateway = an address another link of this guest holds: refused before the
+# old default routes are touched (the kernel would refuse the route only
+# after they were deleted)
+refused_other_link() {
+	ip addr add 198.51.100.7/24 dev eth1
+	refused_unchanged "DefaultGateways[0] '198.51.100.7' is an address of eth1" \
+		--adapter-id "$GUID0" --IPAddresses "192.0.2.10;2001:db8::10" --Subnets "24;64" \
+		--DefaultGateways 198.51.100.7 --DHCPEnabled false
+	local rc=$?
+	ip addr del 198.51.100.7/24 dev eth1
+	return "$rc"
+}
+hv_check "(16l) gateway = another link's address: HV_INVALIDARG naming the link, no route event, nothing changed" refused_other_link
+
 # The limit is the wire's: as many distinct addresses as the host's
 # 1024-unit field carries (the emulator cuts there, as the driver does):
 # "1::" .. "cf::", 207 of them in 1019 bytes, all applied. (The parser's
