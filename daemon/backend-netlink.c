@@ -202,10 +202,15 @@ static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
 		failover_count(s, &v4, &v6);
 		for (size_t i = 0; i < s->n_gateways; i++)
 			gw4 += s->gateways[i].family == AF_INET;
-		if (v4 || gw4 || !v6)
+		if (v4 || gw4 || !v6) {
+			/* the sentence for the result line and hvkvpctl, not strerror */
+			strprintf(res->failure, sizeof(res->failure),
+				  "DHCPEnabled, but no DHCP client runs on %s and the netlink backend cannot do DHCP",
+				  a->ifname);
 			return log_error_errno(-EOPNOTSUPP,
 					       "%s: the host asks for DHCP, but no DHCP client runs on this link and the netlink backend cannot do DHCP; nothing changed (answering HV_ERROR_NOT_SUPPORTED)",
 					       a->ifname);
+		}
 		keep_v4 = true;
 		v4_note = ", IPv4 left as configured (DHCPEnabled, but no DHCP client runs on this link and netlink cannot run one)";
 		log_notice("%s: the host sends IPv6 settings with DHCPEnabled; no DHCP client runs on this link and netlink cannot run one, so its IPv4 configuration is left as it is",

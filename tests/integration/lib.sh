@@ -165,6 +165,17 @@ _hv_sandbox_setup() {
 	# them about links they cannot see; a test with its own bus exports its
 	# own address
 	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$HV_TMP/no-system-bus"
+	# nor the host's PID 1 on its private socket (hvkvpd asks it which
+	# network managers are starting, and to bind a replaced resolv.conf)
+	if [ -S /run/systemd/private ]; then
+		mount --bind /dev/null /run/systemd/private || hv_fail "cannot hide /run/systemd/private"
+	fi
+	# nor the host's ifupdown configuration (the ifupdown backend would
+	# claim a veth named like one of the machine's interfaces)
+	# (test seams act only with HVKVPD_TEST_SEAMS=1, each only when its
+	# variable is set)
+	export HVKVPD_TEST_SEAMS=1
+	export HVKVPD_TEST_IFUPDOWN_DIR=${HVKVPD_TEST_IFUPDOWN_DIR:-$HV_TMP/no-ifupdown}
 }
 
 _hv_private_dev() {
