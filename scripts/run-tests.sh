@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 pass=0 fail=0 skip=0
-step() { echo; echo "==== $*"; }
+t_step=$SECONDS
+step() { echo; echo "==== [$((SECONDS - t_step)) s since the start] $*"; }
 ok() { pass=$((pass + $1)); }
 ko() { fail=$((fail + $1)); }
 
@@ -88,22 +89,47 @@ fi
 step "plain build: unit suites under valgrind"
 plain=$top/build/plain
 if build "$plain"; then
-	make -C "$plain" -j"$jobs" tests/unit/unit-tests tests/integration/kvp-probe >/dev/null 2>&1
+	make -C "$plain" -j"$jobs" tests/unit/unit-tests tests/integration/kvp-probe \
+		tests/integration/revert-driver >/dev/null 2>&1
+	# The system tests (booted guests) spend most of their time waiting for
+	# guests, so they run beside the integration tests, in two lanes of
+	# their own: test-boot.sh (three idle minutes under the watchdog) and
+	# the others in turn. Each test has its own namespaces; the guests'
+	# cached rootfs and packages are built once, under a lock
+	# (lib-guest.sh). Their output follows the integration tests'.
+	sysenv=(top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/system/logs)
+	lane_a=() lane_b=()
+	for t in "$top"/tests/system/test-*.sh; do
+		case $t in
+		*/test-boot.sh) lane_b+=("$t") ;;
+		*) lane_a+=("$t") ;;
+		esac
+	done
+	t_sys=$SECONDS
+	( env "${sysenv[@]}" "$top/tests/integration/run.sh" "${lane_a[@]}" >"$plain/system-a.out" 2>&1
+	  echo "lane done in $((SECONDS - t_sys)) s" >>"$plain/system-a.out" ) &
+	pid_a=$!
+	( env "${sysenv[@]}" "$top/tests/integration/run.sh" "${lane_b[@]}" >"$plain/system-b.out" 2>&1
+	  echo "lane done in $((SECONDS - t_sys)) s" >>"$plain/system-b.out" ) &
+	pid_b=$!
 	CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		"$plain/tests/unit/unit-tests" >"$plain/valgrind.out" 2>&1
 	rc=$?
 	tail -n 2 "$plain/valgrind.out"
 	if [ $rc -eq 0 ]; then ok 1; else ko 1; echo "valgrind run FAILED (exit $rc)"; tail -n 40 "$plain/valgrind.out"; fi
 
-	step "integration tests (network namespaces, emulator, Debian's hv_kvp_daemon)"
+	step "integration tests (network namespaces, emulator, Debian's hv_kvp_daemon), the system tests beside them"
 	top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/integration/logs \
 		"$top/tests/integration/run.sh" | tee "$plain/integration.out"
 	count_runner "$plain/integration.out"
+	echo "(integration tests: $((SECONDS - t_sys)) s)"
 
 	step "system tests (Debian and RPM packages; booted Debian 12 guests under systemd-nspawn)"
-	top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/system/logs \
-		"$top/tests/integration/run.sh" "$top"/tests/system/test-*.sh | tee "$plain/system.out"
-	count_runner "$plain/system.out"
+	wait "$pid_a" "$pid_b"
+	for lane in a b; do
+		cat "$plain/system-$lane.out"
+		count_runner "$plain/system-$lane.out"
+	done
 
 	step "make distcheck"
 	if make -C "$plain" distcheck >"$plain/distcheck.out" 2>&1; then
@@ -119,5 +145,6 @@ else
 fi
 
 echo
+echo "total time: $((SECONDS - t_step)) s"
 echo "all: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

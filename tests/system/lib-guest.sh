@@ -33,6 +33,20 @@ GUEST_PID=
 SYS_NSPAWN_PID=
 SYS_GUEST_DIR=
 
+# _sys_locked CMD...: CMD under an exclusive lock of the cache, so that
+# system tests running at the same time (run-tests.sh runs two lanes) build
+# each cached rootfs and package once, the second waiting for the first.
+_sys_locked() {
+	local fd rc
+	mkdir -p "$SYS_CACHE"
+	exec {fd}>>"$SYS_CACHE/.lock"
+	flock "$fd"
+	"$@"
+	rc=$?
+	exec {fd}>&-
+	return "$rc"
+}
+
 # sys_init "$@": skip unless root with debootstrap and systemd-nspawn; build
 # or reuse the rootfs and fetch hyperv-daemons; then re-run the test in a
 # private mount and network namespace with a tmpfs HV_TMP and the cleanup
@@ -62,7 +76,8 @@ sys_init() {
 
 # sys_rootfs: the cached bookworm rootfs ($SYS_CACHE/rootfs-$SYS_SUITE),
 # built on first use (about 1-3 minutes, from Debian's mirror).
-sys_rootfs() {
+sys_rootfs() { _sys_locked _sys_rootfs "$@"; }
+_sys_rootfs() {
 	local dir=$SYS_CACHE/rootfs-$SYS_SUITE stamp
 	stamp="$SYS_SUITE $SYS_PACKAGES"
 	if [ -f "$dir/.hvkvp-stamp" ] && [ "$(cat "$dir/.hvkvp-stamp")" = "$stamp" ]; then
@@ -84,7 +99,8 @@ sys_rootfs() {
 # of a copy (no boot; the host's network, so call it before the private
 # namespace: a test sets SYS_VARIANT and SYS_VARIANT_PACKAGES before
 # sys_init). Their services stay as the packages enable them.
-sys_rootfs_variant() {
+sys_rootfs_variant() { _sys_locked _sys_rootfs_variant "$@"; }
+_sys_rootfs_variant() {
 	local name=$1 pkgs=$2 dir stamp
 	dir=$SYS_CACHE/rootfs-$SYS_SUITE-$name
 	stamp="$SYS_SUITE $SYS_PACKAGES + $pkgs"
@@ -103,7 +119,8 @@ sys_rootfs_variant() {
 }
 
 # sys_fetch_deb NAME: path of Debian's NAME .deb in the cache (apt-get download).
-sys_fetch_deb() {
+sys_fetch_deb() { _sys_locked _sys_fetch_deb "$@"; }
+_sys_fetch_deb() {
 	local deb
 	mkdir -p "$SYS_CACHE/debs"
 	deb=$(ls "$SYS_CACHE/debs/$1"_*.deb 2>/dev/null | tail -n 1)
@@ -119,7 +136,8 @@ sys_fetch_deb() {
 # the unit tests, which the test command runs elsewhere) from the source
 # tree as it is, into $SYS_CACHE/hvkvpd-debs; reused while the sources that
 # go into them are unchanged. Prints the directory.
-sys_build_debs() {
+sys_build_debs() { _sys_locked _sys_build_debs "$@"; }
+_sys_build_debs() {
 	local out=$SYS_CACHE/hvkvpd-debs key src
 	key=$(cd "$top_srcdir" && find daemon systemd man debian configure.ac Makefile.am m4 \
 		-type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)

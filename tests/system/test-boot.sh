@@ -310,7 +310,7 @@ timeline() {
 		sed "s/^/  blame ($1): /" | tee -a "$HV_TMP/timelines"
 }
 
-for stack in networkd nm; do
+for stack in ifupdown networkd nm; do
 	prepare "$stack" stacks
 	configure_stack "$stack" "$stack"
 	STACK_MAC=$(mac_of "$stack" 2) || hv_fail "cannot learn the $stack guest's MAC"
