@@ -18,6 +18,9 @@
 #include "netlink.h"
 #include "util.h"
 
+/* Frames read per wake-up of a probe's socket. */
+#define RECV_BURST 64
+
 /* ---- pure codecs ------------------------------------------------------------------ */
 
 static void put16(uint8_t *p, uint16_t v)
@@ -318,7 +321,9 @@ static int arp_probe(struct addr_probe *p, uint64_t window, char *why, size_t wh
 		r = poll_until(fd, sent < ADDR_PROBE_NUM && next < end ? next : end);
 		if (r < 0)
 			return log_error_errno(r, "%s: ARP probe: poll", p->ifname);
-		for (;;) {
+		/* at most RECV_BURST frames per wake-up: a LAN that floods ARP
+		 * must not hold the daemon past the window */
+		for (unsigned k = 0; k < RECV_BURST; k++) {
 			struct sockaddr_ll from;
 			socklen_t fl = sizeof(from);
 			struct arp_packet arp;
@@ -440,7 +445,8 @@ int addr_probe_before_apply(const struct adapter *a, const struct failover_setti
  * from another host; -1 when none came. */
 static int read_na(struct addr_probe *p, uint8_t ret_mac[6])
 {
-	for (;;) {
+	/* bounded like the ARP reads: a flood is read again at the next wake-up */
+	for (unsigned k = 0; k < RECV_BURST; k++) {
 		uint8_t buf[1500], cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 		struct msghdr mh = {
@@ -450,7 +456,7 @@ static int read_na(struct addr_probe *p, uint8_t ret_mac[6])
 			.msg_controllen = sizeof(cbuf),
 		};
 		struct na_packet na;
-		int hops = 255;
+		int hops = -1; /* unknown unless the kernel says: not from this link */
 		ssize_t n = recvmsg(p->na_fd, &mh, 0);
 
 		if (n < 0)
@@ -469,6 +475,7 @@ static int read_na(struct addr_probe *p, uint8_t ret_mac[6])
 				return (int)i;
 			}
 	}
+	return -1;
 }
 
 /* Bound of the wait for the kernel's DAD (its default takes 1-2 s). */
