@@ -177,6 +177,27 @@ static int add_missing(struct nlb *n, const struct adapter *a, const struct fail
 	return 0;
 }
 
+int netlink_dhcp_check(const struct adapter *a, const struct failover_settings *s,
+		       const struct link_state *cur, bool *ret_keep_v4, char *why, size_t why_size)
+{
+	unsigned v4, v6, gw4 = 0;
+
+	*ret_keep_v4 = false;
+	if (!s->dhcp4 || link_has_dynamic_ipv4(cur))
+		return 0;
+	failover_count(s, &v4, &v6);
+	for (size_t i = 0; i < s->n_gateways; i++)
+		gw4 += s->gateways[i].family == AF_INET;
+	if (v4 || gw4 || !v6) {
+		strprintf(why, why_size,
+			  "DHCPEnabled, but no DHCP client runs on %s and the netlink backend cannot do DHCP",
+			  a->ifname);
+		return -EOPNOTSUPP;
+	}
+	*ret_keep_v4 = true;
+	return 0;
+}
+
 static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
 		     const struct failover_settings *s, uint64_t deadline_usec,
 		     struct backend_result *res)
@@ -196,22 +217,11 @@ static int nlb_apply(struct backend *b, void *p, const struct adapter *a,
 	 * silent success would leave the adapter without its IPv4 address, so
 	 * refuse before touching anything; with IPv6 settings alone, apply
 	 * those and leave IPv4 as it is. */
-	if (s->dhcp4 && !link_has_dynamic_ipv4(cur)) {
-		unsigned v4, v6, gw4 = 0;
-
-		failover_count(s, &v4, &v6);
-		for (size_t i = 0; i < s->n_gateways; i++)
-			gw4 += s->gateways[i].family == AF_INET;
-		if (v4 || gw4 || !v6) {
-			/* the sentence for the result line and hvkvpctl, not strerror */
-			strprintf(res->failure, sizeof(res->failure),
-				  "DHCPEnabled, but no DHCP client runs on %s and the netlink backend cannot do DHCP",
-				  a->ifname);
-			return log_error_errno(-EOPNOTSUPP,
-					       "%s: the host asks for DHCP, but no DHCP client runs on this link and the netlink backend cannot do DHCP; nothing changed (answering HV_ERROR_NOT_SUPPORTED)",
-					       a->ifname);
-		}
-		keep_v4 = true;
+	r = netlink_dhcp_check(a, s, cur, &keep_v4, res->failure, sizeof(res->failure));
+	if (r < 0)
+		return log_error_errno(r, "%s: the host asks for DHCP, but no DHCP client runs on this link and the netlink backend cannot do DHCP; nothing changed (answering HV_ERROR_NOT_SUPPORTED)",
+				       a->ifname);
+	if (keep_v4) {
 		v4_note = ", IPv4 left as configured (DHCPEnabled, but no DHCP client runs on this link and netlink cannot run one)";
 		log_notice("%s: the host sends IPv6 settings with DHCPEnabled; no DHCP client runs on this link and netlink cannot run one, so its IPv4 configuration is left as it is",
 			   a->ifname);

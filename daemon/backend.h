@@ -147,6 +147,16 @@ bool backend_available(const char *name);
 /* Bound of one D-Bus call made inside a reply budget. */
 #define BUS_CALL_TIMEOUT_USEC (2 * 1000 * 1000ULL)
 
+struct link_state;
+/* DHCPEnabled concerns IPv4 only (hosts send it with IPv6-only settings).
+ * The netlink backend runs no DHCP client: on a link none serves, IPv4
+ * settings or gateways with DHCPEnabled (or nothing else) are refused
+ * (-EOPNOTSUPP, the sentence in why); IPv6 settings alone are applied and
+ * IPv4 left as it is (*ret_keep_v4). Pure; shared by the apply and the
+ * dry run. */
+int netlink_dhcp_check(const struct adapter *a, const struct failover_settings *s,
+		       const struct link_state *cur, bool *ret_keep_v4, char *why, size_t why_size);
+
 struct sd_bus;
 
 /* 1 when a D-Bus name has an owner on bus (NULL: a connection of its own to

@@ -312,6 +312,28 @@ static bool parse_nameserver(const char *line, size_t len, struct failover_ip *r
 	return false;
 }
 
+size_t dns_resolv_conf_parse_block(const char *text, const char *ifname, struct failover_ip *out,
+				   size_t max)
+{
+	char begin[64], end[64];
+	struct block_walk w;
+	const char *p = text ? text : "";
+	size_t n = 0;
+
+	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
+	block_walk_init(&w, p, begin, end);
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		struct failover_ip ip;
+
+		if (block_line(&w, p, len) && parse_nameserver(p, len, &ip) && n < max)
+			out[n++] = ip;
+		p += len + (eol ? 1 : 0);
+	}
+	return n;
+}
+
 size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failover_ip *out,
 			     size_t max)
 {
@@ -322,7 +344,6 @@ size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failov
 	const char *p = text ? text : "";
 	struct failover_ip all[FAILOVER_MAX_DNS];
 
-	struct other_walk o = { .ifname = ifname };
 
 	block_markers(ifname, begin, sizeof(begin), end, sizeof(end));
 	block_walk_init(&w, p, begin, end);
@@ -330,16 +351,13 @@ size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failov
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		bool ours = block_line(&w, p, len);
-		/* another adapter's host servers are that adapter's, not this
-		 * one's: only the site's own lines stand for every link */
-		bool others = !ours && other_block_line(&o, p, len);
 		struct failover_ip ip;
 
 		have_block = have_block || ours;
 		if (parse_nameserver(p, len, &ip)) {
 			if (ours && n_block < max)
 				out[n_block++] = ip;
-			else if (!ours && !others && n_all < ARRAY_SIZE(all))
+			else if (!ours && n_all < ARRAY_SIZE(all))
 				all[n_all++] = ip;
 		}
 		p += len + (eol ? 1 : 0);

@@ -55,7 +55,13 @@ int dns_get(const char *ifname, int ifindex, struct failover_ip *out, size_t max
  * n == 0 and no other interface's block left, those lines lose it again. */
 char *dns_resolv_conf_edit(const char *text, const char *ifname, const struct failover_ip *servers,
 			   size_t n);
-/* nameserver lines of the block for ifname (if any block), else all
- * non-loopback nameserver lines. */
+/* Only the servers of ifname's own hvkvpd block (none: 0), never the
+ * site's lines nor another adapter's block (the settings hvkvpd put there
+ * for this link). Pure. */
+size_t dns_resolv_conf_parse_block(const char *text, const char *ifname, struct failover_ip *out,
+				   size_t max);
+/* What the resolver uses for ifname (GET_IP_INFO): the nameserver lines of
+ * the block for ifname (if any block), else all non-loopback nameserver
+ * lines in use (resolv.conf serves every link). */
 size_t dns_resolv_conf_parse(const char *text, const char *ifname, struct failover_ip *out,
 			     size_t max);

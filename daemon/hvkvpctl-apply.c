@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hvkvpctl-apply.c - `hvkvpctl apply`: flags checked in the user's terms, one family at a time, dry run. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 
 #include "adapter.h"
 #include "addr-probe.h"
 #include "backend.h"
+#include "dns.h"
 #include "failover.h"
 #include "hv-error.h"
 #include "hvkvpctl.h"
@@ -598,6 +600,36 @@ static int load_settings_file(const char *path, struct kvp_ip_fields *fields, co
 	return EXIT_OK;
 }
 
+/* Where the link's DNS is a plain resolv.conf (netlink, ifupdown), the
+ * servers the family keeps are those of the link's own hvkvpd block: the
+ * site's lines serve every link and are not this adapter's settings, and
+ * another adapter's block is that adapter's. */
+static void keep_own_dns(struct link_config *ic, const struct adapter *a, struct kvp_ip_fields *live)
+{
+	const char *b = link_config_backend_of(ic, a);
+	_cleanup_free_ char *text = NULL;
+	struct failover_ip ip[FAILOVER_MAX_DNS];
+	char buf[INET6_ADDRSTRLEN];
+	size_t n, off = 0;
+
+	if (!b || !(streq(b, "netlink") || streq(b, "ifupdown")))
+		return;
+	live->dns_addr[0] = '\0';
+	if (read_file_bounded(DNS_RESOLV_CONF, O_NOFOLLOW, 1024 * 1024, &text, NULL) < 0)
+		return;
+	n = dns_resolv_conf_parse_block(text, a->ifname, ip, ARRAY_SIZE(ip));
+	for (size_t i = 0; i < n; i++) {
+		int k = snprintf(live->dns_addr + off, sizeof(live->dns_addr) - off, "%s%s", off ? ";" : "",
+				 failover_ip_to_string(ip[i].family, &ip[i].addr, buf, sizeof(buf)));
+
+		if (k < 0 || (size_t)k >= sizeof(live->dns_addr) - off) {
+			live->dns_addr[off] = '\0';
+			break;
+		}
+		off += (size_t)k;
+	}
+}
+
 /* The settings given on the command line as the host would send them, the
  * family not named kept as the link has it; returns an exit status. */
 static int fields_from_cli(struct link_config *ic, const struct cli_settings *c, const int *pfx4,
@@ -631,6 +663,7 @@ static int fields_from_cli(struct link_config *ic, const struct cli_settings *c,
 		strscpy(q.adapter_id, sizeof(q.adapter_id), a.mac);
 		if (link_config_get(ic, &q, &live) < 0)
 			memset(&live, 0, sizeof(live));
+		keep_own_dns(ic, &a, &live);
 	}
 	/* in the host's order: IPv4 first */
 	ec = named4 ? EXIT_OK : keep_family(AF_INET, l, &live, f, o);

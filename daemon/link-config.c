@@ -405,6 +405,13 @@ out:
 	return r;
 }
 
+const char *link_config_backend_of(struct link_config *c, const struct adapter *a)
+{
+	struct backend *b = NULL;
+
+	return backend_select(c->backends, c->o.forced_backend, a, &b) < 0 ? NULL : b->ops->name;
+}
+
 int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, struct adapter *ret_adapter,
 		  const char **ret_backend, struct failover_settings *ret_settings,
 		  struct link_state **ret_now, char *err, size_t err_size)
@@ -436,6 +443,16 @@ int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, stru
 	if (r < 0) {
 		strprintf(err, err_size, "cannot read %s: %s", ret_adapter->ifname, strerror(-r));
 		return r;
+	}
+	if (streq(b->ops->name, "netlink")) {
+		bool keep_v4;
+
+		/* what the apply would refuse, the dry run refuses too */
+		r = netlink_dhcp_check(ret_adapter, ret_settings, now, &keep_v4, err, err_size);
+		if (r < 0) {
+			free(now);
+			return r;
+		}
 	}
 	*ret_backend = b->ops->name;
 	*ret_now = now;

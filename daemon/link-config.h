@@ -65,6 +65,9 @@ int link_config_plan(struct link_config *c, const struct kvp_ip_fields *in, stru
 		  const char **ret_backend, struct failover_settings *ret_settings,
 		  struct link_state **ret_now, char *err, size_t err_size);
 
+/* The backend an apply to adapter a would go through now (NULL: none). */
+const char *link_config_backend_of(struct link_config *c, const struct adapter *a);
+
 /* GET_IP_INFO for the adapter in->adapter_id (a MAC; a GUID works too). */
 int link_config_get(struct link_config *c, const struct kvp_ip_fields *in, struct kvp_ip_fields *out);
 

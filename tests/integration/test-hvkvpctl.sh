@@ -481,5 +481,21 @@ hv_stop_hvkvpd_for_migration() {
 }
 hv_check "(9) one MAC spelling: an old state file name is renamed at daemon start, the old pool-1 key removed" check_migration
 
+# found by review: a dry run refuses what the apply would refuse; a
+# per-family apply keeps this link's own DNS, not the site's resolver
+check_review_fixes() {
+	expect_ctl 5 "DHCPEnabled, but no DHCP client runs on eth0" apply eth0 --ipv4-address 192.0.2.10/24 --dhcp --dry-run
+	ctl revert eth0 >/dev/null 2>&1 || true
+	printf 'nameserver 198.51.100.53\n' >/etc/resolv.conf
+	ctl apply eth0 --ipv6-address 2001:db8::77/64 | tee "$HV_TMP/keep-dns.out"
+	grep -q ', 0 DNS' "$HV_TMP/keep-dns.out"
+	cat /etc/resolv.conf
+	[ "$(cat /etc/resolv.conf)" = "nameserver 198.51.100.53" ]
+	# and back: revert returns the link to what it held before
+	ctl revert eth0
+	[ -z "$(hv_addrs eth0)" ] || { echo "after revert: $(hv_addrs eth0)"; return 1; }
+}
+hv_check "review fixes: a dry run refuses DHCP where the apply would; a per-family apply does not take the site's resolver as the link's DNS; revert" check_review_fixes
+
 hv_checks_done
 echo "PASS: hvkvpctl command line, messages, per-family, manual record, JSON schema, non-root, dry run, migration, pool"

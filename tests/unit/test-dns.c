@@ -524,6 +524,23 @@ START_TEST(test_parse_many_lines)
 }
 END_TEST
 
+/* hvkvpctl's per-family keep: only this link's own block counts */
+START_TEST(test_parse_own_block)
+{
+	const char *text = "# hvkvpd eth0 begin\nnameserver 192.0.2.53\n# hvkvpd eth0 end\n"
+			   "# hvkvpd eth1 begin\nnameserver 198.51.100.53\n# hvkvpd eth1 end\n"
+			   "nameserver 10.9.9.9\n";
+	struct failover_ip out[4];
+	char ip[INET6_ADDRSTRLEN];
+
+	ck_assert_uint_eq(dns_resolv_conf_parse_block(text, "eth0", out, 4), 1);
+	ck_assert_str_eq(failover_ip_to_string(out[0].family, &out[0].addr, ip, sizeof(ip)), "192.0.2.53");
+	ck_assert_uint_eq(dns_resolv_conf_parse_block(text, "eth2", out, 4), 0);
+	ck_assert_uint_eq(dns_resolv_conf_parse_block("nameserver 10.9.9.9\n", "eth0", out, 4), 0);
+	ck_assert_uint_eq(dns_resolv_conf_parse_block(NULL, "eth0", out, 4), 0);
+}
+END_TEST
+
 Suite *dns_suite(void)
 {
 	Suite *s = suite_create("dns");
@@ -531,6 +548,7 @@ Suite *dns_suite(void)
 
 	tc = tcase_create("edit");
 	tcase_add_test(tc, test_block_shape);
+	tcase_add_test(tc, test_parse_own_block);
 	tcase_add_test(tc, test_insert);
 	tcase_add_test(tc, test_insert_remove_identity);
 	tcase_add_test(tc, test_remove_absent);
