@@ -16,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hvkvp-emu serve --mount DIR --control SOCKET [--timeout SEC]\n"
+		"Usage: hvkvp-emu serve --mount DIR|--kdev DEV --control SOCKET [--timeout SEC]\n"
 		"                       [--version STR] [--debug]\n"
 		"       hvkvp-emu ctl --control SOCKET [--wait SEC] COMMAND [OPTIONS...]\n"
 		"       hvkvp-emu --help | --version\n"
@@ -34,6 +34,9 @@ static void usage(FILE *f)
 		"       SIGINT, then fails what is in flight, unmounts and removes the socket.\n"
 		"  --mount DIR       where to mount (e.g. /dev/vmbus in a private mount\n"
 		"                    namespace); must exist\n"
+		"  --kdev DEV        instead of FUSE, serve the real /dev/vmbus/hv_kvp of the\n"
+		"                    test module hv_kvp_test.ko (QEMU system tests) through\n"
+		"                    its host end DEV (/dev/hvkvp_host)\n"
 		"  --control SOCKET  path of the control socket (AF_UNIX, SOCK_SEQPACKET)\n"
 		"  --timeout SEC     the driver's deadline for a daemon reply (default 30,\n"
 		"                    fractions allowed); after it the host records HV_E_FAIL\n"
@@ -65,16 +68,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 struct serve_args {
 	struct emu_host_config cfg;
 	const char *mount;
+	const char *kdev;
 	const char *control;
 };
 
 /* Returns -1 to go on serving, else the exit status. */
 static int serve_parse(int argc, char **argv, struct serve_args *a)
 {
-	enum { OPT_TIMEOUT = 0x100, OPT_VERSION, OPT_DEBUG };
+	enum { OPT_TIMEOUT = 0x100, OPT_VERSION, OPT_DEBUG, OPT_KDEV };
 	static const struct option opts[] = {
 		{ "mount", required_argument, NULL, 'm' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "kdev", required_argument, NULL, OPT_KDEV },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "version", required_argument, NULL, OPT_VERSION },
 		{ "driver-version", required_argument, NULL, OPT_VERSION },
@@ -93,6 +98,9 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 			break;
 		case 'c':
 			a->control = optarg;
+			break;
+		case OPT_KDEV:
+			a->kdev = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_seconds(optarg, &secs) < 0 || secs <= 0 || secs > 86400) {
@@ -121,8 +129,8 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 			return 2;
 		}
 	}
-	if (optind < argc || !a->mount || !a->control) {
-		fprintf(stderr, "hvkvp-emu serve: needs --mount DIR and --control SOCKET (see --help)\n");
+	if (optind < argc || !a->mount == !a->kdev || !a->control) {
+		fprintf(stderr, "hvkvp-emu serve: needs --mount DIR or --kdev DEV, and --control SOCKET (see --help)\n");
 		return 2;
 	}
 	return -1;
@@ -162,7 +170,11 @@ static int serve_run(const struct serve_args *a)
 		log_error_errno(r, "setting up the host side");
 		goto out;
 	}
-	if (emu_device_new(event, a->mount, &emu_host_device_ops, host, a->cfg.debug, &dev) < 0)
+	if (a->kdev)
+		r = emu_device_new_kdev(event, a->kdev, &emu_host_device_ops, host, a->cfg.debug, &dev);
+	else
+		r = emu_device_new(event, a->mount, &emu_host_device_ops, host, a->cfg.debug, &dev);
+	if (r < 0)
 		goto out;
 	emu_host_attach_device(host, dev);
 	if (emu_ctl_server_new(event, a->control, host, &ctl) < 0)
