@@ -5,7 +5,8 @@
 #   2. a sanitizer build (ASan+UBSan, -Werror): unit suites + fuzz corpus replay
 #   3. a plain build (-Werror): unit suites once under valgrind, then the
 #      integration tests (namespaces, veth, the emulator, Debian's daemon)
-#   4. the system tests: Debian and RPM packages, booted guests (nspawn)
+#   4. the system tests: Debian and RPM packages, booted guests (nspawn;
+#      QEMU with TCG for udev, the device policy and a real kernel device)
 #   5. make distcheck
 # and closes with "N passed, N failed, N skipped" over all of it.
 set -u
@@ -100,7 +101,14 @@ if build "$plain"; then
 		"$top/tests/integration/run.sh" | tee "$plain/integration.out"
 	count_runner "$plain/integration.out"
 
-	step "system tests (Debian and RPM packages; booted Debian 12 guests under systemd-nspawn)"
+	step "system tests (Debian and RPM packages; booted Debian 12 guests under systemd-nspawn and QEMU)"
+	# the QEMU guest's image (kernel, test module, packages; cached in the
+	# build tree), built first: on a fresh clone it takes minutes, which
+	# would count against test-qemu.sh's time limit in run.sh
+	t0=$SECONDS
+	HV_QEMU_PREPARE_ONLY=1 top_srcdir=$top top_builddir=$plain \
+		bash "$top/tests/system/test-qemu.sh" >"$plain/qemu-image.out" 2>&1
+	echo "QEMU image: exit $? in $((SECONDS - t0)) s ($(tail -n 1 "$plain/qemu-image.out"))"
 	top_srcdir=$top top_builddir=$plain HV_TEST_LOGDIR=$plain/tests/system/logs \
 		"$top/tests/integration/run.sh" "$top"/tests/system/test-*.sh | tee "$plain/system.out"
 	count_runner "$plain/system.out"

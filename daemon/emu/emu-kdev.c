@@ -87,6 +87,11 @@ static void on_event(struct emu_kdev *k, const struct hvkvp_host_frame *f)
 	switch (f->type) {
 	case HVKVP_EV_OPEN:
 		kdev_debug(k, "open: generation %" PRIu32, f->gen);
+		if (k->open) {
+			/* the close of the previous open was lost (a full queue) */
+			k->open = false;
+			k->ops->released(k->userdata);
+		}
 		k->open = true;
 		k->gen = f->gen;
 		k->unread = false;
