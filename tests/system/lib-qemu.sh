@@ -30,7 +30,9 @@
 #                            hyperv-daemons .deb in /root/debs (the tests
 #                            install them), the guest's vmlinuz and initrd
 #                            beside it. Keyed on the kernel rootfs, the kmod
-#                            sources, the .debs and this file.
+#                            sources, the .debs and the functions that
+#                            build it. scripts/run-tests.sh builds it ahead
+#                            of the tests (HV_QEMU_PREPARE_ONLY=1).
 #
 # How the guest maps to a Hyper-V guest:
 #
@@ -53,15 +55,20 @@
 #                  on close) with the same code as its FUSE mode, and the
 #                  Hyper-V host behind it: the same control socket, so
 #                  `hvkvp-emu ctl --control /run/hvkvp-emu.sock ...` in the
-#                  guest is what hv_ctl is to the other tests. The unit
+#                  guest is what hv_ctl is to the other tests. The 30 s
+#                  deadline therefore lives in user space, in emu-host.c's
+#                  timer (hvkvp-emu --timeout), as in the FUSE mode; the
+#                  module knows no host transactions and only bounds, at
+#                  60 s, how long a daemon's write() waits for any host to
+#                  answer it (then EIO). The unit
 #                  hvkvp-emu-kdev.service in the image loads the module and
 #                  starts it; enabling it makes the device appear at boot.
 #
 # Boots: qemu-system-x86_64 -accel tcg,thread=multi -cpu max (no KVM: the
 # CPU has no VT-x), -kernel/-initrd from the image, root=/dev/vda on a
 # virtio disk that is a qcow2 overlay in HV_TMP over the cached raw image
-# (every scenario starts clean; one overlay keeps its state across
-# reboots), no network backend, a serial console logged to
+# (every overlay starts from the image; an overlay keeps its state across
+# its reboots), no network backend, a serial console logged to
 # $HV_TMP/console-N.log, and qemu-guest-agent on a virtio-serial port:
 # `vm CMD...` runs CMD through guest-exec and returns its exit status and
 # output. QEMU is always stopped by its pid.
@@ -301,12 +308,18 @@ qemu_init() {
 	hv_require_cmd qemu-system-x86_64 qemu-img mkfs.ext4 python3 debootstrap systemd-nspawn \
 		dpkg-buildpackage dpkg-deb unshare jq
 	if [ -z "${HV_SANDBOXED:-}" ]; then
-		local debs hvd t0=$SECONDS
+		local debs hvd t0=$SECONDS t
 		sys_rootfs || hv_fail "cannot build the guest rootfs (debootstrap: see $SYS_CACHE/debootstrap.log)"
 		hvd=$(sys_fetch_deb hyperv-daemons) || hv_fail "cannot download hyperv-daemons"
+		t=$SECONDS
 		debs=$(sys_build_debs) || hv_fail "dpkg-buildpackage failed"
+		echo "# rootfs and packages (shared with test-package.sh): $((SECONDS - t0)) s"
+		t=$SECONDS
 		qemu_kernel_rootfs || hv_fail "cannot install the kernel into the rootfs (see $SYS_CACHE/kernel-rootfs.log)"
+		echo "# kernel rootfs: $((SECONDS - t)) s"
+		t=$SECONDS
 		QEMU_IMAGE=$(qemu_image "$debs" "$hvd") || hv_fail "cannot build the QEMU image"
+		echo "# image: $((SECONDS - t)) s"
 		echo "# image ready in $((SECONDS - t0)) s: $QEMU_IMAGE"
 		# scripts/run-tests.sh builds the image ahead of the tests, outside
 		# the per-test time limit of run.sh
