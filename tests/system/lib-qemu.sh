@@ -26,9 +26,9 @@
 #                            in a systemd-nspawn of the copy against the
 #                            guest's own headers (not under TCG) and installed
 #                            in /lib/modules/VERSION/extra, our hvkvp-emu .deb
-#                            installed, our hvkvpd .deb and Debian's
-#                            hyperv-daemons .deb in /root/debs (the tests
-#                            install them), the guest's vmlinuz and initrd
+#                            and Debian's hyperv-daemons .deb installed, our
+#                            hvkvpd .deb in /root/debs (the tests install
+#                            it), the guest's vmlinuz and initrd
 #                            beside it. Keyed on the kernel rootfs, the kmod
 #                            sources, the .debs and the functions that
 #                            build it. scripts/run-tests.sh builds it ahead
@@ -176,19 +176,27 @@ qemu_image() {
 	mkdir -p "$work/root/kmod"
 	cp "$top_srcdir"/tests/system/kmod/* "$work/root/kmod/"
 	cp "$(ls "$debs"/hvkvp-emu_*.deb | tail -n 1)" "$work/root/hvkvp-emu.deb"
+	cp "$hvd" "$work/root/hyperv-daemons.deb"
+	# hyperv-daemons installed as in a distribution's image, its
+	# maintainer scripts kept from starting anything here (policy-rc.d)
+	printf '#!/bin/sh
+exit 101
+' >"$work/usr/sbin/policy-rc.d"
+	chmod 0755 "$work/usr/sbin/policy-rc.d"
 	_qemu_nspawn "$work" sh -c "make -C /root/kmod KDIR=/lib/modules/$kver/build &&
 		install -D -m 0644 /root/kmod/hv_kvp_test.ko /lib/modules/$kver/extra/hv_kvp_test.ko &&
-		depmod $kver && dpkg -i /root/hvkvp-emu.deb" \
+		depmod $kver && dpkg -i /root/hvkvp-emu.deb /root/hyperv-daemons.deb" \
 		>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; return 1; }
 	# no package lists: apt-get in the guest (remove) then reads only
 	# dpkg's status, not all of Debian, which costs half a minute under TCG
-	rm -rf "$work/root/kmod" "$work/root/hvkvp-emu.deb" "$work"/usr/src/linux-headers-* \
+	rm -rf "$work/root/kmod" "$work/root/hvkvp-emu.deb" "$work/root/hyperv-daemons.deb" \
+		"$work/usr/sbin/policy-rc.d" "$work"/usr/src/linux-headers-* \
 		"$work"/var/cache/apt/*.bin "$work"/var/lib/apt/lists/*
 	# what every first boot of a fresh overlay would otherwise do or wait for
 	_qemu_nspawn "$work" systemctl mask e2scrub_reap.service e2scrub_all.timer \
 		>>"$out/build.log" 2>&1 || { tail -n 10 "$out/build.log" >&2; return 1; }
 	mkdir -p "$work/root/debs"
-	cp "$debs"/hvkvpd_*.deb "$hvd" "$work/root/debs/"
+	cp "$debs"/hvkvpd_*.deb "$work/root/debs/"
 	_qemu_emu_unit >"$work/etc/systemd/system/hvkvp-emu-kdev.service"
 	# the only test drop-in: QEMU is not Hyper-V
 	mkdir -p "$work/etc/systemd/system/hvkvpd.service.d"

@@ -10,10 +10,10 @@
 #
 # The unit and the udev rule are the package's, unchanged; the one test
 # drop-in (in the image) clears ConditionVirtualization=, QEMU not being
-# Hyper-V. Three boots of one disk: the first installs hyperv-daemons, then
-# hvkvpd, and moves the device in and out by loading the module; the
-# second is a udev-driven boot with both installed; the third follows the
-# removal of hvkvpd.
+# Hyper-V. Three boots of one disk: the first has hyperv-daemons (in the
+# image), installs hvkvpd and moves the device in and out by loading the
+# module; the second is a udev-driven boot with both installed; the third
+# follows the removal of hvkvpd.
 set -eu
 . "$(dirname "$0")/lib-qemu.sh"
 qemu_init "$@"
@@ -73,7 +73,8 @@ vm systemd-analyze || true
 vm sh -c "systemd-analyze blame | head -n 8" || true
 
 check_hyperv_daemons() {
-	vm sh -c 'dpkg -i /root/debs/hyperv-daemons_*.deb'
+	# installed in the image, as in a distribution's Hyper-V image
+	vm dpkg-query -W hyperv-daemons
 	vm systemctl is-enabled hv-kvp-daemon.service >"$HV_TMP/kvp.enabled" || true
 	cat "$HV_TMP/kvp.enabled"
 	vm_unit hv-vss-daemon.service UnitFileState DropInPaths >"$HV_TMP/vss.before"
