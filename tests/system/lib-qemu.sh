@@ -350,6 +350,7 @@ qemu_overlay() {
 # returns once the agent answers and systemd reports running or degraded.
 # Console: $HV_TMP/console-N.log. Call at the top level of the test, not
 # in a check (QEMU's pid must outlive the check's subshell).
+# shellcheck disable=SC2120
 qemu_boot() {
 	local disk=${1:+$HV_TMP/$1.qcow2} i state t0=$SECONDS
 	disk=${disk:-$QEMU_DISK}
@@ -418,6 +419,7 @@ qemu_reboot() {
 # vm_holder: the command name of the guest process holding
 # /dev/vmbus/hv_kvp open (as LISA looks for it, in /proc/PID/fd), or nothing.
 vm_holder() {
+	# shellcheck disable=SC2016
 	vm sh -c 'd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname /dev/vmbus/hv_kvp -printf "%h\n" 2>/dev/null | head -n 1)
 		[ -z "$d" ] || cat "${d%/fd}/comm"'
 }
