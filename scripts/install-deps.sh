@@ -21,6 +21,8 @@ packages=(
 	# packages and booted guests (tests/system): Debian and RPM packaging and
 	# their linters, debootstrap and systemd-nspawn
 	debhelper dh-autoreconf dpkg-dev lintian rpm rpmlint debootstrap systemd-container
+	# the QEMU guest (tests/system/test-qemu.sh): TCG, qcow2 overlays, mkfs.ext4 -d
+	qemu-system-x86 qemu-utils e2fsprogs
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -12,6 +12,7 @@
 
 #include "emu-device.h"
 #include "emu-event.h"
+#include "emu-kdev.h"
 #include "kvp-proto.h"
 #include "log.h"
 #include "util.h"
@@ -33,6 +34,8 @@ struct pending_read {
 };
 
 struct emu_device {
+	/* set: a real kernel device (emu-kdev.c) serves instead of FUSE */
+	struct emu_kdev *kdev;
 	sd_event *event;
 	struct fuse_session *se;
 	sd_event_source *io;
@@ -422,6 +425,8 @@ static int on_fuse_io(sd_event_source *s, int fd, uint32_t revents, void *userda
 
 int emu_device_send(struct emu_device *d, const void *msg, size_t len, emu_device_read_cb on_read)
 {
+	if (d->kdev)
+		return emu_kdev_send(d->kdev, msg, len, on_read);
 	if (len == 0 || len > sizeof(d->outmsg))
 		return -EMSGSIZE;
 	if (!d->open)
@@ -439,12 +444,33 @@ int emu_device_send(struct emu_device *d, const void *msg, size_t len, emu_devic
 
 bool emu_device_is_open(const struct emu_device *d)
 {
+	if (d->kdev)
+		return emu_kdev_is_open(d->kdev);
 	return d->open;
 }
 
 bool emu_device_has_unread(const struct emu_device *d)
 {
+	if (d->kdev)
+		return emu_kdev_has_unread(d->kdev);
 	return d->outmsg_len > 0;
+}
+
+int emu_device_new_kdev(sd_event *event, const char *path, const struct emu_device_ops *ops,
+			void *userdata, bool debug, struct emu_device **ret)
+{
+	struct emu_device *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	r = emu_kdev_new(event, path, ops, userdata, debug, &d->kdev);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
 }
 
 int emu_device_new(sd_event *event, const char *mountpoint, const struct emu_device_ops *ops,
@@ -509,6 +535,7 @@ struct emu_device *emu_device_free(struct emu_device *d)
 {
 	if (!d)
 		return NULL;
+	emu_kdev_free(d->kdev);
 	/* hvt_op_read after hvutil_transport_destroy(): EBADF */
 	if (d->se)
 		fail_all_reads(d, EBADF);

@@ -34,6 +34,10 @@ typedef void (*emu_device_read_cb)(void *userdata);
  * `event`. `debug` logs every FUSE operation that reaches the file. */
 int emu_device_new(sd_event *event, const char *mountpoint, const struct emu_device_ops *ops,
 		   void *userdata, bool debug, struct emu_device **ret);
+/* The same device on a real kernel device: the test module's host end at
+ * `path` (tests/system/kmod, emu-kdev.h). */
+int emu_device_new_kdev(sd_event *event, const char *path, const struct emu_device_ops *ops,
+			void *userdata, bool debug, struct emu_device **ret);
 /* Answers blocked readers with EBADF, unmounts, frees. Accepts NULL. */
 struct emu_device *emu_device_free(struct emu_device *d);
 

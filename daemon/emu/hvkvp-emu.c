@@ -18,7 +18,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: hvkvp-emu serve --mount DIR --control SOCKET [--timeout SEC]\n"
+		"Usage: hvkvp-emu serve --mount DIR|--kdev DEV --control SOCKET [--timeout SEC]\n"
 		"                       [--version STR] [--params default|none|FILE]\n"
 		"                       [--vm-name NAME] [--poll SEC] [--poll-adapter MAC]...\n"
 		"                       [--quiet-host] [--debug]\n"
@@ -38,6 +38,9 @@ static void usage(FILE *f)
 		"       SIGINT, then fails what is in flight, unmounts and removes the socket.\n"
 		"  --mount DIR       where to mount (e.g. /dev/vmbus in a private mount\n"
 		"                    namespace); must exist\n"
+		"  --kdev DEV        instead of FUSE, serve the real /dev/vmbus/hv_kvp of the\n"
+		"                    test module hv_kvp_test.ko (QEMU system tests) through\n"
+		"                    its host end DEV (/dev/hvkvp_host)\n"
 		"  --control SOCKET  path of the control socket (AF_UNIX, SOCK_SEQPACKET)\n"
 		"  --timeout SEC     the driver's deadline for a daemon reply (default 30,\n"
 		"                    fractions allowed); after it the host records HV_E_FAIL\n"
@@ -83,6 +86,7 @@ struct serve_args {
 	const char *params;  /* "default", "none" or a file */
 	const char *vm_name;
 	const char *mount;
+	const char *kdev;
 	const char *control;
 };
 
@@ -90,10 +94,11 @@ struct serve_args {
 static int serve_parse(int argc, char **argv, struct serve_args *a)
 {
 	enum { OPT_TIMEOUT = 0x100, OPT_VERSION, OPT_DEBUG, OPT_PARAMS, OPT_VM_NAME, OPT_POLL,
-	       OPT_POLL_ADAPTER, OPT_QUIET };
+	       OPT_POLL_ADAPTER, OPT_QUIET, OPT_KDEV };
 	static const struct option opts[] = {
 		{ "mount", required_argument, NULL, 'm' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "kdev", required_argument, NULL, OPT_KDEV },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "version", required_argument, NULL, OPT_VERSION },
 		{ "driver-version", required_argument, NULL, OPT_VERSION },
@@ -117,6 +122,9 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 			break;
 		case 'c':
 			a->control = optarg;
+			break;
+		case OPT_KDEV:
+			a->kdev = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_seconds(optarg, &secs) < 0 || secs <= 0 || secs > 86400) {
@@ -178,8 +186,8 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 			return 2;
 		}
 	}
-	if (optind < argc || !a->mount || !a->control) {
-		fprintf(stderr, "hvkvp-emu serve: needs --mount DIR and --control SOCKET (see --help)\n");
+	if (optind < argc || !a->mount == !a->kdev || !a->control) {
+		fprintf(stderr, "hvkvp-emu serve: needs --mount DIR or --kdev DEV, and --control SOCKET (see --help)\n");
 		return 2;
 	}
 	if (streq(a->params, "default"))
@@ -224,7 +232,11 @@ static int serve_run(const struct serve_args *a)
 		log_error_errno(r, "setting up the host side");
 		goto out;
 	}
-	if (emu_device_new(event, a->mount, &emu_host_device_ops, host, a->cfg.debug, &dev) < 0)
+	if (a->kdev)
+		r = emu_device_new_kdev(event, a->kdev, &emu_host_device_ops, host, a->cfg.debug, &dev);
+	else
+		r = emu_device_new(event, a->mount, &emu_host_device_ops, host, a->cfg.debug, &dev);
+	if (r < 0)
 		goto out;
 	emu_host_attach_device(host, dev);
 	r = emu_routine_new(event, host, &a->routine, &routine);
