@@ -138,23 +138,12 @@ int na_parse(const uint8_t *buf, size_t len, struct na_packet *ret)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mac_parse(const char *s, uint8_t ret[6])
 {
 	uint8_t mac[6];
 
 	for (size_t i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hi < 0 ? -1 : hexval(s[3 * i + 1]);
+		int hi = hex_digit_value(s[3 * i]), lo = hi < 0 ? -1 : hex_digit_value(s[3 * i + 1]);
 		char sep = lo < 0 ? 'x' : s[3 * i + 2];
 
 		if (lo < 0 || sep != (i == 5 ? '\0' : ':'))

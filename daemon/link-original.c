@@ -47,27 +47,12 @@ static bool label_plain(const char *s)
 	return true;
 }
 
-static int append(char *buf, size_t size, size_t *len, const char *fmt, ...) _printf_(4, 5);
-static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *len)
-		return -ENOBUFS;
-	*len += (size_t)n;
-	return 0;
-}
-
 static int format_route(const char *kind, const struct link_route *x, char *buf, size_t size,
 			size_t *len)
 {
 	char d[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
 
-	return append(buf, size, len, "%s %d %s %u %s %d %s %u %u %u\n", kind,
+	return buf_appendf(buf, size, len, "%s %d %s %u %s %d %s %u %u %u\n", kind,
 		      x->family == AF_INET ? 4 : 6, ip_or_dash(x->family, &x->dst, true, d, sizeof(d)),
 		      x->dst_len, ip_or_dash(x->family, &x->gateway, x->has_gateway, g, sizeof(g)),
 		      x->onlink ? 1 : 0, ip_or_dash(x->family, &x->prefsrc, x->has_prefsrc, s, sizeof(s)),
@@ -82,12 +67,12 @@ int link_original_format(const struct link_state *l, char *buf, size_t size)
 
 	if (size)
 		buf[0] = '\0';
-	r = append(buf, size, &len, "# hvkvpd: the link before its first failover (hvkvpctl revert)\nlink %u %d\n",
+	r = buf_appendf(buf, size, &len, "# hvkvpd: the link before its first failover (hvkvpctl revert)\nlink %u %d\n",
 		   l->flags, l->carrier ? 1 : 0);
 	for (size_t i = 0; r == 0 && i < l->n_addrs; i++) {
 		const struct link_addr *x = &l->addrs[i];
 
-		r = append(buf, size, &len, "addr %d %s %u %u %u %d %s %s\n", x->family == AF_INET ? 4 : 6,
+		r = buf_appendf(buf, size, &len, "addr %d %s %u %u %u %d %s %s\n", x->family == AF_INET ? 4 : 6,
 			   ip_or_dash(x->family, &x->addr, true, ip, sizeof(ip)), x->prefixlen, x->scope,
 			   x->flags, x->permanent ? 1 : 0,
 			   ip_or_dash(x->family, &x->broadcast, x->has_broadcast, brd, sizeof(brd)),

@@ -43,55 +43,40 @@ static int put_escaped(char *buf, size_t size, size_t *off, const char *key, con
 	return 0;
 }
 
-static int put_fmt(char *buf, size_t size, size_t *off, const char *fmt, ...) _printf_(4, 5);
-static int put_fmt(char *buf, size_t size, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, size - *off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *off)
-		return -ENOBUFS;
-	*off += (size_t)n;
-	return 0;
-}
-
 int state_format(const struct adapter_state *st, char *buf, size_t size)
 {
 	size_t off = 0;
 	int r;
 
-	r = put_fmt(buf, size, &off,
+	r = buf_appendf(buf, size, &off,
 		    "# hvkvpd state of one adapter: written by hvkvpd, read by hvkvpd and hvkvpctl.\n"
 		    "# Not a shell file; do not edit.\n");
 	r = r ?: put_escaped(buf, size, &off, "mac", st->mac);
 	r = r ?: put_escaped(buf, size, &off, "ifname", st->ifname);
 	r = r ?: put_escaped(buf, size, &off, "host_adapter_id", st->host.adapter_id);
-	r = r ?: put_fmt(buf, size, &off, "host_addr_family=%u\nhost_dhcp_enabled=%u\n",
+	r = r ?: buf_appendf(buf, size, &off, "host_addr_family=%u\nhost_dhcp_enabled=%u\n",
 			 st->host.addr_family, st->host.dhcp_enabled);
 	r = r ?: put_escaped(buf, size, &off, "host_ip_addr", st->host.ip_addr);
 	r = r ?: put_escaped(buf, size, &off, "host_sub_net", st->host.sub_net);
 	r = r ?: put_escaped(buf, size, &off, "host_gate_way", st->host.gate_way);
 	r = r ?: put_escaped(buf, size, &off, "host_dns_addr", st->host.dns_addr);
-	r = r ?: put_fmt(buf, size, &off, "applied_addr_family=%u\napplied_dhcp_enabled=%u\n",
+	r = r ?: buf_appendf(buf, size, &off, "applied_addr_family=%u\napplied_dhcp_enabled=%u\n",
 			 st->applied.addr_family, st->applied.dhcp_enabled);
 	r = r ?: put_escaped(buf, size, &off, "applied_adapter_id", st->applied.adapter_id);
 	r = r ?: put_escaped(buf, size, &off, "applied_ip_addr", st->applied.ip_addr);
 	r = r ?: put_escaped(buf, size, &off, "applied_sub_net", st->applied.sub_net);
 	r = r ?: put_escaped(buf, size, &off, "applied_gate_way", st->applied.gate_way);
 	r = r ?: put_escaped(buf, size, &off, "applied_dns_addr", st->applied.dns_addr);
-	r = r ?: put_fmt(buf, size, &off, "received_usec=%" PRIu64 "\napplied_usec=%" PRIu64 "\n",
+	r = r ?: buf_appendf(buf, size, &off, "received_usec=%" PRIu64 "\napplied_usec=%" PRIu64 "\n",
 			 st->received_usec, st->applied_usec);
 	r = r ?: put_escaped(buf, size, &off, "backend", st->backend);
-	r = r ?: put_fmt(buf, size, &off, "result=0x%08" PRIx32 "\n", st->result);
+	r = r ?: buf_appendf(buf, size, &off, "result=0x%08" PRIx32 "\n", st->result);
 	r = r ?: put_escaped(buf, size, &off, "detail", st->detail);
-	r = r ?: put_fmt(buf, size, &off, "reapply=%d\nwaiting_for_carrier=%d\n", st->reapply,
+	r = r ?: buf_appendf(buf, size, &off, "reapply=%d\nwaiting_for_carrier=%d\n", st->reapply,
 			 st->waiting_for_carrier);
-	r = r ?: put_fmt(buf, size, &off, "applied_source=%s\n", st->applied_manual ? "manual" : "host");
+	r = r ?: buf_appendf(buf, size, &off, "applied_source=%s\n", st->applied_manual ? "manual" : "host");
 	if (st->manual_usec) {
-		r = r ?: put_fmt(buf, size, &off, "manual_usec=%" PRIu64 "\nmanual_result=0x%08" PRIx32
+		r = r ?: buf_appendf(buf, size, &off, "manual_usec=%" PRIu64 "\nmanual_result=0x%08" PRIx32
 				 "\nmanual_dhcp_enabled=%u\n",
 				 st->manual_usec, st->manual_result, st->manual.dhcp_enabled);
 		r = r ?: put_escaped(buf, size, &off, "manual_user", st->manual_user);
@@ -104,17 +89,6 @@ int state_format(const struct adapter_state *st, char *buf, size_t size)
 		r = r ?: put_escaped(buf, size, &off, "manual_backend", st->manual_backend);
 	}
 	return r;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Undoes put_escaped() into dst (size bytes, terminated); -EBADMSG on a bad
@@ -133,8 +107,8 @@ static int unescape(const char *v, size_t len, char *dst, size_t size)
 			/* the whole escape, \xNN, lies inside the value */
 			if (i + 3 >= len || v[i + 1] != 'x')
 				return -EBADMSG;
-			hi = hex_digit(v[i + 2]);
-			lo = hex_digit(v[i + 3]);
+			hi = hex_digit_value(v[i + 2]);
+			lo = hex_digit_value(v[i + 3]);
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
 				return -EBADMSG;
 			c = (char)(hi << 4 | lo);

@@ -351,3 +351,32 @@ int strlist_append(char *buf, size_t size, const char *item)
 	memcpy(buf + len, item, n + 1);
 	return 0;
 }
+
+int hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int buf_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return -ENOBUFS;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *len) {
+		buf[*len] = '\0';
+		return -ENOBUFS;
+	}
+	*len += (size_t)n;
+	return 0;
+}

@@ -17,6 +17,7 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _unused_ __attribute__((unused))
 #define _pure_ __attribute__((pure))
+#define _const_ __attribute__((const))
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -86,6 +87,11 @@ int strscpy(char *dst, size_t dst_size, const char *src);
  * continuation byte, an overlong 2-byte lead, or above U+10FFFF). Says
  * nothing about the bytes that follow: utf8_valid() judges those. */
 size_t utf8_lead_len(unsigned char c) _pure_;
+/* The value of a hex digit (either case), -1 for any other character. */
+int hex_digit_value(char c) _const_;
+/* Appends a formatted string at buf + *len (bounded by size); -ENOBUFS,
+ * with buf unchanged past *len, when it does not fit. */
+int buf_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...) _printf_(4, 5);
 
 /* True when buf[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF) and holds no NUL byte. */
