@@ -18,6 +18,10 @@ const char *const pid1_network_units[] = {
 	"NetworkManager.service",
 	"systemd-networkd.service",
 	"networking.service",
+	/* networkd runs before the system bus does, and is driven (and found
+	 * managing a link) only through it: a networkd without its bus name
+	 * looks like no manager at all */
+	"dbus.service",
 	NULL,
 };
 

@@ -13,7 +13,8 @@ int pid1_bus(struct sd_bus **ret);
 
 /* The network managers whose start at boot decides which backend owns a
  * link: NetworkManager.service, systemd-networkd.service and ifupdown's
- * networking.service. */
+ * networking.service, and dbus.service, the bus the first two are driven
+ * through. */
 extern const char *const pid1_network_units[];
 
 /*

@@ -266,6 +266,8 @@ start_emu2
 SITE_ADDR=10.0.0.5/24 SITE_GW=10.0.0.1
 FO_ADDR=192.0.2.10 FO_GW=192.0.2.1 FO_DNS=192.0.2.53
 
+stack_backend() { case $1 in nm) echo networkmanager ;; *) echo "$1" ;; esac; }
+
 configure_stack() { # NAME STACK
 	local dir=$HV_TMP/$1
 	case $2 in
@@ -336,9 +338,12 @@ for stack in ifupdown networkd nm; do
 		guest ls /etc/systemd/network /run/systemd/network 2>/dev/null || true
 		[ "$(guest_addrs hv2)" = "$FO_ADDR/24" ]
 		[ "$(guest_gateways hv2)" = "$FO_GW" ]
+		# through the stack that owns the link, not behind its back
+		guest journalctl -b -u hvkvpd.service -o cat --no-pager | grep -E "^hv2: (applied|unchanged).* through " | tee "$HV_TMP/through"
+		grep -q " through $(stack_backend "$stack")\b" "$HV_TMP/through"
 		timeline "$stack"
 	}
-	hv_check "$stack: a SET_IP_INFO queued before boot is applied during boot; boot reaches 'running' with no job left" check_applied_at_boot
+	hv_check "$stack: a SET_IP_INFO queued before boot is applied during boot, through $stack; boot reaches 'running' with no job left" check_applied_at_boot
 	sys_poweroff
 	SYS_VMBUS=$EMU2/vmbus boot "$stack" 2
 
