@@ -62,7 +62,7 @@ static void help(void)
 	       "  -c, --config PATH     configuration (default " CONF_DEFAULT_PATH ")\n"
 	       "  -p, --pool-dir DIR    pool files (default from the configuration)\n"
 	       "  -s, --state-dir DIR   failover state (default from the configuration)\n"
-	       "  -b, --backend NAME    auto, networkmanager, networkd or netlink\n"
+	       "  -b, --backend NAME    auto, networkmanager, networkd, ifupdown or netlink\n"
 	       "  -j, --json            machine-readable output (one JSON object)\n"
 	       "  -v, --verbose         also the engine's own log lines\n"
 	       "  -h, --help            this help\n"
@@ -383,7 +383,7 @@ static int parse_args(int argc, char **argv, struct global_args *g, struct ctl_a
 			break;
 		case O_BACKEND:
 			if (!backend_name_valid(optarg) || !backend_available(optarg))
-				return ctl_usage("--backend '%s' is not valid: give auto, networkmanager, networkd or netlink (built in)",
+				return ctl_usage("--backend '%s' is not valid: give auto, networkmanager, networkd, ifupdown or netlink (built in)",
 						 ctl_esc(0, optarg));
 			g->backend = optarg;
 			break;
