@@ -267,16 +267,23 @@ static bool has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-/* source-directory's rule for the names it reads: ^[a-zA-Z0-9_-]+$ */
-static bool sourceable_name(const char *n)
+/* n is not empty and holds only ASCII letters, digits and characters of
+ * extra. */
+static bool word_of(const char *n, const char *extra)
 {
 	if (!*n)
 		return false;
 	for (; *n; n++)
 		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-		      *n == '_' || *n == '-'))
+		      strchr(extra, *n)))
 			return false;
 	return true;
+}
+
+/* source-directory's rule for the names it reads: ^[a-zA-Z0-9_-]+$ */
+static bool sourceable_name(const char *n)
+{
+	return word_of(n, "_-");
 }
 
 static int load_file(struct ifu_config *cfg, const char *path, const char *own_name, unsigned depth);
@@ -592,13 +599,7 @@ char *ifu_restore_and_block(const char *text, const struct adapter *a, const cha
 /* An interface name goes into the file as a plain word only. */
 static bool ifname_plain(const char *n)
 {
-	if (!*n)
-		return false;
-	for (; *n; n++)
-		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-		      *n == '_' || *n == '-' || *n == '.'))
-			return false;
-	return true;
+	return word_of(n, "_-.");
 }
 
 static bool resolvconf_in_use(void)
