@@ -36,6 +36,7 @@ int log_full(int level, int error, const char *const *fields, const char *fmt, .
 #define log_error(...) log_full(LOG_ERR, 0, NULL, __VA_ARGS__)
 #define log_debug_errno(e, ...) log_full(LOG_DEBUG, (e), NULL, __VA_ARGS__)
 #define log_info_errno(e, ...) log_full(LOG_INFO, (e), NULL, __VA_ARGS__)
+#define log_notice_errno(e, ...) log_full(LOG_NOTICE, (e), NULL, __VA_ARGS__)
 #define log_warning_errno(e, ...) log_full(LOG_WARNING, (e), NULL, __VA_ARGS__)
 #define log_error_errno(e, ...) log_full(LOG_ERR, (e), NULL, __VA_ARGS__)
 

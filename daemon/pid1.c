@@ -53,7 +53,7 @@ int pid1_bus(sd_bus **ret)
 static int unit_starting(sd_bus *bus, const char *unit)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
+	sd_bus_message *reply = NULL, *job = NULL;
 	const char *path, *job_path;
 	char *state = NULL;
 	uint32_t job_id = 0;
@@ -77,11 +77,11 @@ static int unit_starting(sd_bus *bus, const char *unit)
 		r = 1;
 		goto out;
 	}
-	reply = sd_bus_message_unref(reply);
+	/* `path` points into `reply`: kept until here */
 	r = sd_bus_get_property(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-				"Job", &error, &reply, "(uo)");
+				"Job", &error, &job, "(uo)");
 	if (r >= 0)
-		r = sd_bus_message_read(reply, "(uo)", &job_id, &job_path);
+		r = sd_bus_message_read(job, "(uo)", &job_id, &job_path);
 	/* a queued job on an inactive unit is a start (a stop job would be
 	 * for an active one) */
 	if (r >= 0)
@@ -89,6 +89,7 @@ static int unit_starting(sd_bus *bus, const char *unit)
 out:
 	sd_bus_error_free(&error);
 	sd_bus_message_unref(reply);
+	sd_bus_message_unref(job);
 	free(state);
 	return r;
 }
@@ -103,12 +104,15 @@ int64_t pid1_wait_starting(const char *const *units, uint64_t deadline)
 	r = pid1_bus(&bus);
 	if (r < 0)
 		return r;
-	for (;;) {
+	for (const char *said = NULL;;) {
 		waiting = NULL;
 		for (const char *const *u = units; *u; u++) {
 			r = unit_starting(bus, *u);
 			if (r < 0) {
-				log_debug_errno(r, "cannot ask systemd about %s", *u);
+				/* going on unordered is what the wait is there to
+				 * prevent: worth a line at the default level */
+				log_notice_errno(r, "cannot ask systemd whether %s is still starting; going on without waiting: %s",
+						 *u, strerror(-r));
 				goto out;
 			}
 			if (r > 0) {
@@ -118,6 +122,9 @@ int64_t pid1_wait_starting(const char *const *units, uint64_t deadline)
 		}
 		if (!waiting || now_usec() + POLL_USEC >= deadline)
 			break;
+		if (waiting != said)
+			log_info("%s is still starting; waiting for it before changing the link", waiting);
+		said = waiting;
 		usleep((useconds_t)POLL_USEC);
 	}
 	r = 0;
