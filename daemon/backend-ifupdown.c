@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* backend-ifupdown.c - failover settings for links Debian's ifupdown configures: applied through netlink, persisted as ifupdown stanzas. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -67,6 +68,9 @@ extern const struct backend_ops backend_netlink_ops;
 #define IFU_FILE_PREFIX "hvkvpd-"
 /* ifupdown's lock of its state file, waited for this long at most. */
 #define IFU_LOCK_USEC (2 * 1000 * 1000ULL)
+/* ifupdown's lock of one interface, held by ifup or ifdown while they
+ * configure it: a static stanza takes well under a second, DHCP longer. */
+#define IFU_IFACE_LOCK_USEC (5 * 1000 * 1000ULL)
 
 struct ifu_file {
 	char path[PATH_MAX];
@@ -95,6 +99,7 @@ struct ifu_snapshot {
 	char *new_text[IFU_MAX_FILES + 1]; /* what persist writes ([n]: target when new) */
 	bool written[IFU_MAX_FILES + 1];
 	char target_note[PATH_MAX + 8];
+	int lock; /* ifupdown's ifstate.IF, locked (see iface_lock()), or -1 */
 };
 
 /* ---- text helpers ------------------------------------------------------------------ */
@@ -806,24 +811,102 @@ static int remove_file(const char *path)
 	return fsync_dir_of(path);
 }
 
-/* ifupdown's record of what is up: `IF=IF` in /run/network/ifstate (and
- * ifstate.IF holding "IF", empty once down), under its own lock (an fcntl
- * write lock on .ifstate.lock). up: adds the interface unless it is
- * listed (under any logical name); !up: takes it out. 1 when changed. */
-static int ifstate_set(const char *ifname, bool up)
+/* ---- ifupdown's state and its locks ----------------------------------------------------
+ *
+ * ifup and ifdown keep what is up in /run/network: `IF=LOGICAL` lines in
+ * ifstate, rewritten under an fcntl write lock on .ifstate.lock; and per
+ * interface ifstate.IF, which holds LOGICAL while IF is up (nothing once
+ * down) and carries an fcntl write lock while ifup or ifdown configure IF.
+ * An ifup that gets that lock and finds a name in the file says "already
+ * configured" and leaves the interface alone.
+ *
+ * So an apply (and a revert) holds ifstate.IF's lock from before its
+ * snapshot to its end, as ifup would: an ifup already at work on IF
+ * (networking.service at boot, ifup@IF from udev, an administrator) is
+ * waited for, and what it added is in the snapshot and replaced; one that
+ * comes later, even with the administrator's stanza read before it was
+ * disabled, finds IF configured and does nothing.
+ */
+
+/* Opens and locks ifstate.IF (waiting IFU_IFACE_LOCK_USEC at most for an
+ * ifup or ifdown at work): 1 and the descriptor; 0 and -1 when ifupdown
+ * has no run directory (not installed, or a unit sandbox made before it
+ * existed: see hvkvpd.tmpfiles); < 0 on errors, -EBUSY when still held. */
+static int iface_lock(const char *ifname, int *ret_fd)
 {
-	char path[PATH_MAX], prefix[64], one[64];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	uint64_t until = now_usec() + IFU_IFACE_LOCK_USEC;
+	_cleanup_close_ int fd = -1;
+	char path[PATH_MAX];
+	bool said = false;
+	struct stat st;
+
+	*ret_fd = -1;
+	if (stat(IFU_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(path, sizeof(path), IFU_RUN_DIR "/ifstate.%s", ifname);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return negative_errno();
+	while (fcntl(fd, F_SETLK, &fl) < 0) {
+		if (errno != EAGAIN && errno != EACCES)
+			return negative_errno();
+		if (now_usec() >= until)
+			return -EBUSY;
+		if (!said)
+			log_info("%s: ifup or ifdown is configuring the interface (it holds %s); waiting for it",
+				 ifname, path);
+		said = true;
+		usleep(20 * 1000);
+	}
+	if (said)
+		log_info("%s: ifupdown is done with the interface", ifname);
+	*ret_fd = TAKE_FD(fd);
+	return 1;
+}
+
+/* What ifstate.IF (fd, locked) holds, first line, spaces cut. */
+static void iface_state_read(int fd, char *buf, size_t size)
+{
+	ssize_t n = pread(fd, buf, size - 1, 0);
+	char *e;
+
+	buf[n > 0 ? n : 0] = '\0';
+	e = buf + strcspn(buf, "\n");
+	while (e > buf && isspace((unsigned char)e[-1]))
+		e--;
+	*e = '\0';
+}
+
+/* ifupdown's record of IF. up: `IF=IF` added to ifstate unless IF is
+ * listed (under any logical name), and IF written to ifstate.IF unless a
+ * name is there; !up: both taken out. `fd` is ifstate.IF, locked, or -1
+ * (the file is left alone). 1 when something changed. */
+static int ifstate_set(const char *ifname, int fd, bool up)
+{
+	char prefix[64], one[64], cur[80];
 	_cleanup_free_ char *text = NULL, *out = NULL;
 	_cleanup_close_ int lock = -1;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	uint64_t until = now_usec() + IFU_LOCK_USEC;
 	struct sbuf b = { 0 };
-	bool listed = false;
+	bool listed = false, changed = false;
 	struct stat st;
 	int r;
 
 	if (stat(IFU_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0; /* ifupdown never ran since boot: it starts from the stanzas */
+	if (fd >= 0) {
+		iface_state_read(fd, cur, sizeof(cur));
+		if (up != !isempty(cur)) {
+			snprintf(one, sizeof(one), "%s\n", ifname);
+			if (ftruncate(fd, 0) < 0)
+				return negative_errno();
+			if (up && pwrite(fd, one, strlen(one), 0) != (ssize_t)strlen(one))
+				return errno ? negative_errno() : -EIO;
+			changed = true;
+		}
+	}
 	lock = open(IFU_RUN_DIR "/.ifstate.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lock < 0)
 		return negative_errno();
@@ -850,29 +933,25 @@ static int ifstate_set(const char *ifname, bool up)
 			sb_add(&b, l, n);
 		l += n;
 	}
-	if (listed == up) {
+	if (listed != up) {
+		if (up) {
+			if (b.len && b.buf[b.len - 1] != '\n')
+				sb_add(&b, "\n", 1);
+			sb_printf(&b, "%s=%s\n", ifname, ifname);
+		}
+		out = sb_take(&b);
+		if (!out)
+			return -ENOMEM;
+		r = write_file_atomic(IFU_RUN_DIR "/ifstate", out, 0644);
+		if (r < 0)
+			return r;
+		changed = true;
+	} else
 		free(b.buf);
-		return 0; /* up already (with whatever stanza: ours is the one now), or not listed */
-	}
-	if (up) {
-		if (b.len && b.buf[b.len - 1] != '\n')
-			sb_add(&b, "\n", 1);
-		sb_printf(&b, "%s=%s\n", ifname, ifname);
-	}
-	out = sb_take(&b);
-	if (!out)
-		return -ENOMEM;
-	r = write_file_atomic(IFU_RUN_DIR "/ifstate", out, 0644);
-	if (r < 0)
-		return r;
-	snprintf(path, sizeof(path), IFU_RUN_DIR "/ifstate.%s", ifname);
-	snprintf(one, sizeof(one), "%s\n", ifname);
-	r = write_file_atomic(path, up ? one : "", 0644);
-	if (r < 0)
-		return r;
-	log_info("%s: marked %s in ifupdown's state (%s), as if%s would have", ifname, up ? "up" : "down",
-		 IFU_RUN_DIR "/ifstate", up ? "up" : "down");
-	return 1;
+	if (changed)
+		log_info("%s: marked %s in ifupdown's state (%s), as if%s would have", ifname,
+			 up ? "up" : "down", IFU_RUN_DIR, up ? "up" : "down");
+	return changed;
 }
 
 /* ---- the ops ---------------------------------------------------------------------------- */
@@ -917,6 +996,7 @@ static void ifu_snapshot_free(struct backend *b, void *p)
 	for (size_t i = 0; i < ARRAY_SIZE(snap->new_text); i++)
 		free(snap->new_text[i]);
 	config_free(snap->cfg);
+	safe_close(snap->lock); /* ifupdown may go on */
 	free(snap);
 }
 
@@ -929,6 +1009,19 @@ static int ifu_snapshot(struct backend *b, const struct adapter *a, void **ret)
 
 	if (!snap)
 		return -ENOMEM;
+	snap->lock = -1;
+	/* first: what an ifup at work adds is then in the snapshot */
+	r = iface_lock(a->ifname, &snap->lock);
+	if (r == -EBUSY) {
+		log_error("%s: ifupdown is still configuring the interface (its lock %s/ifstate.%s is held after %.0f s); nothing changed",
+			  a->ifname, IFU_RUN_DIR, a->ifname, (double)IFU_IFACE_LOCK_USEC / 1e6);
+		goto fail;
+	}
+	if (r < 0)
+		/* not fatal: what a sandbox without /run/network allows (the
+		 * unit's tmpfiles.d line makes the directory before it) */
+		log_warning_errno(r, "%s: cannot take ifupdown's lock of the interface (%s/ifstate.%s): %s; an ifup running now may add its own settings",
+				  a->ifname, IFU_RUN_DIR, a->ifname, strerror(-r));
 	r = config_load(b, a, &snap->cfg);
 	if (r < 0) {
 		log_error_errno(r, "%s: cannot read ifupdown's configuration; nothing changed", a->ifname);
@@ -1084,7 +1177,7 @@ static int ifu_persist(struct backend *b, void *p, const struct adapter *a,
 				return log_error_errno(r, "%s: cannot write %s", a->ifname, path);
 			log_info("%s: %s %s", a->ifname, i == t ? "failover stanzas written to" : "stanzas disabled in", path);
 		}
-	r = ifstate_set(a->ifname, true);
+	r = ifstate_set(a->ifname, snap->lock, true);
 	if (r < 0)
 		log_warning_errno(r, "%s: cannot record the interface as up in ifupdown's state; run `ifup --force %s` once if ifdown says it is not configured",
 				  a->ifname, a->ifname);
@@ -1127,8 +1220,22 @@ static int ifu_revert(struct backend *b, const struct adapter *a, const struct l
 	struct ifu_config *cfg = NULL;
 	char files[512] = "", was[200] = "";
 	char *new_text[IFU_MAX_FILES] = { 0 };
+	_cleanup_close_ int lock = -1;
 	int r, first = 0;
 
+	/* as for an apply: an ifup at work is waited for, a later one finds
+	 * the interface as this leaves it */
+	if (!dry_run) {
+		r = iface_lock(a->ifname, &lock);
+		if (r == -EBUSY) {
+			strprintf(msg, msg_size, "ifupdown is still configuring %s (its lock %s/ifstate.%s is held); nothing changed",
+				  a->ifname, IFU_RUN_DIR, a->ifname);
+			return log_error_errno(r, "%s: revert: %s", a->ifname, msg);
+		}
+		if (r < 0)
+			log_warning_errno(r, "%s: revert: cannot take ifupdown's lock of the interface: %s",
+					  a->ifname, strerror(-r));
+	}
 	r = config_load(b, a, &cfg);
 	if (r < 0) {
 		strprintf(msg, msg_size, "cannot read ifupdown's configuration: %s", strerror(-r));
@@ -1189,7 +1296,7 @@ static int ifu_revert(struct backend *b, const struct adapter *a, const struct l
 		r = backend_netlink_restore(u->sk, a, original);
 		/* a link that was down before the failover was not up by
 		 * ifupdown either: ifup must be able to bring it up again */
-		if (r == 0 && !(original->flags & IFF_UP) && ifstate_set(a->ifname, false) < 0)
+		if (r == 0 && !(original->flags & IFF_UP) && ifstate_set(a->ifname, lock, false) < 0)
 			log_warning("%s: cannot take the interface out of ifupdown's state; `ifup --force %s` brings it up",
 				    a->ifname, a->ifname);
 		if (r < 0) {

@@ -503,6 +503,73 @@ check_hvkvpctl_revert() {
 }
 hv_check "(17) hvkvpctl revert eth0 [--dry-run]: the dry run changes nothing, the revert gives the admin's stanzas and addresses back" check_hvkvpctl_revert
 
+# ---- ifup at the same time: ifupdown's own lock of the interface ---------------
+
+# HOLD: a pre-up line that keeps ifup (and its lock of the interface) at
+# work until the test creates $GO (30 s at most)
+GO=$HV_TMP/go
+HOLD="	pre-up i=0; while [ ! -e $GO ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done"
+with_hold() { # LINE: the admin's interfaces with HOLD after LINE
+	local tmp=$HV_TMP/interfaces.hold
+	awk -v at="$1" -v hold="$HOLD" '{ print } $0 == at { print hold }' "$NETDIR/interfaces" >"$tmp"
+	cat "$tmp" >"$NETDIR/interfaces"
+	grep -qF "$GO" "$NETDIR/interfaces" || { echo "no hold line in interfaces"; return 1; }
+}
+holding() { [ "$(cat "/run/network/ifstate.$1" 2>/dev/null)" = "$1" ]; }
+
+# an ifup configuring eth0 from the admin's stanza when the failover comes
+# (networking.service or ifup@eth0 at boot): hvkvpd waits for ifupdown's
+# lock, then replaces what ifup added
+check_ifup_at_work() {
+	local ifup_pid set_pid out
+	admin_again || return 1
+	with_hold "iface eth0 inet static" || return 1
+	ifdown eth0 >/dev/null 2>&1
+	rm -f "$GO"
+	ifup eth0 >"$HV_TMP/ifup-hold.log" 2>&1 &
+	ifup_pid=$!
+	hv_track_pid "$ifup_pid"
+	hv_wait_for 10 holding eth0 || { echo "ifup did not take eth0's lock"; return 1; }
+	hv_ctl --wait 30 set-ip-info "${FAILOVER[@]}" >"$HV_TMP/set-hold.json" 2>&1 &
+	set_pid=$!
+	hv_track_pid "$set_pid"
+	hv_wait_for 10 grep -q "eth0: ifup or ifdown is configuring the interface" "$HV_TMP/hvkvpd.log" ||
+		{ echo "hvkvpd did not wait for ifupdown's lock"; touch "$GO"; return 1; }
+	touch "$GO"
+	hv_wait "$ifup_pid" 30 || { echo "ifup eth0 failed:"; cat "$HV_TMP/ifup-hold.log"; return 1; }
+	hv_wait "$set_pid" 30 || true
+	out=$(cat "$HV_TMP/set-hold.json")
+	echo "$out" | jq -c '{code_name, elapsed_us}'
+	hv_json_is "$out" .code_name HV_S_OK || return 1
+	grep -F "eth0: ifupdown is done with the interface" "$HV_TMP/hvkvpd.log" || return 1
+	holds_failover eth0 || return 1
+	grep -qx 'eth0=eth0' /run/network/ifstate || { echo "ifstate:"; cat /run/network/ifstate; return 1; }
+	ifdown eth0 >/dev/null 2>&1 && ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_failover eth0
+}
+hv_check "(18) an ifup at work on eth0 (the admin's stanza) when the failover comes: hvkvpd waits for ifupdown's lock of eth0, then exactly the failover settings; ifup succeeds" check_ifup_at_work
+
+# ifup -a read the admin's stanza before the failover and reaches eth0 after
+# it (networking.service at boot, busy with lo first): it must find eth0
+# configured and leave it alone
+check_ifup_read_before() {
+	local ifup_pid
+	admin_again || return 1
+	with_hold "iface lo inet loopback" || return 1
+	ifdown eth0 >/dev/null 2>&1
+	rm -f /run/network/ifstate* /run/network/.ifstate* "$GO"
+	ifup -a >"$HV_TMP/ifup-all.log" 2>&1 &
+	ifup_pid=$!
+	hv_track_pid "$ifup_pid"
+	hv_wait_for 10 holding lo || { echo "ifup -a did not take lo's lock"; touch "$GO"; return 1; }
+	hv_expect_code HV_S_OK "${FAILOVER[@]}" || { touch "$GO"; return 1; }
+	touch "$GO"
+	hv_wait "$ifup_pid" 30 || { echo "ifup -a failed:"; cat "$HV_TMP/ifup-all.log"; return 1; }
+	cat "$HV_TMP/ifup-all.log"
+	holds_failover eth0
+}
+hv_check "(19) an ifup -a that read the admin's stanza before the failover and reaches eth0 after it: it finds eth0 configured; exactly the failover settings" check_ifup_read_before
+
 sort -n "$HV_TIMES_FILE" | awk '{ v[NR] = $1; s += $1 }
 	END { if (NR) printf "# SET_IP_INFO turnaround through the ifupdown backend (elapsed_us, %d requests): min %d, median %d, max %d\n",
 		NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
