@@ -296,10 +296,8 @@ static void wait_for_managers(uint64_t deadline)
 	if (deadline <= now)
 		return;
 	waited = pid1_wait_starting(pid1_network_units, now + (deadline - now) / 2);
-	if (waited < 0)
-		log_notice_errno((int)waited, "cannot reach systemd to ask whether a network manager is still starting; going on without waiting: %s",
-				 strerror((int)-waited));
-	else if (waited >= 100 * 1000)
+	/* a failure was logged by pid1_wait_starting() */
+	if (waited >= 100 * 1000)
 		log_info("waited %.1f s for the network managers starting at boot",
 			 (double)waited / 1e6);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
 
 #include "backend.h"
 #include "log.h"
@@ -103,7 +104,10 @@ int64_t pid1_wait_starting(const char *const *units, uint64_t deadline)
 
 	r = pid1_bus(&bus);
 	if (r < 0)
-		return r;
+		/* not booted with systemd: nothing to wait for, nothing to say */
+		return log_full(sd_booted() > 0 ? LOG_NOTICE : LOG_DEBUG, r,
+				NULL, "cannot reach systemd to ask whether a network manager is still starting; going on without waiting: %s",
+				strerror(-r));
 	for (const char *said = NULL;;) {
 		waiting = NULL;
 		for (const char *const *u = units; *u; u++) {
