@@ -69,8 +69,9 @@ extern const struct backend_ops backend_netlink_ops;
 /* ifupdown's lock of its state file, waited for this long at most. */
 #define IFU_LOCK_USEC (2 * 1000 * 1000ULL)
 /* ifupdown's lock of one interface, held by ifup or ifdown while they
- * configure it: a static stanza takes well under a second, DHCP longer. */
-#define IFU_IFACE_LOCK_USEC (5 * 1000 * 1000ULL)
+ * configure it (a static stanza well under a second, DHCP longer), is
+ * waited for until this long before the transaction's deadline. */
+#define IFU_AFTER_LOCK_USEC (2 * 1000 * 1000ULL)
 
 struct ifu_file {
 	char path[PATH_MAX];
@@ -100,6 +101,7 @@ struct ifu_snapshot {
 	bool written[IFU_MAX_FILES + 1];
 	char target_note[PATH_MAX + 8];
 	int lock; /* ifupdown's ifstate.IF, locked (see iface_lock()), or -1 */
+	bool state_marked; /* persist recorded IF as up, it was not before */
 };
 
 /* ---- text helpers ------------------------------------------------------------------ */
@@ -828,14 +830,13 @@ static int remove_file(const char *path)
  * disabled, finds IF configured and does nothing.
  */
 
-/* Opens and locks ifstate.IF (waiting IFU_IFACE_LOCK_USEC at most for an
- * ifup or ifdown at work): 1 and the descriptor; 0 and -1 when ifupdown
- * has no run directory (not installed, or a unit sandbox made before it
- * existed: see hvkvpd.tmpfiles); < 0 on errors, -EBUSY when still held. */
-static int iface_lock(const char *ifname, int *ret_fd)
+/* Opens and locks ifstate.IF, waiting for an ifup or ifdown at work until
+ * `until` (at least one try): 1 and the descriptor; 0 and -1 when ifupdown
+ * has no run directory (not installed: the unit's RuntimeDirectory= makes
+ * it otherwise); < 0 on errors, -EBUSY when still held. */
+static int iface_lock(const char *ifname, uint64_t until, int *ret_fd)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	uint64_t until = now_usec() + IFU_IFACE_LOCK_USEC;
 	_cleanup_close_ int fd = -1;
 	char path[PATH_MAX];
 	bool said = false;
@@ -865,6 +866,15 @@ static int iface_lock(const char *ifname, int *ret_fd)
 	return 1;
 }
 
+/* Until when a transaction ending at `deadline` waits for ifupdown's lock:
+ * what it does after still fits. */
+static uint64_t iface_lock_until(uint64_t deadline)
+{
+	uint64_t now = now_usec();
+
+	return deadline > now + IFU_AFTER_LOCK_USEC ? deadline - IFU_AFTER_LOCK_USEC : now;
+}
+
 /* What ifstate.IF (fd, locked) holds, first line, spaces cut. */
 static void iface_state_read(int fd, char *buf, size_t size)
 {
@@ -878,34 +888,56 @@ static void iface_state_read(int fd, char *buf, size_t size)
 	*e = '\0';
 }
 
-/* ifupdown's record of IF. up: `IF=IF` added to ifstate unless IF is
- * listed (under any logical name), and IF written to ifstate.IF unless a
- * name is there; !up: both taken out. `fd` is ifstate.IF, locked, or -1
- * (the file is left alone). 1 when something changed. */
-static int ifstate_set(const char *ifname, int fd, bool up)
+/* ifstate.IF's new content: through the locked descriptor, in place (where
+ * ifup's own lock is), or, without one, replaced. */
+static int iface_state_write(const char *ifname, int fd, const char *text)
 {
-	char prefix[64], one[64], cur[80];
+	char path[PATH_MAX];
+	size_t len = strlen(text);
+
+	if (fd < 0) {
+		snprintf(path, sizeof(path), IFU_RUN_DIR "/ifstate.%s", ifname);
+		return write_file_atomic(path, text, 0644);
+	}
+	if (ftruncate(fd, 0) < 0)
+		return negative_errno();
+	errno = 0;
+	if (len && pwrite(fd, text, len, 0) != (ssize_t)len)
+		return errno ? negative_errno() : -EIO;
+	return 0;
+}
+
+/* ifupdown's record of IF. up: exactly `IF=IF` in ifstate and IF in
+ * ifstate.IF (the stanzas named IF are ours now, whatever logical name ifup
+ * used before); !up: both taken out. `fd` is ifstate.IF, locked, or -1.
+ * *was_up (optional): whether IF was recorded as up before. 1 when
+ * something changed. */
+static int ifstate_set(const char *ifname, int fd, bool up, bool *was_up)
+{
+	char prefix[64], one[64], cur[80], line[128];
 	_cleanup_free_ char *text = NULL, *out = NULL;
 	_cleanup_close_ int lock = -1;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	uint64_t until = now_usec() + IFU_LOCK_USEC;
 	struct sbuf b = { 0 };
-	bool listed = false, changed = false;
+	bool listed = false, exact = false, changed = false;
 	struct stat st;
 	int r;
 
+	if (was_up)
+		*was_up = false;
 	if (stat(IFU_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode))
-		return 0; /* ifupdown never ran since boot: it starts from the stanzas */
-	if (fd >= 0) {
+		return 0; /* no ifupdown here: it starts from the stanzas */
+	snprintf(one, sizeof(one), "%s", ifname);
+	cur[0] = '\0';
+	if (fd >= 0)
 		iface_state_read(fd, cur, sizeof(cur));
-		if (up != !isempty(cur)) {
-			snprintf(one, sizeof(one), "%s\n", ifname);
-			if (ftruncate(fd, 0) < 0)
-				return negative_errno();
-			if (up && pwrite(fd, one, strlen(one), 0) != (ssize_t)strlen(one))
-				return errno ? negative_errno() : -EIO;
-			changed = true;
-		}
+	if (fd < 0 || !streq(cur, up ? one : "")) {
+		snprintf(one, sizeof(one), "%s\n", ifname);
+		r = iface_state_write(ifname, fd, up ? one : "");
+		if (r < 0)
+			return r;
+		changed = true;
 	}
 	lock = open(IFU_RUN_DIR "/.ifstate.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lock < 0)
@@ -923,21 +955,25 @@ static int ifstate_set(const char *ifname, int fd, bool up)
 	if (r < 0)
 		return r;
 	snprintf(prefix, sizeof(prefix), "%s=", ifname);
+	snprintf(line, sizeof(line), "%s=%s", ifname, ifname);
 	for (const char *l = text; *l;) {
 		const char *e = line_end(l);
 		size_t n = (size_t)(e - l) + (*e ? 1 : 0);
 
-		if (line_starts(l, e, prefix))
+		if (line_starts(l, e, prefix)) {
 			listed = true;
-		else
+			exact |= (size_t)(e - l) == strlen(line) && line_starts(l, e, line);
+		} else
 			sb_add(&b, l, n);
 		l += n;
 	}
-	if (listed != up) {
+	if (was_up)
+		*was_up = listed || !isempty(cur);
+	if (up ? !(listed && exact) : listed) {
 		if (up) {
 			if (b.len && b.buf[b.len - 1] != '\n')
 				sb_add(&b, "\n", 1);
-			sb_printf(&b, "%s=%s\n", ifname, ifname);
+			sb_printf(&b, "%s\n", line);
 		}
 		out = sb_take(&b);
 		if (!out)
@@ -1002,7 +1038,8 @@ static void ifu_snapshot_free(struct backend *b, void *p)
 
 /* The netlink backend's ops run with our struct backend: they only use its
  * socket, the first member of both private structs. */
-static int ifu_snapshot(struct backend *b, const struct adapter *a, void **ret)
+static int ifu_snapshot(struct backend *b, const struct adapter *a, uint64_t deadline_usec,
+			struct backend_result *res, void **ret)
 {
 	struct ifu_snapshot *snap = calloc(1, sizeof(*snap));
 	int r;
@@ -1011,15 +1048,15 @@ static int ifu_snapshot(struct backend *b, const struct adapter *a, void **ret)
 		return -ENOMEM;
 	snap->lock = -1;
 	/* first: what an ifup at work adds is then in the snapshot */
-	r = iface_lock(a->ifname, &snap->lock);
+	r = iface_lock(a->ifname, iface_lock_until(deadline_usec), &snap->lock);
 	if (r == -EBUSY) {
-		log_error("%s: ifupdown is still configuring the interface (its lock %s/ifstate.%s is held after %.0f s); nothing changed",
-			  a->ifname, IFU_RUN_DIR, a->ifname, (double)IFU_IFACE_LOCK_USEC / 1e6);
+		strprintf(res->failure, sizeof(res->failure),
+			  "ifupdown is still configuring %s (ifup or ifdown holds its lock %s/ifstate.%s); nothing changed",
+			  a->ifname, IFU_RUN_DIR, a->ifname);
+		log_error("%s: %s", a->ifname, res->failure);
 		goto fail;
 	}
 	if (r < 0)
-		/* not fatal: what a sandbox without /run/network allows (the
-		 * unit's tmpfiles.d line makes the directory before it) */
 		log_warning_errno(r, "%s: cannot take ifupdown's lock of the interface (%s/ifstate.%s): %s; an ifup running now may add its own settings",
 				  a->ifname, IFU_RUN_DIR, a->ifname, strerror(-r));
 	r = config_load(b, a, &snap->cfg);
@@ -1027,7 +1064,7 @@ static int ifu_snapshot(struct backend *b, const struct adapter *a, void **ret)
 		log_error_errno(r, "%s: cannot read ifupdown's configuration; nothing changed", a->ifname);
 		goto fail;
 	}
-	r = backend_netlink_ops.snapshot(b, a, &snap->nl);
+	r = backend_netlink_ops.snapshot(b, a, deadline_usec, res, &snap->nl);
 	if (r < 0)
 		goto fail;
 	*ret = snap;
@@ -1162,6 +1199,7 @@ static int ifu_persist(struct backend *b, void *p, const struct adapter *a,
 	struct ifu_snapshot *snap = p;
 	struct ifu_config *cfg = snap->cfg;
 	size_t t = target_index(cfg);
+	bool was_up;
 	int r;
 
 	/* ours first: a crash in between leaves both stanzas rather than none */
@@ -1177,7 +1215,8 @@ static int ifu_persist(struct backend *b, void *p, const struct adapter *a,
 				return log_error_errno(r, "%s: cannot write %s", a->ifname, path);
 			log_info("%s: %s %s", a->ifname, i == t ? "failover stanzas written to" : "stanzas disabled in", path);
 		}
-	r = ifstate_set(a->ifname, snap->lock, true);
+	r = ifstate_set(a->ifname, snap->lock, true, &was_up);
+	snap->state_marked = r > 0 && !was_up;
 	if (r < 0)
 		log_warning_errno(r, "%s: cannot record the interface as up in ifupdown's state; run `ifup --force %s` once if ifdown says it is not configured",
 				  a->ifname, a->ifname);
@@ -1204,6 +1243,10 @@ static int ifu_rollback(struct backend *b, void *p, const struct adapter *a, uin
 				first = r;
 		}
 	}
+	/* ifup must be able to bring the administrator's stanza up again */
+	if (snap->state_marked && ifstate_set(a->ifname, snap->lock, false, NULL) < 0)
+		log_warning("%s: cannot take the interface out of ifupdown's state again; `ifup --force %s` brings it up",
+			    a->ifname, a->ifname);
 	r = backend_netlink_ops.rollback(b, snap->nl, a, deadline_usec);
 	return first ?: r;
 }
@@ -1226,7 +1269,7 @@ static int ifu_revert(struct backend *b, const struct adapter *a, const struct l
 	/* as for an apply: an ifup at work is waited for, a later one finds
 	 * the interface as this leaves it */
 	if (!dry_run) {
-		r = iface_lock(a->ifname, &lock);
+		r = iface_lock(a->ifname, iface_lock_until(deadline_usec), &lock);
 		if (r == -EBUSY) {
 			strprintf(msg, msg_size, "ifupdown is still configuring %s (its lock %s/ifstate.%s is held); nothing changed",
 				  a->ifname, IFU_RUN_DIR, a->ifname);
@@ -1296,7 +1339,7 @@ static int ifu_revert(struct backend *b, const struct adapter *a, const struct l
 		r = backend_netlink_restore(u->sk, a, original);
 		/* a link that was down before the failover was not up by
 		 * ifupdown either: ifup must be able to bring it up again */
-		if (r == 0 && !(original->flags & IFF_UP) && ifstate_set(a->ifname, lock, false) < 0)
+		if (r == 0 && !(original->flags & IFF_UP) && ifstate_set(a->ifname, lock, false, NULL) < 0)
 			log_warning("%s: cannot take the interface out of ifupdown's state; `ifup --force %s` brings it up",
 				    a->ifname, a->ifname);
 		if (r < 0) {

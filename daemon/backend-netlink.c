@@ -39,7 +39,8 @@ static int nlb_probe(struct backend *b, const struct adapter *a)
 	return 1;
 }
 
-static int nlb_snapshot(struct backend *b, const struct adapter *a, void **ret)
+static int nlb_snapshot(struct backend *b, const struct adapter *a, uint64_t deadline_usec,
+			struct backend_result *res, void **ret)
 {
 	struct nlb *n = b->data;
 	struct nlb_snapshot *s = calloc(1, sizeof(*s));

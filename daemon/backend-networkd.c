@@ -834,7 +834,8 @@ static void nd_snapshot_freep(struct nd_snapshot **p)
 	nd_snapshot_free(NULL, *p);
 }
 
-static int nd_snapshot(struct backend *b, const struct adapter *a, void **ret)
+static int nd_snapshot(struct backend *b, const struct adapter *a, uint64_t deadline_usec,
+		       struct backend_result *res, void **ret)
 {
 	struct nd *n = b->data;
 	struct nd_snapshot *snap = calloc(1, sizeof(*snap));

@@ -438,7 +438,8 @@ static int checkpoint_rollback(struct nmb_txn *t, const struct adapter *a, uint6
 	return r;
 }
 
-static int nmb_snapshot(struct backend *b, const struct adapter *a, void **ret)
+static int nmb_snapshot(struct backend *b, const struct adapter *a, uint64_t deadline_usec,
+			struct backend_result *res, void **ret)
 {
 	struct nmb_txn *t = g_new0(struct nmb_txn, 1);
 	uint64_t until = now_usec() + NM_STEP_TIMEOUT_USEC;

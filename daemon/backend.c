@@ -220,10 +220,11 @@ static int nmp_probe(struct backend *b, const struct adapter *a)
 
 #define NMP(b) (((struct nm_proxy *)(b)->data))
 
-static int nmp_snapshot(struct backend *b, const struct adapter *a, void **ret)
+static int nmp_snapshot(struct backend *b, const struct adapter *a, uint64_t deadline_usec,
+			struct backend_result *res, void **ret)
 {
 	int r = nmp_load(NMP(b));
-	return r < 0 ? r : NMP(b)->ops->snapshot(&NMP(b)->inner, a, ret);
+	return r < 0 ? r : NMP(b)->ops->snapshot(&NMP(b)->inner, a, deadline_usec, res, ret);
 }
 
 /* The steps after the snapshot: the module is loaded (nmp_snapshot). */
@@ -507,8 +508,18 @@ int backend_select(struct backend_set *set, const char *forced, const struct ada
 static int injected_failure(const struct adapter *a, const char *step)
 {
 	const char *seams = getenv("HVKVPD_TEST_SEAMS"), *at = getenv("HVKVPD_TEST_FAIL_AT");
+	const char *pause = getenv("HVKVPD_TEST_PAUSE_AT"), *go = getenv("HVKVPD_TEST_PAUSE_FILE");
 
-	if (!seams || !streq(seams, "1") || !at || !streq(at, step))
+	if (!seams || !streq(seams, "1"))
+		return 0;
+	/* a test acting inside the transaction (with the stack's locks held):
+	 * it creates the file when done, 10 s at most */
+	if (pause && streq(pause, step) && go) {
+		log_info("%s: paused after %s until %s exists (test seam)", a->ifname, step, go);
+		for (unsigned i = 0; i < 1000 && access(go, F_OK) < 0; i++)
+			usleep(10 * 1000);
+	}
+	if (!at || !streq(at, step))
 		return 0;
 	return log_error_errno(-EIO, "%s: failure injected after %s (test seam)", a->ifname, step);
 }
@@ -535,7 +546,7 @@ int backend_apply(struct backend *b, const struct adapter *a, const struct failo
 	 * before a snapshot too (a checkpoint of NetworkManager); see addr-probe.h */
 	r = addr_probe_before_apply(a, s, work_deadline, &probe, res->failure, sizeof(res->failure));
 	if (r >= 0)
-		r = ops->snapshot(b, a, &snap);
+		r = ops->snapshot(b, a, work_deadline, res, &snap);
 	if (r < 0) {
 		addr_probe_free(probe);
 		return hv_error_apply_errno(r); /* nothing changed yet: nothing to roll back */

@@ -79,8 +79,11 @@ struct backend_ops {
 	/* > 0: this backend manages the link; 0: it does not; < 0: error. */
 	int (*probe)(struct backend *b, const struct adapter *a);
 	/* Captures whatever apply() may change (and whatever the later steps
-	 * of this transaction need to share); freed by snapshot_free(). */
-	int (*snapshot)(struct backend *b, const struct adapter *a, void **ret_snapshot);
+	 * of this transaction need to share); freed by snapshot_free(). Waits
+	 * (a lock of the stack's) end by deadline_usec; a refusal says why in
+	 * res->failure. */
+	int (*snapshot)(struct backend *b, const struct adapter *a, uint64_t deadline_usec,
+			struct backend_result *res, void **ret_snapshot);
 	int (*apply)(struct backend *b, void *snapshot, const struct adapter *a,
 		     const struct failover_settings *s, uint64_t deadline_usec,
 		     struct backend_result *res);
@@ -196,7 +199,9 @@ int backend_select(struct backend_set *set, const char *forced, const struct ada
  * comes back through hv_error_apply_errno(): -EOPNOTSUPP, -EBUSY or -EIO
  * (the host then reads NOT_SUPPORTED, MACHINE_LOCKED or E_FAIL). Test seam: the environment variable
  * HVKVPD_TEST_FAIL_AT=apply|verify|persist makes that step fail with -EIO
- * after it ran, to prove the rollback; it is honoured only when
- * HVKVPD_TEST_SEAMS=1 is also set, and never read from a config file. */
+ * after it ran, to prove the rollback, and HVKVPD_TEST_PAUSE_AT=STEP with
+ * HVKVPD_TEST_PAUSE_FILE=PATH waits after STEP until PATH exists (10 s at
+ * most); they are honoured only when HVKVPD_TEST_SEAMS=1 is also set, and
+ * never read from a config file. */
 int backend_apply(struct backend *b, const struct adapter *a, const struct failover_settings *s,
 		  uint64_t deadline_usec, struct backend_result *res);

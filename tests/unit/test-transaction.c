@@ -51,7 +51,8 @@ static int fake_probe(struct backend *b, const struct adapter *a)
 	return ((struct fake *)b->data)->probe;
 }
 
-static int fake_snapshot(struct backend *b, const struct adapter *a, void **ret)
+static int fake_snapshot(struct backend *b, const struct adapter *a, uint64_t deadline_usec,
+			 struct backend_result *res, void **ret)
 {
 	struct fake *f = b->data;
 
