@@ -570,6 +570,48 @@ check_ifup_read_before() {
 }
 hv_check "(19) an ifup -a that read the admin's stanza before the failover and reaches eth0 after it: it finds eth0 configured; exactly the failover settings" check_ifup_read_before
 
+# the other order: hvkvpd holds ifupdown's lock of eth0 (paused inside its
+# apply by a test seam, the files not yet written) when ifup eth0 starts
+# and reads the admin's stanza: ifup waits for the lock, then finds eth0
+# configured and leaves it alone
+ifup_waits_steps() { # SET_PID
+	local ifup_pid out
+	hv_wait_for 10 grep -q "eth0: paused after apply" "$HV_TMP/hvkvpd.log" ||
+		{ echo "the daemon did not pause"; return 1; }
+	ifup eth0 >"$HV_TMP/ifup-wait.log" 2>&1 &
+	ifup_pid=$!
+	hv_track_pid "$ifup_pid"
+	hv_wait_for 10 grep -q "waiting for lock on /run/network/ifstate.eth0" "$HV_TMP/ifup-wait.log" ||
+		{ echo "ifup did not wait for eth0's lock:"; cat "$HV_TMP/ifup-wait.log"; return 1; }
+	touch "$GO"
+	hv_wait "$ifup_pid" 30 || { echo "ifup eth0 failed:"; cat "$HV_TMP/ifup-wait.log"; return 1; }
+	cat "$HV_TMP/ifup-wait.log"
+	grep -q "interface eth0 already configured" "$HV_TMP/ifup-wait.log" || return 1
+	hv_wait "$1" 30 || true
+	out=$(cat "$HV_TMP/set-pause.json")
+	echo "$out" | jq -c '{code_name, elapsed_us}'
+	hv_json_is "$out" .code_name HV_S_OK || return 1
+	holds_failover eth0
+}
+check_ifup_waits() {
+	local set_pid rc=0
+	hv_stop "$HVKVPD_PID"
+	admin_again || return 1
+	ifdown eth0 >/dev/null 2>&1
+	rm -f "$GO"
+	HVKVPD_TEST_PAUSE_AT=apply HVKVPD_TEST_PAUSE_FILE=$GO start_daemon
+	hv_ctl --wait 30 set-ip-info "${FAILOVER[@]}" >"$HV_TMP/set-pause.json" 2>&1 &
+	set_pid=$!
+	hv_track_pid "$set_pid"
+	ifup_waits_steps "$set_pid" || rc=1
+	# the daemon without the seam again, for what follows
+	touch "$GO"
+	hv_stop "$HVKVPD_PID"
+	start_daemon
+	return $rc
+}
+hv_check "(20) hvkvpd inside its apply, holding ifupdown's lock of eth0, when ifup eth0 starts with the admin's stanza: ifup waits for the lock, then finds eth0 configured; exactly the failover settings" check_ifup_waits
+
 sort -n "$HV_TIMES_FILE" | awk '{ v[NR] = $1; s += $1 }
 	END { if (NR) printf "# SET_IP_INFO turnaround through the ifupdown backend (elapsed_us, %d requests): min %d, median %d, max %d\n",
 		NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
