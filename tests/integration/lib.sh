@@ -339,6 +339,12 @@ hv_wait() {
 	return "$rc"
 }
 
+# hv_not CMD...: true when CMD fails. Unlike `! CMD`, which set -e never
+# acts on, a CMD that succeeds stops the check there.
+hv_not() {
+	! "$@"
+}
+
 # hv_wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; false
 # after SECONDS.
 hv_wait_for() {

@@ -246,7 +246,7 @@ cloud_init_kills() {
 	hv_json_is "$out" .lost 0
 	hv_json_is "$out" .dup 0
 	hv_json_is "$out" .torn 0
-	! grep -q 'failed posting events' "$HV_TMP/ci.log"
+	hv_not grep -q 'failed posting events' "$HV_TMP/ci.log"
 	hv_start_hvkvpd
 }
 if [ -n "$ci_deb" ]; then

@@ -186,7 +186,7 @@ check_journal_fields() {
 	[ "$(guest journalctl -u hvkvpd.service -o cat HVKVP_OP=set HVKVP_POOL=3 | wc -l)" -ge 16 ]
 	[ "$(guest journalctl -u hvkvpd.service -o cat HVKVP_OP=set HVKVP_POOL=1 | wc -l)" -ge 40 ]
 	# at the default level: the unit sets none, the daemon's default is info
-	! guest journalctl -u hvkvpd.service -o json HVKVP_OP=set HVKVP_POOL=1 | jq -e 'select((.PRIORITY | tonumber) > 6)' >/dev/null
+	[ -z "$(guest journalctl -u hvkvpd.service -o json HVKVP_OP=set HVKVP_POOL=1 | jq -c 'select((.PRIORITY | tonumber) > 6)')" ]
 	out=$(push_plain 198.51.100.53)
 	hv_json_is "$out" .code_name HV_S_OK
 	guest journalctl -u hvkvpd.service --no-pager -o cat HVKVP_OP=set_ip_info HVKVP_RESULT=HV_S_OK | grep -q "$PLAIN_MAC"
@@ -351,8 +351,10 @@ for stack in ${HV_BOOT_STACKS:-networkd nm ifupdown}; do
 		guest journalctl -b -u hvkvpd.service -o cat --no-pager | grep -E "^hv2: (applied|unchanged).* through " | tee "$HV_TMP/through"
 		grep -q " through $(stack_backend "$stack")\b" "$HV_TMP/through"
 		# the wait for the stack, ifupdown's lock and state: nothing given up
-		! guest journalctl -b -u hvkvpd.service -o cat --no-pager |
-			grep -E "cannot (ask|reach) systemd|cannot take ifupdown's lock|cannot record the interface"
+		if guest journalctl -b -u hvkvpd.service -o cat --no-pager |
+			grep -E "cannot (ask|reach) systemd|cannot take ifupdown's lock|cannot record the interface"; then
+			return 1
+		fi
 		timeline "$stack"
 	}
 	boot_journal() { # the boot as hvkvpd and the stack saw it (kept in the log dir)
@@ -399,7 +401,9 @@ check_watchdog() {
 	guest systemctl show -p WatchdogUSec -p ActiveState -p NRestarts hvkvpd.service
 	[ "$(unit_prop hvkvpd.service WatchdogUSec)" = 60000000 ] || [ "$(unit_prop hvkvpd.service WatchdogUSec)" = 1min ]
 	[ "$(unit_prop hvkvpd.service ActiveState)" = active ]
-	! guest journalctl -u hvkvpd.service -o cat --no-pager | grep -i 'watchdog timeout'
+	if guest journalctl -u hvkvpd.service -o cat --no-pager | grep -i 'watchdog timeout'; then
+		return 1
+	fi
 	# no restart since the last manual start (which reset the count)
 	[ "$(unit_prop hvkvpd.service NRestarts)" = 0 ]
 	registered "$HV_TMP/emu.sock"

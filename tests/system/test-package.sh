@@ -127,7 +127,7 @@ check_distro_unit_skipped() {
 	sys_unit hv-kvp-daemon.service ConditionResult ActiveState Result | tee "$HV_TMP/skip"
 	grep -qx ConditionResult=no "$HV_TMP/skip"
 	grep -qx ActiveState=inactive "$HV_TMP/skip"
-	! guest systemctl is-failed --quiet hv-kvp-daemon.service
+	hv_not guest systemctl is-failed --quiet hv-kvp-daemon.service
 	# hvkvpd was not stopped by that start
 	guest systemctl is-active hvkvpd.service
 	[ "$(sys_holder)" = hypervkvpd ]
@@ -149,7 +149,7 @@ hv_check "the host sets a pool-0 key through hvkvpd" check_set
 sys_reboot
 check_after_reboot() {
 	sys_unit hv-kvp-daemon.service ConditionResult ActiveState | tee "$HV_TMP/boot2"
-	! guest systemctl is-failed --quiet hv-kvp-daemon.service
+	hv_not guest systemctl is-failed --quiet hv-kvp-daemon.service
 	sys_unit hvkvpd.service ActiveState WantedBy RequiredBy TriggeredBy
 	# udev would start hvkvpd here
 	guest systemctl start hvkvpd.service
@@ -163,7 +163,7 @@ check_remove() {
 	local cursor
 	cursor=$(guest journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 	guest dpkg -r hvkvpd
-	! guest test -e /lib/systemd/system/hv-kvp-daemon.service.d/50-hvkvpd.conf
+	hv_not guest test -e /lib/systemd/system/hv-kvp-daemon.service.d/50-hvkvpd.conf
 	[ "$(guest systemctl is-enabled hv-kvp-daemon.service || true)" = "$(cat "$HV_TMP/kvp.enabled")" ] ||
 		{ echo "hv-kvp-daemon.service is $(guest systemctl is-enabled hv-kvp-daemon.service)"; return 1; }
 	# the postrm started it again to give the device back (under nspawn its
@@ -171,7 +171,7 @@ check_remove() {
 	# at once; under udev it keeps running)
 	started() { guest journalctl --no-pager --after-cursor="$cursor" | grep -q 'Started hv-kvp-daemon.service'; }
 	hv_wait_for 10 started || { echo "postrm did not start hv-kvp-daemon.service"; return 1; }
-	! guest systemctl is-active --quiet hvkvpd.service
+	hv_not guest systemctl is-active --quiet hvkvpd.service
 	guest test -s /var/lib/hyperv/.kvp_pool_0
 	guest grep -q SetByHostUnderHvkvpd /var/lib/hyperv/.kvp_pool_0
 }
@@ -179,7 +179,7 @@ hv_check "remove: the drop-in is gone, hv-kvp-daemon.service as before (not mask
 
 check_purge() {
 	guest dpkg -P hvkvpd
-	! guest test -e /var/lib/hvkvpd
+	hv_not guest test -e /var/lib/hvkvpd
 	for i in 0 1 2 3 4; do
 		guest test -e /var/lib/hyperv/.kvp_pool_$i || { echo "pool $i gone"; return 1; }
 	done
@@ -189,7 +189,7 @@ hv_check "purge: hvkvpd's state gone, the shared pool files kept" check_purge
 sys_reboot
 check_after_purge_reboot() {
 	[ "$(guest systemctl is-enabled hv-kvp-daemon.service || true)" = "$(cat "$HV_TMP/kvp.enabled")" ]
-	! guest test -e /etc/systemd/system/hv-kvp-daemon.service
+	hv_not guest test -e /etc/systemd/system/hv-kvp-daemon.service
 	sys_unit hv-kvp-daemon.service LoadState DropInPaths | tee "$HV_TMP/final"
 	grep -qx LoadState=loaded "$HV_TMP/final"
 	grep -qx DropInPaths= "$HV_TMP/final"
