@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# bench-probe.sh - what the address conflict check costs: SET_IP_INFO medians with ConflictProbeSec=1 (the default) and 0, per backend (netlink, systemd-networkd, NetworkManager); prints figures, asserts nothing.
+# bench-probe.sh - what the address conflict check costs: SET_IP_INFO medians with ConflictProbeSec=1 (the default) and 0, per backend (netlink, systemd-networkd, NetworkManager, ifupdown); prints figures, asserts nothing.
 #
 #   scripts/bench-probe.sh [RUNS]        RUNS SETs per backend and setting (default 10)
 #
@@ -71,6 +71,23 @@ if [ "${1:-}" = --one ]; then
 		nm_sandbox
 		GUID=$NM_GUID
 		;;
+	ifupdown)
+		# Debian's ifupdown unpacked (as test-ifupdown.sh does), eth0's
+		# stanza in the test's /etc/network, ifupdown's state on a tmpfs
+		dpkg -x "$IFUPDOWN_DEB" "$HV_TMP/ifupdown"
+		export PATH=$HV_TMP/ifupdown/sbin:$PATH
+		hv_private_overlay /etc
+		eth0
+		export HVKVPD_TEST_IFUPDOWN_DIR=$HV_TMP/etc-network
+		mkdir -p "$HVKVPD_TEST_IFUPDOWN_DIR/interfaces.d" /etc/network
+		cp -a "$HV_TMP"/ifupdown/etc/network/if-*.d "$HVKVPD_TEST_IFUPDOWN_DIR"/
+		printf 'source /etc/network/interfaces.d/*\n\nauto eth0\niface eth0 inet static\n\taddress 203.0.113.5/24\n' \
+			>"$HVKVPD_TEST_IFUPDOWN_DIR/interfaces"
+		mount --bind "$HVKVPD_TEST_IFUPDOWN_DIR" /etc/network
+		[ -d /run/network ] || { hv_private_overlay /run; mkdir -p /run/network; }
+		mount -t tmpfs -o mode=0755 hvkvp-run-network /run/network
+		ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || hv_fail "ifup eth0 failed: $(cat "$HV_TMP/ifup.log")"
+		;;
 	esac
 	hv_start_emu
 	A4=(--IPAddresses "192.0.2.10;192.0.2.11" --Subnets "24;24" --DefaultGateways 192.0.2.1 --DHCPEnabled false)
@@ -131,6 +148,19 @@ backends=(netlink)
 [ -x /lib/systemd/systemd-networkd ] && command -v dbus-daemon >/dev/null && backends+=(networkd)
 if [ -f "$top_builddir/backend-nm.so" ] && { command -v NetworkManager >/dev/null || [ -x /usr/sbin/NetworkManager ]; }; then
 	backends+=(networkmanager)
+fi
+# Debian's ifupdown package, fetched here (the sandboxes have no network)
+# into test-ifupdown.sh's cache
+cache=${HV_CACHE_DIR:-$top_builddir/tests/integration/cache}
+IFUPDOWN_DEB=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1) || true
+if [ -z "$IFUPDOWN_DEB" ] && mkdir -p "$cache" && (cd "$cache" && apt-get download ifupdown >/dev/null 2>&1); then
+	IFUPDOWN_DEB=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1) || true
+fi
+if [ -n "$IFUPDOWN_DEB" ]; then
+	export IFUPDOWN_DEB
+	backends+=(ifupdown)
+else
+	echo "# ifupdown: cannot fetch Debian's ifupdown package (apt-get download ifupdown); left out" >&2
 fi
 
 results=()
