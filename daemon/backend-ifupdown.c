@@ -742,36 +742,17 @@ static int fsync_dir_of(const char *path)
  * new one), fsync'ed, renamed over path; then the directory is synced. */
 static int write_atomic_keep(const char *path, const char *text, const struct stat *old)
 {
-	char tmp[PATH_MAX + 32], dir[PATH_MAX];
+	char tmp[PATH_MAX + 32];
 	const char *slash = strrchr(path, '/');
-	mode_t mode = old ? (old->st_mode & 07777) : 0644;
-	int fd, r = 0;
+	int r;
 
 	if (!slash)
 		return -EINVAL;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.hvkvpd-tmp-XXXXXX", dir) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s/.hvkvpd-tmp-XXXXXX", (int)(slash - path), path) >=
+	    sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	if (old && (old->st_uid != geteuid() || old->st_gid != getegid()) &&
-	    fchown(fd, old->st_uid, old->st_gid) < 0)
-		r = negative_errno();
-	if (r == 0)
-		r = loop_write(fd, text, strlen(text));
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = negative_errno();
-	if (r == 0 && fsync(fd) < 0)
-		r = negative_errno();
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = negative_errno();
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return fsync_dir_of(path);
+	r = write_file_replace(path, tmp, text, old ? (old->st_mode & 07777) : 0644, old);
+	return r < 0 ? r : fsync_dir_of(path);
 }
 
 /* The file itself rewritten (write, truncate, fsync): not atomic; for when

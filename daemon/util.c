@@ -317,17 +317,19 @@ void strprintf(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-int write_file_atomic(const char *path, const char *text, mode_t mode)
+int write_file_replace(const char *path, char *tmp, const char *text, mode_t mode,
+		       const struct stat *owner)
 {
-	char tmp[PATH_MAX + 16];
-	int fd, r;
+	int fd, r = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
-	r = loop_write(fd, text, strlen(text));
+	if (owner && (owner->st_uid != geteuid() || owner->st_gid != getegid()) &&
+	    fchown(fd, owner->st_uid, owner->st_gid) < 0)
+		r = negative_errno();
+	if (r == 0)
+		r = loop_write(fd, text, strlen(text));
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = negative_errno();
 	if (r == 0 && fsync(fd) < 0)
@@ -338,6 +340,15 @@ int write_file_atomic(const char *path, const char *text, mode_t mode)
 	if (r < 0)
 		unlink(tmp);
 	return r;
+}
+
+int write_file_atomic(const char *path, const char *text, mode_t mode)
+{
+	char tmp[PATH_MAX + 16];
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	return write_file_replace(path, tmp, text, mode, NULL);
 }
 
 int strlist_append(char *buf, size_t size, const char *item)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,11 @@ void strprintf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
  * picks up), given `mode`, fsync'ed, renamed over path. The temporary file
  * is removed on failure. The directory is not created. */
 int write_file_atomic(const char *path, const char *text, mode_t mode);
+/* What write_file_atomic() does, with the caller's mkostemp() template
+ * `tmp` (in path's directory; rewritten) and, when `owner` is given, its
+ * owner and group for the new file. */
+int write_file_replace(const char *path, char *tmp, const char *text, mode_t mode,
+		       const struct stat *owner);
 
 /* Appends item to a ';'-separated list in buf (no separator before the
  * first item); -EMSGSIZE, with buf unchanged, when it does not fit. */
