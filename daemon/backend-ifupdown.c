@@ -813,7 +813,7 @@ static int remove_file(const char *path)
 
 /* Opens and locks ifstate.IF, waiting for an ifup or ifdown at work until
  * `until` (at least one try): 1 and the descriptor; 0 and -1 when ifupdown
- * has no run directory (not installed: the unit's RuntimeDirectory= makes
+ * has no run directory (not installed: the unit's ExecStartPre= makes
  * it otherwise); < 0 on errors, -EBUSY when still held. */
 static int iface_lock(const char *ifname, uint64_t until, int *ret_fd)
 {
