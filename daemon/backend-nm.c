@@ -442,7 +442,7 @@ static int nmb_snapshot(struct backend *b, const struct adapter *a, uint64_t dea
 			struct backend_result *res, void **ret)
 {
 	struct nmb_txn *t = g_new0(struct nmb_txn, 1);
-	uint64_t until = now_usec() + NM_STEP_TIMEOUT_USEC;
+	uint64_t until = MIN(now_usec() + NM_STEP_TIMEOUT_USEC, deadline_usec);
 	NMRemoteConnection *rc;
 	NMDevice *dev;
 	int r;
