@@ -161,6 +161,11 @@ start_daemon() {
 	hv_start_hvkvpd --state-dir "$STATE" --debug "$@"
 }
 
+# the daemon's log from a mark on (HV_CHECK_REPEAT runs a check again on
+# the same, appended log)
+log_mark() { LOG_MARK=$(stat -c %s "$HV_TMP/hvkvpd.log"); }
+log_since_mark() { tail -c +$((LOG_MARK + 1)) "$HV_TMP/hvkvpd.log" | grep "$@"; }
+
 # ensure_daemon: after a check that restarted hvkvpd (its daemon ended with
 # the check), a daemon for the next ones
 ensure_daemon() {
@@ -393,6 +398,24 @@ check_rollback() {
 	grep -q "rolled back to its previous configuration after the failed persist" "$HV_TMP/hvkvpd.log"
 }
 hv_check "(12) a failure after persist (test seam): HV_E_FAIL, every file back byte for byte (no file of ours left), the admin's addresses and routes back" check_rollback
+
+# the same with eth0 down, so not up in ifupdown's state: the rollback takes
+# out the record the persist made, and ifup brings the admin's stanza up
+check_rollback_state() {
+	hv_stop "$HVKVPD_PID"
+	admin_again
+	ifdown eth0 >/dev/null 2>&1
+	if grep '^eth0=' /run/network/ifstate; then echo "setup: eth0 still up in ifstate"; return 1; fi
+	log_mark
+	HVKVPD_TEST_FAIL_AT=persist start_daemon
+	hv_expect_code HV_E_FAIL "${FAILOVER[@]}" || return 1
+	log_since_mark -q "eth0: marked up in ifupdown's state" || { echo "the persist did not mark eth0 up"; return 1; }
+	if grep '^eth0=' /run/network/ifstate; then echo "eth0 left up in ifupdown's state"; return 1; fi
+	[ ! -s /run/network/ifstate.eth0 ] || { echo "ifstate.eth0: $(cat /run/network/ifstate.eth0)"; return 1; }
+	ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
+	holds_admin
+}
+hv_check "(12b) the same with eth0 down before: the rollback takes eth0 back out of ifupdown's state, and ifup brings the admin's stanza up" check_rollback_state
 ensure_daemon
 
 # DHCPEnabled with an IPv6 address and no DHCP client running: the IPv6
@@ -530,10 +553,11 @@ check_ifup_at_work() {
 	ifup_pid=$!
 	hv_track_pid "$ifup_pid"
 	hv_wait_for 10 holding eth0 || { echo "ifup did not take eth0's lock"; return 1; }
+	log_mark
 	hv_ctl --wait 30 set-ip-info "${FAILOVER[@]}" >"$HV_TMP/set-hold.json" 2>&1 &
 	set_pid=$!
 	hv_track_pid "$set_pid"
-	hv_wait_for 10 grep -q "eth0: ifup or ifdown is configuring the interface" "$HV_TMP/hvkvpd.log" ||
+	hv_wait_for 10 log_since_mark -q "eth0: ifup or ifdown is configuring the interface" ||
 		{ echo "hvkvpd did not wait for ifupdown's lock"; touch "$GO"; return 1; }
 	touch "$GO"
 	hv_wait "$ifup_pid" 30 || { echo "ifup eth0 failed:"; cat "$HV_TMP/ifup-hold.log"; return 1; }
@@ -541,7 +565,7 @@ check_ifup_at_work() {
 	out=$(cat "$HV_TMP/set-hold.json")
 	echo "$out" | jq -c '{code_name, elapsed_us}'
 	hv_json_is "$out" .code_name HV_S_OK || return 1
-	grep -F "eth0: ifupdown is done with the interface" "$HV_TMP/hvkvpd.log" || return 1
+	log_since_mark -F "eth0: ifupdown is done with the interface" || return 1
 	holds_failover eth0 || return 1
 	grep -qx 'eth0=eth0' /run/network/ifstate || { echo "ifstate:"; cat /run/network/ifstate; return 1; }
 	ifdown eth0 >/dev/null 2>&1 && ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || { cat "$HV_TMP/ifup.log"; return 1; }
@@ -576,7 +600,7 @@ hv_check "(19) an ifup -a that read the admin's stanza before the failover and r
 # configured and leaves it alone
 ifup_waits_steps() { # SET_PID
 	local ifup_pid out
-	hv_wait_for 10 grep -q "eth0: paused after apply" "$HV_TMP/hvkvpd.log" ||
+	hv_wait_for 10 log_since_mark -q "eth0: paused after apply" ||
 		{ echo "the daemon did not pause"; return 1; }
 	ifup eth0 >"$HV_TMP/ifup-wait.log" 2>&1 &
 	ifup_pid=$!
@@ -599,18 +623,18 @@ check_ifup_waits() {
 	admin_again || return 1
 	ifdown eth0 >/dev/null 2>&1
 	rm -f "$GO"
+	log_mark
 	HVKVPD_TEST_PAUSE_AT=apply HVKVPD_TEST_PAUSE_FILE=$GO start_daemon
 	hv_ctl --wait 30 set-ip-info "${FAILOVER[@]}" >"$HV_TMP/set-pause.json" 2>&1 &
 	set_pid=$!
 	hv_track_pid "$set_pid"
 	ifup_waits_steps "$set_pid" || rc=1
-	# the daemon without the seam again, for what follows
 	touch "$GO"
-	hv_stop "$HVKVPD_PID"
-	start_daemon
 	return $rc
 }
 hv_check "(20) hvkvpd inside its apply, holding ifupdown's lock of eth0, when ifup eth0 starts with the admin's stanza: ifup waits for the lock, then finds eth0 configured; exactly the failover settings" check_ifup_waits
+# the daemon of (20) ended with it: one without the seam for what follows
+ensure_daemon
 
 sort -n "$HV_TIMES_FILE" | awk '{ v[NR] = $1; s += $1 }
 	END { if (NR) printf "# SET_IP_INFO turnaround through the ifupdown backend (elapsed_us, %d requests): min %d, median %d, max %d\n",
