@@ -811,17 +811,33 @@ static int remove_file(const char *path)
  * disabled, finds IF configured and does nothing.
  */
 
+/* An fcntl write lock on fd, as ifupdown takes its locks, tried every
+ * 20 ms until `until` (once when that has passed): 0, -EBUSY when still
+ * held, < 0 on other errors. */
+static int write_lock_until(int fd, uint64_t until)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	while (fcntl(fd, F_SETLK, &fl) < 0) {
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return negative_errno();
+		if (now_usec() >= until)
+			return -EBUSY;
+		usleep(20 * 1000);
+	}
+	return 0;
+}
+
 /* Opens and locks ifstate.IF, waiting for an ifup or ifdown at work until
  * `until` (at least one try): 1 and the descriptor; 0 and -1 when ifupdown
  * has no run directory (not installed: the unit's ExecStartPre= makes
  * it otherwise); < 0 on errors, -EBUSY when still held. */
 static int iface_lock(const char *ifname, uint64_t until, int *ret_fd)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	_cleanup_close_ int fd = -1;
 	char path[PATH_MAX];
-	bool said = false;
 	struct stat st;
+	int r;
 
 	*ret_fd = -1;
 	if (stat(IFU_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -830,19 +846,16 @@ static int iface_lock(const char *ifname, uint64_t until, int *ret_fd)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return negative_errno();
-	while (fcntl(fd, F_SETLK, &fl) < 0) {
-		if (errno != EAGAIN && errno != EACCES)
-			return negative_errno();
-		if (now_usec() >= until)
-			return -EBUSY;
-		if (!said)
-			log_info("%s: ifup or ifdown is configuring the interface (it holds %s); waiting for it",
-				 ifname, path);
-		said = true;
-		usleep(20 * 1000);
+	r = write_lock_until(fd, 0);
+	if (r == -EBUSY) {
+		log_info("%s: ifup or ifdown is configuring the interface (it holds %s); waiting for it",
+			 ifname, path);
+		r = write_lock_until(fd, until);
+		if (r == 0)
+			log_info("%s: ifupdown is done with the interface", ifname);
 	}
-	if (said)
-		log_info("%s: ifupdown is done with the interface", ifname);
+	if (r < 0)
+		return r;
 	*ret_fd = TAKE_FD(fd);
 	return 1;
 }
@@ -898,8 +911,6 @@ static int ifstate_set(const char *ifname, int fd, bool up, bool *was_up)
 	char prefix[64], one[64], cur[80], line[128];
 	_cleanup_free_ char *text = NULL, *out = NULL;
 	_cleanup_close_ int lock = -1;
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	uint64_t until = now_usec() + IFU_LOCK_USEC;
 	struct sbuf b = { 0 };
 	bool listed = false, exact = false, changed = false;
 	struct stat st;
@@ -909,11 +920,10 @@ static int ifstate_set(const char *ifname, int fd, bool up, bool *was_up)
 		*was_up = false;
 	if (stat(IFU_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0; /* no ifupdown here: it starts from the stanzas */
-	snprintf(one, sizeof(one), "%s", ifname);
 	cur[0] = '\0';
 	if (fd >= 0)
 		iface_state_read(fd, cur, sizeof(cur));
-	if (fd < 0 || !streq(cur, up ? one : "")) {
+	if (fd < 0 || !streq(cur, up ? ifname : "")) {
 		snprintf(one, sizeof(one), "%s\n", ifname);
 		r = iface_state_write(ifname, fd, up ? one : "");
 		if (r < 0)
@@ -923,11 +933,9 @@ static int ifstate_set(const char *ifname, int fd, bool up, bool *was_up)
 	lock = open(IFU_RUN_DIR "/.ifstate.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lock < 0)
 		return negative_errno();
-	while (fcntl(lock, F_SETLK, &fl) < 0) {
-		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) || now_usec() >= until)
-			return errno == EAGAIN || errno == EACCES ? -EBUSY : negative_errno();
-		usleep(20 * 1000);
-	}
+	r = write_lock_until(lock, now_usec() + IFU_LOCK_USEC);
+	if (r < 0)
+		return r;
 	r = read_file_bounded(IFU_RUN_DIR "/ifstate", 0, 64 * 1024, &text, NULL);
 	if (r == -ENOENT) {
 		text = strdup("");
