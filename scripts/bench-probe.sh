@@ -72,20 +72,13 @@ if [ "${1:-}" = --one ]; then
 		GUID=$NM_GUID
 		;;
 	ifupdown)
-		# Debian's ifupdown unpacked (as test-ifupdown.sh does), eth0's
-		# stanza in the test's /etc/network, ifupdown's state on a tmpfs
-		dpkg -x "$IFUPDOWN_DEB" "$HV_TMP/ifupdown"
-		export PATH=$HV_TMP/ifupdown/sbin:$PATH
+		# Debian's ifupdown unpacked (as in test-ifupdown.sh), eth0's
+		# stanza in the test's /etc/network
 		hv_private_overlay /etc
 		eth0
-		export HVKVPD_TEST_IFUPDOWN_DIR=$HV_TMP/etc-network
-		mkdir -p "$HVKVPD_TEST_IFUPDOWN_DIR/interfaces.d" /etc/network
-		cp -a "$HV_TMP"/ifupdown/etc/network/if-*.d "$HVKVPD_TEST_IFUPDOWN_DIR"/
+		hv_ifupdown_root "$IFUPDOWN_DEB" "$HV_TMP/etc-network"
 		printf 'source /etc/network/interfaces.d/*\n\nauto eth0\niface eth0 inet static\n\taddress 203.0.113.5/24\n' \
 			>"$HVKVPD_TEST_IFUPDOWN_DIR/interfaces"
-		mount --bind "$HVKVPD_TEST_IFUPDOWN_DIR" /etc/network
-		[ -d /run/network ] || { hv_private_overlay /run; mkdir -p /run/network; }
-		mount -t tmpfs -o mode=0755 hvkvp-run-network /run/network
 		ifup eth0 >"$HV_TMP/ifup.log" 2>&1 || hv_fail "ifup eth0 failed: $(cat "$HV_TMP/ifup.log")"
 		;;
 	esac
@@ -150,12 +143,7 @@ if [ -f "$top_builddir/backend-nm.so" ] && { command -v NetworkManager >/dev/nul
 	backends+=(networkmanager)
 fi
 # Debian's ifupdown package, fetched here (the sandboxes have no network)
-# into test-ifupdown.sh's cache
-cache=${HV_CACHE_DIR:-$top_builddir/tests/integration/cache}
-IFUPDOWN_DEB=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1) || true
-if [ -z "$IFUPDOWN_DEB" ] && mkdir -p "$cache" && (cd "$cache" && apt-get download ifupdown >/dev/null 2>&1); then
-	IFUPDOWN_DEB=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1) || true
-fi
+IFUPDOWN_DEB=$(. "$top/tests/integration/lib.sh" && hv_fetch_ifupdown) || IFUPDOWN_DEB=
 if [ -n "$IFUPDOWN_DEB" ]; then
 	export IFUPDOWN_DEB
 	backends+=(ifupdown)

@@ -241,6 +241,41 @@ hv_private_overlay() {
 		"$dir" || hv_fail "cannot mount an overlay on $dir"
 }
 
+# hv_fetch_ifupdown: prints the path of Debian's ifupdown .deb, downloaded
+# once into the build's cache (call before hv_sandbox: the sandbox has no
+# network).
+hv_fetch_ifupdown() {
+	local cache=${HV_CACHE_DIR:-$top_builddir/tests/integration/cache} deb
+	mkdir -p "$cache" || return 1
+	deb=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1)
+	if [ -z "$deb" ]; then
+		(cd "$cache" && { apt-get download ifupdown >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 && apt-get download ifupdown >/dev/null 2>&1; }; }) ||
+			return 1
+		deb=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1)
+	fi
+	[ -n "$deb" ] || return 1
+	echo "$deb"
+}
+
+# hv_ifupdown_root DEB DIR: Debian's ifupdown from DEB, unpacked (never
+# installed), its ifup/ifdown first in PATH; DIR (made, with the package's
+# if-*.d hooks) bind-mounted on /etc/network and exported for hvkvpd as
+# HVKVPD_TEST_IFUPDOWN_DIR, so "source /etc/network/..." lines resolve the
+# same for both; /run/network a tmpfs of the test's. Call after hv_sandbox
+# and hv_private_overlay /etc.
+hv_ifupdown_root() {
+	local deb=$1 dir=$2
+	dpkg -x "$deb" "$HV_TMP/ifupdown" || hv_fail "cannot unpack $deb"
+	export PATH=$HV_TMP/ifupdown/sbin:$PATH
+	mkdir -p /etc/network "$dir/interfaces.d"
+	cp -a "$HV_TMP"/ifupdown/etc/network/if-*.d "$dir"/
+	mount --bind "$dir" /etc/network
+	[ -d /run/network ] || { hv_private_overlay /run; mkdir -p /run/network; }
+	mount -t tmpfs -o mode=0755 hvkvp-run-network /run/network
+	export HVKVPD_TEST_IFUPDOWN_DIR=$dir
+}
+
 # hv_cleanup: the EXIT trap. Stops every recorded pid (newest first), copies
 # the sandbox's logs to $HV_LOG_DIR and, when the test failed, names them
 # (the failing checks were already named by hv_check), unmounts and removes

@@ -16,23 +16,8 @@ set -eu
 hv_require_root
 hv_require_cmd jq ip awk dpkg run-parts
 
-# fetch_ifupdown: print the path of Debian's ifupdown .deb, downloading it
-# once (before the sandbox: the sandbox has no network).
-fetch_ifupdown() {
-	local cache=${HV_CACHE_DIR:-$top_builddir/tests/integration/cache} deb
-	mkdir -p "$cache" || return 1
-	deb=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1)
-	if [ -z "$deb" ]; then
-		(cd "$cache" && { apt-get download ifupdown >/dev/null 2>&1 ||
-			{ apt-get update -qq >/dev/null 2>&1 && apt-get download ifupdown >/dev/null 2>&1; }; }) ||
-			return 1
-		deb=$(ls "$cache"/ifupdown_*.deb 2>/dev/null | tail -n 1)
-	fi
-	[ -n "$deb" ] || return 1
-	echo "$deb"
-}
 if [ -z "${HV_SANDBOXED:-}" ]; then
-	IFUPDOWN_DEB=$(fetch_ifupdown) || hv_skip "cannot fetch Debian's ifupdown package (apt-get download ifupdown)"
+	IFUPDOWN_DEB=$(hv_fetch_ifupdown) || hv_skip "cannot fetch Debian's ifupdown package (apt-get download ifupdown)"
 	export IFUPDOWN_DEB
 fi
 [ -x "$top_builddir/tests/integration/revert-driver" ] || hv_skip "tests/integration/revert-driver is not built (make check)"
@@ -44,7 +29,6 @@ KEY0=HvKvpdFailoverResult_00155d000001
 STATE=$HV_TMP/state
 SYSFS=$HV_TMP/sys
 NETDIR=$HV_TMP/etc-network
-IFU=$HV_TMP/ifupdown
 REVERT=$top_builddir/tests/integration/revert-driver
 export HVKVPD_TEST_SEAMS=1 HVKVPD_TEST_SYSFS_ROOT=$SYSFS HVKVPD_TEST_IFUPDOWN_DIR=$NETDIR
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$HV_TMP/no-system-bus
@@ -55,9 +39,6 @@ nameserver 10.9.9.9
 '
 
 # ---- the machine --------------------------------------------------------------
-
-dpkg -x "$IFUPDOWN_DEB" "$IFU" || hv_fail "cannot unpack $IFUPDOWN_DEB"
-export PATH=$IFU/sbin:$PATH
 
 make_nic() { # IF MAC GUID
 	ip link add "$1" address "$2" type veth peer name "$1p"
@@ -73,11 +54,7 @@ make_nic eth0 "$MAC0" "$GUID0"
 make_nic eth1 "$MAC1" "$GUID1"
 
 hv_private_overlay /etc
-mkdir -p /etc/network "$NETDIR/interfaces.d"
-cp -a "$IFU"/etc/network/if-*.d "$NETDIR"/
-mount --bind "$NETDIR" /etc/network
-[ -d /run/network ] || { hv_private_overlay /run; mkdir -p /run/network; }
-mount -t tmpfs -o mode=0755 hvkvp-run-network /run/network
+hv_ifupdown_root "$IFUPDOWN_DEB" "$NETDIR"
 rm -f /etc/resolv.conf
 printf '%s' "$RESOLV_BASE" >/etc/resolv.conf
 
